@@ -1,0 +1,37 @@
+//! Shared test support for *Lock-Free and Lean*.
+//!
+//! Every chapter measures and checks its structures with the same few tools,
+//! so they live here once:
+//!
+//! - [`alloc`]: a counting global allocator. It records the bytes a program
+//!   *requests* and the bytes glibc *really hands out* (`malloc_usable_size`),
+//!   the number of allocations and the peak, inside a measured scope. It backs
+//!   the leak checks ([`alloc::assert_no_leaks`]) and the memory tables.
+//! - [`stress`]: N threads released together by a barrier, each with its own
+//!   seeded random generator, their results handed back for a conservation check.
+//! - [`memory`]: bytes per element for any set of contenders, as a Markdown table.
+//! - [`bench`]: timing a multi-threaded operation inside a criterion benchmark,
+//!   and the thread counts a benchmark run sweeps.
+//!
+//! A test binary opts in to the allocator with one line:
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
+//! ```
+
+pub mod alloc;
+pub mod bench;
+pub mod memory;
+pub mod stress;
+
+/// Scales an iteration count down when the code runs under Miri, which
+/// interprets every instruction and is thousands of times slower than native
+/// code. Native runs get `native`; Miri gets a small fraction (at least 1).
+pub fn scaled(native: usize) -> usize {
+    if cfg!(miri) {
+        (native / 200).clamp(1, 50)
+    } else {
+        native
+    }
+}

@@ -1,0 +1,46 @@
+// The loom models of exercise 0, included after `use <crate> as subject;`.
+// Wrong orderings in `send` or `take` make loom report a causality violation
+// on the slot's `UnsafeCell`.
+
+use loom_facade::sync::Arc;
+use loom_facade::thread;
+use subject::OneShot;
+
+/// A value sent on one thread and taken on another arrives whole.
+#[test]
+fn value_crosses_threads() {
+    loom_facade::model(|| {
+        let slot = Arc::new(OneShot::new());
+        let sender = {
+            let slot = slot.clone();
+            thread::spawn(move || slot.send(String::from("hello")).unwrap())
+        };
+        let got = slot.take();
+        sender.join().unwrap();
+        let got = got.or_else(|| slot.take());
+        assert_eq!(got.as_deref(), Some("hello"));
+    });
+}
+
+/// Two senders race: one wins, one gets its value back, and the taker sees
+/// the winner's value.
+#[test]
+fn racing_senders() {
+    loom_facade::model(|| {
+        let slot = Arc::new(OneShot::new());
+        let spawn_sender = |v: u32| {
+            let slot = slot.clone();
+            thread::spawn(move || slot.send(v).err())
+        };
+        let a = spawn_sender(1);
+        let b = spawn_sender(2);
+        let taken_early = slot.take();
+        let (back_a, back_b) = (a.join().unwrap(), b.join().unwrap());
+        let taken = taken_early.or_else(|| slot.take()).expect("one send must win");
+        match (back_a, back_b) {
+            (None, Some(2)) => assert_eq!(taken, 1),
+            (Some(1), None) => assert_eq!(taken, 2),
+            other => panic!("exactly one sender must win, got {other:?}"),
+        }
+    });
+}
