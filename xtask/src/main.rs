@@ -1,1 +1,58 @@
-fn main() {}
+//! Project commands for *Lock-Free and Lean*, run as `cargo xtask <command>`.
+
+mod book;
+mod checks;
+mod measure;
+mod util;
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+  book [--build] [mdbook serve flags]  serve the book on http://localhost:3000 (installs the
+                                       pinned mdBook into target/tools when missing);
+                                       --build only builds it into book/build
+  test                                 run every check (what CI runs): rustfmt, clippy, cargo test,
+                                       exercises fail / solutions pass, benches in test mode,
+                                       memory tables, loom, Miri, the book
+  loom [N] [-- test args]              run the loom models (of chapter N, or all)
+  miri [N]                             run the Miri suites and the UB demonstrations
+  bench [N] [--quick] [-- args]        run the criterion benchmarks and write the book's table
+  memory [N]                           print and write the memory tables the book includes
+  outputs [N]                          rerun the commands whose output the book quotes
+  check-book                           check the book's includes and listings (no build)
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.as_str(), rest),
+        None => {
+            print!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let (positional, extra) = match rest.iter().position(|a| a == "--") {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    let number = || util::chapter_arg(positional.iter().find(|a| !a.starts_with('-')));
+    let result = match command {
+        "book" => book::command(rest),
+        "test" => checks::test(),
+        "loom" => number().and_then(|n| checks::loom(n, extra)),
+        "miri" => number().and_then(checks::miri),
+        "bench" => number().and_then(|n| measure::bench(n, positional.iter().any(|a| a == "--quick"), extra)),
+        "memory" => number().and_then(|n| measure::memory(n, true)),
+        "outputs" => number().and_then(measure::outputs),
+        "check-book" => book::check_sources(),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    if let Err(message) = result {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}

@@ -32,11 +32,7 @@ impl Mailbox {
         // Acquire pairs with the Release store in `send`: reading `true`
         // makes `send`'s earlier write of the message happen-before the load
         // of the message below.
-        if self.ready.load(Ordering::Acquire) {
-            Some(self.message.load(Ordering::Relaxed))
-        } else {
-            None
-        }
+        if self.ready.load(Ordering::Acquire) { Some(self.message.load(Ordering::Relaxed)) } else { None }
     }
 }
 // ANCHOR_END: mailbox

@@ -27,11 +27,7 @@ impl RelaxedMailbox {
 
     /// The message, once the flag is up.
     pub fn try_recv(&self) -> Option<u64> {
-        if self.ready.load(Ordering::Relaxed) {
-            Some(self.message.load(Ordering::Relaxed))
-        } else {
-            None
-        }
+        if self.ready.load(Ordering::Relaxed) { Some(self.message.load(Ordering::Relaxed)) } else { None }
     }
 }
 // ANCHOR_END: relaxed_mailbox

@@ -49,6 +49,7 @@ fn mailbox_delivers_the_message() {
 }
 // ANCHOR_END: release_acquire_model
 
+// ANCHOR: racy_slot_model
 /// Loom also checks every `UnsafeCell` access for a missing happens-before
 /// edge: the racy slot's read after a `Relaxed` flag is reported as a
 /// causality violation, the same bug Miri reports as a data race.
@@ -65,3 +66,4 @@ fn racy_slot_read_is_a_causality_violation() {
         writer.join().unwrap();
     });
 }
+// ANCHOR_END: racy_slot_model

@@ -28,8 +28,10 @@ fn racy_slot_read_is_a_data_race() {
 }
 // ANCHOR_END: racy_slot_ub
 
+// ANCHOR: rc_cycle_miri
 #[test]
 #[ignore = "miri rejects: memory leaked"]
 fn rc_cycle_leak_is_reported_by_miri() {
     drop(chapter_0::naive::Family::new(1));
 }
+// ANCHOR_END: rc_cycle_miri

@@ -35,7 +35,7 @@
 //!   collector lives inside the model, so garbage from one execution never
 //!   leaks into the next.
 //!
-//! `tests/epoch_convention.rs` in this crate is the working example.
+//! `tests/loom_epoch_convention.rs` in this crate is the working example.
 
 /// Synchronisation types: `std::sync` or `loom::sync`.
 pub mod sync {
@@ -136,6 +136,7 @@ pub mod cell {
 /// crate documentation for the convention under loom.
 pub use crossbeam_epoch as epoch;
 
+// ANCHOR: model
 /// Runs a concurrency test.
 ///
 /// Under loom this is `loom::model`: the closure runs once per interleaving
@@ -161,3 +162,4 @@ where
 
 /// The preemption bound [`model`] uses when `LOOM_MAX_PREEMPTIONS` is unset.
 pub const DEFAULT_PREEMPTION_BOUND: usize = 3;
+// ANCHOR_END: model

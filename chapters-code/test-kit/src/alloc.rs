@@ -245,6 +245,7 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Report) {
     (result, report)
 }
 
+// ANCHOR: leak_checks
 /// Runs `f` in a measured scope and panics if anything it allocated is still
 /// live at the end, naming the number of leaked blocks and bytes.
 pub fn assert_no_leaks<R>(f: impl FnOnce() -> R) -> Report {
@@ -270,6 +271,7 @@ pub fn leaked_by<R>(f: impl FnOnce() -> R) -> Report {
     });
     report
 }
+// ANCHOR_END: leak_checks
 
 /// Panics unless [`CountingAlloc`] is this binary's global allocator, so that a
 /// leak check can never pass because nothing was counted.

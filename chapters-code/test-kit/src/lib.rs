@@ -29,9 +29,5 @@ pub mod stress;
 /// interprets every instruction and is thousands of times slower than native
 /// code. Native runs get `native`; Miri gets a small fraction (at least 1).
 pub fn scaled(native: usize) -> usize {
-    if cfg!(miri) {
-        (native / 200).clamp(1, 50)
-    } else {
-        native
-    }
+    if cfg!(miri) { (native / 200).clamp(1, 50) } else { native }
 }

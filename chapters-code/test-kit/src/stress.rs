@@ -95,9 +95,5 @@ where
 /// really interleave even on a 2-core machine, more where there are more
 /// cores, and 3 under Miri (which runs every thread on one core anyway).
 pub fn default_threads() -> usize {
-    if cfg!(miri) {
-        3
-    } else {
-        std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(4, 16)
-    }
+    if cfg!(miri) { 3 } else { std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(4, 16) }
 }

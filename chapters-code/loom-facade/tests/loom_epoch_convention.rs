@@ -15,6 +15,7 @@ struct Shared {
     current: Atomic<u64>,
 }
 
+// ANCHOR: core_api
 impl Shared {
     fn new(v: u64) -> Self {
         Shared { current: Atomic::new(v) }
@@ -41,6 +42,7 @@ impl Shared {
         unsafe { guard.defer_destroy(old) };
     }
 }
+// ANCHOR_END: core_api
 
 impl Drop for Shared {
     fn drop(&mut self) {
@@ -54,6 +56,7 @@ impl Drop for Shared {
     }
 }
 
+// ANCHOR: local_collector
 #[test]
 fn replace_while_reading_with_a_local_collector() {
     loom_facade::model(|| {
@@ -78,3 +81,4 @@ fn replace_while_reading_with_a_local_collector() {
         assert_eq!(shared.read(&handle.pin()), 2);
     });
 }
+// ANCHOR_END: local_collector

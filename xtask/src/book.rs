@@ -1,0 +1,266 @@
+//! `cargo xtask book`: the pinned mdBook, serving and building the book, and
+//! the checks on the book's sources.
+
+use crate::util::{Result, describe, root, run_captured, run_ok};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The mdBook version the book is written for.
+pub const MDBOOK_VERSION: &str = "0.5.4";
+
+/// The project-local tools folder; `cargo install --root` puts binaries in its `bin/`.
+fn tools_root() -> PathBuf {
+    root().join("target/tools")
+}
+
+fn version_of(program: &Path) -> Option<String> {
+    let out = Command::new(program).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn is_pinned(program: &Path) -> bool {
+    version_of(program).is_some_and(|v| v == format!("mdbook v{MDBOOK_VERSION}"))
+}
+
+/// The pinned mdBook: the project-local one, else one on `PATH` of the same
+/// version, else installs it into `target/tools` (about two minutes).
+pub fn mdbook() -> Result<PathBuf> {
+    let local = tools_root().join("bin/mdbook");
+    if is_pinned(&local) {
+        return Ok(local);
+    }
+    if is_pinned(Path::new("mdbook")) {
+        return Ok(PathBuf::from("mdbook"));
+    }
+    println!("mdBook {MDBOOK_VERSION} is not installed; installing it into target/tools (a few minutes on 2 cores)…");
+    std::fs::create_dir_all(tools_root()).map_err(|e| e.to_string())?;
+    let log = tools_root().join("mdbook-install.log");
+    let mut cmd = crate::util::cargo();
+    cmd.args(["install", "mdbook", "--locked", "--version", &format!("={MDBOOK_VERSION}"), "--root"]).arg(tools_root());
+    let (status, output) = run_captured(&mut cmd)?;
+    std::fs::write(&log, &output).map_err(|e| e.to_string())?;
+    if !status.success() || !is_pinned(&local) {
+        let tail: Vec<&str> = output.lines().rev().take(6).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "could not install mdBook {MDBOOK_VERSION}.\n\
+             The command was: {}\n\
+             It needs crates.io (network) the first time. Its last lines:\n    {}\n\
+             The whole log is in {}.\n\
+             If you have mdBook {MDBOOK_VERSION} elsewhere, put it on PATH and run again.",
+            describe(&cmd),
+            tail.join("\n    "),
+            log.display()
+        ));
+    }
+    println!("installed {}", local.display());
+    Ok(local)
+}
+
+/// `cargo xtask book [--build] [mdbook serve flags…]`
+pub fn command(args: &[String]) -> Result {
+    let mdbook = mdbook()?;
+    let book = root().join("book");
+    if args.first().map(String::as_str) == Some("--build") {
+        build(&mdbook)?;
+        println!("built the book into book/build/ (open book/build/index.html)");
+        return Ok(());
+    }
+    let mut cmd = Command::new(&mdbook);
+    cmd.arg("serve").arg(&book).args(args);
+    if !args.iter().any(|a| a == "--port" || a == "-p" || a.starts_with("--port=")) {
+        cmd.args(["--port", "3000"]);
+    }
+    println!("serving the book on http://localhost:3000 (Ctrl-C stops)");
+    run_ok(&mut cmd)
+}
+
+/// Builds the book and fails on any warning or error mdBook prints.
+pub fn build(mdbook: &Path) -> Result {
+    let mut cmd = Command::new(mdbook);
+    cmd.arg("build").arg(root().join("book"));
+    println!("$ {}", describe(&cmd));
+    let (status, output) = run_captured(&mut cmd)?;
+    print!("{output}");
+    let complaints: Vec<&str> =
+        output.lines().filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("warning")).collect();
+    if !status.success() {
+        return Err("mdbook build failed".to_owned());
+    }
+    if !complaints.is_empty() {
+        return Err(format!("mdbook build printed {} warning(s):\n{}", complaints.len(), complaints.join("\n")));
+    }
+    Ok(())
+}
+
+/// One `{{#include …}}` found in a page.
+#[derive(Debug, PartialEq)]
+pub struct Include {
+    pub page: PathBuf,
+    pub line: usize,
+    pub target: String,
+    pub anchor: Option<String>,
+}
+
+/// Every `{{#include}}` / `{{#rustdoc_include}}` in a page's text.
+pub fn includes_in(page: &Path, text: &str) -> Vec<Include> {
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{#") {
+            let after = &rest[start + 3..];
+            let Some(end) = after.find("}}") else { break };
+            let inner = after[..end].trim();
+            rest = &after[end + 2..];
+            let Some(spec) = inner.strip_prefix("include").or_else(|| inner.strip_prefix("rustdoc_include")) else {
+                continue;
+            };
+            let spec = spec.trim();
+            let (target, anchor) = match spec.split_once(':') {
+                Some((t, a)) if !a.chars().next().is_some_and(|c| c.is_ascii_digit()) => (t, Some(a.to_owned())),
+                Some((t, _lines)) => (t, None),
+                None => (spec, None),
+            };
+            found.push(Include { page: page.to_owned(), line: i + 1, target: target.to_owned(), anchor });
+        }
+    }
+    found
+}
+
+fn pages() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("book/src"), &mut out);
+    out.sort();
+    out
+}
+
+/// Checks the book's sources: every include resolves (file and anchor), every
+/// Rust listing is an include (never pasted code), every generated file is
+/// real output (no placeholder) and is included by some page.
+pub fn check_sources() -> Result {
+    let mut problems = Vec::new();
+    let mut included = std::collections::BTreeSet::new();
+    let pages = pages();
+    let generated = root().join("book/src/generated");
+    for page in &pages {
+        let text = std::fs::read_to_string(page).map_err(|e| e.to_string())?;
+        let rel = page.strip_prefix(root()).unwrap_or(page).display().to_string();
+        for inc in includes_in(page, &text) {
+            let target = page.parent().unwrap().join(&inc.target);
+            let Ok(content) = std::fs::read_to_string(&target) else {
+                problems.push(format!("{rel}:{}: include of missing file {}", inc.line, inc.target));
+                continue;
+            };
+            if let Ok(canon) = target.canonicalize() {
+                included.insert(canon);
+            }
+            if let Some(anchor) = &inc.anchor {
+                let begin = format!("ANCHOR: {anchor}");
+                let end = format!("ANCHOR_END: {anchor}");
+                let has = |marker: &str| content.lines().any(|l| l.trim_end().ends_with(marker));
+                if !has(&begin) || !has(&end) {
+                    problems.push(format!("{rel}:{}: anchor `{anchor}` not found in {}", inc.line, inc.target));
+                }
+            }
+        }
+        problems.extend(pasted_rust(&rel, &text));
+    }
+    for entry in walk_files(&generated) {
+        let rel = entry.strip_prefix(root()).unwrap_or(&entry).display().to_string();
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        if text.contains("PLACEHOLDER") {
+            problems.push(format!("{rel}: still a placeholder; run `cargo xtask outputs`"));
+        }
+        if text.trim().is_empty() {
+            problems.push(format!("{rel}: empty"));
+        }
+        let canon = entry.canonicalize().unwrap_or(entry.clone());
+        if entry.extension().is_some_and(|e| e != "md") && !included.contains(&canon) {
+            problems.push(format!("{rel}: generated but included by no page"));
+        }
+    }
+    if problems.is_empty() {
+        println!("book sources: {} pages, every include resolves, no pasted Rust", pages.len());
+        Ok(())
+    } else {
+        Err(format!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  ")))
+    }
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Rust code fences whose body holds anything but include directives.
+fn pasted_rust(rel: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut in_rust: Option<usize> = None;
+    let mut in_other = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if let Some(start) = in_rust {
+            if t.starts_with("```") {
+                in_rust = None;
+            } else if !t.is_empty() && !t.starts_with("{{#include") && !t.starts_with("{{#rustdoc_include") {
+                problems.push(format!("{rel}:{}: Rust listing pasted (line {}) instead of included", start + 1, i + 1));
+                in_rust = None;
+                in_other = true; // skip to the fence's end
+            }
+        } else if in_other {
+            if t.starts_with("```") {
+                in_other = false;
+            }
+        } else if let Some(lang) = t.strip_prefix("```") {
+            if lang.split(',').next().map(str::trim) == Some("rust") {
+                in_rust = Some(i);
+            } else {
+                in_other = true;
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn includes_are_parsed_with_and_without_anchors() {
+        let text = "a\n{{#include ../x.rs:mailbox}}\n{{#include y.txt}} {{#rustdoc_include z.rs:2:5}}\n";
+        let found = includes_in(Path::new("p.md"), text);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].anchor.as_deref(), Some("mailbox"));
+        assert_eq!(found[1].target, "y.txt");
+        assert_eq!(found[2].anchor, None);
+        assert_eq!(found[2].line, 3);
+    }
+
+    #[test]
+    fn pasted_rust_is_found_and_includes_are_not() {
+        let ok = "```rust,ignore\n{{#include a.rs:x}}\n```\n```text\nfn main() {}\n```\n";
+        assert!(pasted_rust("p.md", ok).is_empty());
+        let bad = "```rust\nfn main() {}\n```\n";
+        assert_eq!(pasted_rust("p.md", bad).len(), 1);
+    }
+}
