@@ -32,7 +32,7 @@ fn packages(chapter: Option<u32>) -> Vec<String> {
 /// A loom build of `package`'s test target `target`.
 pub fn loom_command(package: &str, target: &str) -> Command {
     let mut cmd = cargo();
-    cmd.env("RUSTFLAGS", LOOM_RUSTFLAGS).env("CARGO_TARGET_DIR", crate::util::root().join("target/loom")).args([
+    cmd.env("RUSTFLAGS", LOOM_RUSTFLAGS).env("CARGO_TARGET_DIR", crate::util::target_dir().join("loom")).args([
         "test",
         "--release",
         "-p",
@@ -220,6 +220,100 @@ pub fn exercises_check() -> Result {
 /// A step of `cargo xtask test`.
 type StepFn = Box<dyn Fn() -> Result>;
 
+/// One deliberate mistake from a solution's `mutants.txt`.
+#[derive(Debug, PartialEq)]
+pub struct Mutant {
+    pub file: String,
+    pub original: String,
+    pub replacement: String,
+}
+
+/// Parses `file | exact text | replacement` lines.
+pub fn parse_mutants(text: &str) -> Vec<Mutant> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split(" | ").map(str::trim).collect();
+            match parts.as_slice() {
+                [file, original, replacement] => Some(Mutant {
+                    file: (*file).to_owned(),
+                    original: (*original).to_owned(),
+                    replacement: (*replacement).to_owned(),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Copies the files git knows (tracked, or untracked and not ignored) into `dest`.
+fn copy_checkout(dest: &std::path::Path) -> Result {
+    let root = crate::util::root();
+    let _ = std::fs::remove_dir_all(dest);
+    let out = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(&root)
+        .output()
+        .map_err(|e| format!("git ls-files: {e}"))?;
+    for file in out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let rel = std::path::Path::new(std::str::from_utf8(file).map_err(|e| e.to_string())?);
+        let (from, to) = (root.join(rel), dest.join(rel));
+        if !from.is_file() {
+            continue;
+        }
+        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::copy(&from, &to).map_err(|e| format!("copying {}: {e}", rel.display()))?;
+    }
+    Ok(())
+}
+
+/// Each mistake listed in a solution's `mutants.txt`, applied to a scratch
+/// copy of the solution, must make the exercise's loom models fail: proof
+/// that those models catch the mistakes readers make.
+pub fn mutants_check() -> Result {
+    let scratch = crate::util::target_dir().join("mutants/checkout");
+    let mut failed = Vec::new();
+    for n in exercises() {
+        let solution = format!("solution-{n}");
+        let Ok(text) = std::fs::read_to_string(package_dir(&solution).join("mutants.txt")) else { continue };
+        for mutant in parse_mutants(&text) {
+            copy_checkout(&scratch)?;
+            let file = scratch.join("solutions").join(&solution).join(&mutant.file);
+            let source = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            if source.matches(&mutant.original).count() != 1 {
+                failed.push(format!("{solution}/{}: `{}` must occur exactly once", mutant.file, mutant.original));
+                continue;
+            }
+            std::fs::write(&file, source.replacen(&mutant.original, &mutant.replacement, 1))
+                .map_err(|e| e.to_string())?;
+            for target in test_targets(&solution, "loom") {
+                let mut cmd = loom_command(&solution, &target);
+                cmd.current_dir(&scratch).env("CARGO_TARGET_DIR", crate::util::target_dir().join("mutants/target"));
+                println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.original, mutant.replacement);
+                let (status, output) = run_captured(&mut cmd)?;
+                let compiled = !output.contains("could not compile");
+                let verdict = output
+                    .lines()
+                    .find(|l| l.contains("Causality"))
+                    .or_else(|| output.lines().find(|l| l.contains("panicked at")));
+                if status.success() || !compiled {
+                    print!("{output}");
+                    failed.push(format!(
+                        "{solution}: loom --test {target} {} the mutant `{}`",
+                        if compiled { "did not catch" } else { "could not compile" },
+                        mutant.replacement
+                    ));
+                } else {
+                    println!("  caught: {}", verdict.unwrap_or("the models failed"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if failed.is_empty() { Ok(()) } else { Err(failed.join("\n")) }
+}
+
 struct Step {
     name: &'static str,
     result: Result,
@@ -236,6 +330,7 @@ pub fn test() -> Result {
         ),
         ("cargo test", Box::new(|| run_ok(cargo().args(["test"])))),
         ("exercises fail, solutions pass", Box::new(exercises_check)),
+        ("exercise loom models catch mutants", Box::new(mutants_check)),
         ("benches (test mode)", Box::new(|| run_ok(cargo().args(["test", "--benches"])))),
         ("memory tables run", Box::new(|| crate::measure::memory(None, false))),
         ("loom", Box::new(|| loom(None, &[]))),
@@ -260,7 +355,7 @@ pub fn test() -> Result {
     }
     let table = summary(&done);
     println!("\n{table}");
-    let dir = crate::util::root().join("target/xtask");
+    let dir = crate::util::target_dir().join("xtask");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("test-summary.txt"), &table);
     let failed = done.iter().filter(|s| s.result.is_err()).count();
@@ -299,6 +394,19 @@ mod tests {
     fn chapter_zero_has_miri_rejects() {
         let found = miri_rejects("chapter-0");
         assert!(found.iter().any(|c| c.test == "racy_slot_read_is_a_data_race"), "{found:?}");
+    }
+
+    #[test]
+    fn mutants_are_parsed() {
+        let text = "# comment\nsrc/lib.rs | a(Release); | a(Relaxed);\nnot a mutant\n";
+        assert_eq!(
+            parse_mutants(text),
+            vec![Mutant {
+                file: "src/lib.rs".into(),
+                original: "a(Release);".into(),
+                replacement: "a(Relaxed);".into()
+            }]
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ cargo xtask <command>
   memory [N]                           print and write the memory tables the book includes
   outputs [N]                          rerun the commands whose output the book quotes
   check-book                           check the book's includes and listings (no build)
+  mutants                              check that the exercises' loom models catch the mistakes in
+                                       solutions/solution-N/mutants.txt
 ";
 
 fn main() {
@@ -45,6 +47,7 @@ fn main() {
         "memory" => number().and_then(|n| measure::memory(n, true)),
         "outputs" => number().and_then(measure::outputs),
         "check-book" => book::check_sources(),
+        "mutants" => checks::mutants_check(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -57,13 +57,13 @@ pub fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result {
         }
         let started = SystemTime::now();
         let mut cmd = cargo();
-        cmd.args(["bench", "-p", &package, "--"]);
+        cmd.args(["bench", "-p", &package, "--bench", "*", "--"]);
         if quick {
             cmd.args(["--warm-up-time", "1", "--measurement-time", "2", "--sample-size", "20"]);
         }
         cmd.args(extra);
         run_ok(&mut cmd)?;
-        let rows = collect_estimates(&root().join("target/criterion"), started);
+        let rows = collect_estimates(&crate::util::target_dir().join("criterion"), started);
         if rows.is_empty() {
             println!("no criterion results were written (filtered out?); the table is left as it was");
             continue;
@@ -199,7 +199,15 @@ pub fn outputs(chapter: Option<u32>) -> Result {
         let Ok(text) = std::fs::read_to_string(&list) else { continue };
         for out in parse_outputs(&text) {
             println!("$ {}", out.command);
-            let (status, output) = run_captured(Command::new("bash").arg("-c").arg(&out.command).current_dir(root()))?;
+            let mut cmd = Command::new("bash");
+            // One stream, in the order it was printed; no backtraces.
+            cmd.arg("-c").arg(format!("({}) 2>&1", out.command)).current_dir(root()).env("RUST_BACKTRACE", "0");
+            // What the cargo that runs xtask sets must not leak into the commands
+            // (cargo-miri, for one, would pick the stable cargo from `CARGO`).
+            for var in ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_MANIFEST_DIR", "CARGO_PKG_NAME"] {
+                cmd.env_remove(var);
+            }
+            let (status, output) = run_captured(&mut cmd)?;
             let mut body = format!("$ {}\n", out.shown);
             body.push_str(&sanitize(&output));
             if !status.success() {
