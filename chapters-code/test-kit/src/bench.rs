@@ -39,8 +39,9 @@ where
 }
 
 /// The thread counts a benchmark sweeps: `BENCH_THREADS` (for example
-/// `1,2,4,8,16`) when set, otherwise 1 and 2, then powers of two up to the
-/// machine's parallelism.
+/// `1,2,4,8,16`) when set; otherwise 1 and 2, the powers of two up to the
+/// machine's parallelism, and one oversubscribed count (twice the cores), where
+/// threads are preempted in the middle of operations.
 pub fn thread_counts() -> Vec<usize> {
     if let Ok(list) = std::env::var("BENCH_THREADS") {
         let parsed: Vec<usize> = list.split(',').filter_map(|s| s.trim().parse().ok()).filter(|&n| n > 0).collect();
@@ -54,6 +55,9 @@ pub fn thread_counts() -> Vec<usize> {
     while n <= cores {
         counts.push(n);
         n *= 2;
+    }
+    if 2 * cores > *counts.last().unwrap() {
+        counts.push(2 * cores);
     }
     counts
 }

@@ -14,7 +14,7 @@
 //! Your job: write `send`, `take` and `Drop`, choosing each memory ordering.
 //! `cargo test -p exercise-0` runs the tests; `cargo xtask loom` runs the loom
 //! models, which fail if an ordering is too weak. The book's chapter 0 explains
-//! Release and Acquire; `exercises/exercise-0/HINTS.md` has hints.
+//! Release and Acquire; `exercises/exercise-0/README.md` has hints.
 
 // The stub does not use everything yet.
 #![allow(dead_code, unused_imports, unused_variables)]
