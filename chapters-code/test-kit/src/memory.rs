@@ -71,7 +71,8 @@ impl MemoryTable {
         &self.rows
     }
 
-    /// The table as Markdown: one row per contender and size.
+    /// The table as Markdown: one row per contender and size. Contender names
+    /// are set as code, so type names such as `Vec<u64>` render as written.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "**{}**\n", self.title);
@@ -93,7 +94,7 @@ impl MemoryTable {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
                 m.contender,
                 m.elements,
                 m.report.live_requested,
