@@ -173,6 +173,12 @@ pub fn check_sources() -> Result {
                 }
             }
         }
+        // Images and links to generated files count as including them.
+        for target in link_targets(&text) {
+            if let Ok(canon) = page.parent().unwrap().join(target).canonicalize() {
+                included.insert(canon);
+            }
+        }
         problems.extend(pasted_rust(&rel, &text));
     }
     for entry in walk_files(&generated) {
@@ -185,7 +191,7 @@ pub fn check_sources() -> Result {
             problems.push(format!("{rel}: empty"));
         }
         let canon = entry.canonicalize().unwrap_or(entry.clone());
-        if entry.extension().is_some_and(|e| e != "md") && !included.contains(&canon) {
+        if !included.contains(&canon) {
             problems.push(format!("{rel}: generated but included by no page"));
         }
     }
@@ -195,6 +201,18 @@ pub fn check_sources() -> Result {
     } else {
         Err(format!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  ")))
     }
+}
+
+/// The targets of Markdown links and images (`](target)`), without anchors.
+fn link_targets(text: &str) -> Vec<&str> {
+    text.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &text[i + 2..];
+            let end = rest.find(')')?;
+            let target = rest[..end].split('#').next()?.trim();
+            (!target.is_empty() && !target.contains("://")).then_some(target)
+        })
+        .collect()
 }
 
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
@@ -254,6 +272,12 @@ mod tests {
         assert_eq!(found[1].target, "y.txt");
         assert_eq!(found[2].anchor, None);
         assert_eq!(found[2].line, 3);
+    }
+
+    #[test]
+    fn link_targets_skip_urls_and_anchors() {
+        let text = "![plot](../generated/x.svg) [a](b.md#part) [web](https://x.org) [self](#top)";
+        assert_eq!(link_targets(text), vec!["../generated/x.svg", "b.md"]);
     }
 
     #[test]

@@ -95,8 +95,110 @@ pub fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result {
             provenance()
         ));
         write(&generated_dir(n).join("bench.md"), &text)?;
+        write(&generated_dir(n).join("bench.svg"), &throughput_svg(&rows, &provenance()))?;
     }
     Ok(())
+}
+
+const COLOURS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Throughput against threads, one panel per benchmark group and one line
+/// per contender, as a self-contained SVG.
+fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
+    let (width, panel_h, top) = (720.0_f64, 300.0_f64, 40.0_f64);
+    let (left, right, plot_h) = (70.0, 190.0, 220.0);
+    let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+    groups.dedup();
+    let height = top + panel_h * groups.len() as f64 + 20.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n",
+        escape(caption)
+    );
+    for (g, group) in groups.iter().enumerate() {
+        let y0 = top + g as f64 * panel_h;
+        let in_group: Vec<&Estimate> = rows.iter().filter(|r| r.group == *group).collect();
+        let mut threads: Vec<u64> = in_group.iter().filter_map(|r| r.value.parse().ok()).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        if threads.is_empty() {
+            continue;
+        }
+        let max = in_group.iter().map(|r| 1e3 / r.mean_ns).fold(0.0, f64::max).max(1e-9) * 1.1;
+        let plot_w = width - left - right;
+        let x = |t: u64| {
+            let i = threads.iter().position(|&v| v == t).unwrap_or(0) as f64;
+            left + if threads.len() == 1 { plot_w / 2.0 } else { i * plot_w / (threads.len() - 1) as f64 }
+        };
+        let y = |v: f64| y0 + 30.0 + plot_h * (1.0 - v / max);
+        svg.push_str(&format!(
+            "<text x=\"{left}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+            y0 + 18.0,
+            escape(group)
+        ));
+        for k in 0..=4 {
+            let v = max * k as f64 / 4.0;
+            svg.push_str(&format!(
+                "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
+                 <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}</text>\n",
+                left + plot_w,
+                left - 6.0,
+                y(v) + 4.0,
+                yy = y(v)
+            ));
+        }
+        for &t in &threads {
+            svg.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{t}</text>\n",
+                x(t),
+                y(0.0) + 16.0
+            ));
+        }
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">threads</text>\n\
+             <text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\">M ops/s</text>\n",
+            left + plot_w / 2.0,
+            y(0.0) + 32.0,
+            y(max / 2.0)
+        ));
+        let mut contenders: Vec<&str> = in_group.iter().map(|r| r.function.as_str()).collect();
+        contenders.dedup();
+        for (c, contender) in contenders.iter().enumerate() {
+            let colour = COLOURS[c % COLOURS.len()];
+            let points: Vec<String> = in_group
+                .iter()
+                .filter(|r| r.function == *contender)
+                .filter_map(|r| Some((r.value.parse::<u64>().ok()?, 1e3 / r.mean_ns)))
+                .map(|(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
+                .collect();
+            svg.push_str(&format!(
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                points.join(" ")
+            ));
+            for p in &points {
+                let (px, py) = p.split_once(',').unwrap();
+                svg.push_str(&format!("<circle cx=\"{px}\" cy=\"{py}\" r=\"3\" fill=\"{colour}\"/>\n"));
+            }
+            let ly = y0 + 40.0 + c as f64 * 18.0;
+            svg.push_str(&format!(
+                "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+                left + plot_w + 12.0,
+                left + plot_w + 32.0,
+                left + plot_w + 38.0,
+                ly + 4.0,
+                escape(contender)
+            ));
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
 
 #[derive(Debug)]
@@ -231,6 +333,29 @@ mod tests {
         assert_eq!(parsed[0].shown, "cargo test -p x");
         assert_eq!(parsed[1].shown, "cargo xtask test");
         assert_eq!(parsed[1].command, "cat target/x");
+    }
+
+    #[test]
+    fn the_plot_has_a_line_per_contender_and_a_panel_per_group() {
+        let est = |group: &str, function: &str, value: &str, mean_ns: f64| Estimate {
+            group: group.into(),
+            function: function.into(),
+            value: value.into(),
+            mean_ns,
+            low_ns: mean_ns,
+            high_ns: mean_ns,
+        };
+        let rows = [
+            est("push", "a<b>", "1", 10.0),
+            est("push", "a<b>", "2", 8.0),
+            est("push", "c", "1", 20.0),
+            est("pop", "c", "1", 5.0),
+        ];
+        let svg = throughput_svg(&rows, "machine");
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("a&lt;b&gt;"));
+        assert!(svg.contains(">push<") && svg.contains(">pop<"));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     }
 
     #[test]
