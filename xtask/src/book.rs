@@ -175,8 +175,11 @@ pub fn check_sources() -> Result {
         }
         // Images and links to generated files count as including them.
         for target in link_targets(&text) {
-            if let Ok(canon) = page.parent().unwrap().join(target).canonicalize() {
-                included.insert(canon);
+            match page.parent().unwrap().join(target).canonicalize() {
+                Ok(canon) => {
+                    included.insert(canon);
+                }
+                Err(_) => problems.push(format!("{rel}: link or image to missing file {target}")),
             }
         }
         problems.extend(pasted_rust(&rel, &text));
