@@ -63,6 +63,19 @@ pub fn loom(chapter: Option<u32>, extra: &[String]) -> Result {
     if failed.is_empty() { Ok(()) } else { Err(format!("loom models failed: {}", failed.join(", "))) }
 }
 
+/// `true` when the nightly toolchain has the miri and rust-src components.
+pub fn miri_installed() -> bool {
+    Command::new("rustup")
+        .args(["component", "list", "--toolchain", "nightly", "--installed"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .is_some_and(|list| {
+            list.lines().any(|l| l.starts_with("miri")) && list.lines().any(|l| l.starts_with("rust-src"))
+        })
+}
+
 /// Makes sure the nightly toolchain has Miri, installing it when missing.
 pub fn ensure_miri() -> Result {
     let installed = Command::new("rustup")
@@ -248,7 +261,7 @@ pub fn parse_mutants(text: &str) -> Vec<Mutant> {
 }
 
 /// Copies the files git knows (tracked, or untracked and not ignored) into `dest`.
-fn copy_checkout(dest: &std::path::Path) -> Result {
+pub fn copy_checkout(dest: &std::path::Path) -> Result {
     let root = crate::util::root();
     let _ = std::fs::remove_dir_all(dest);
     let out = Command::new("git")
@@ -331,6 +344,7 @@ pub fn test() -> Result {
         ("cargo test", Box::new(|| run_ok(cargo().args(["test"])))),
         ("exercises fail, solutions pass", Box::new(exercises_check)),
         ("exercise loom models catch mutants", Box::new(mutants_check)),
+        ("exercise runner (lab) self-test", Box::new(crate::lab::selftest)),
         ("benches (test mode)", Box::new(|| run_ok(cargo().args(["test", "--benches"])))),
         ("memory tables run", Box::new(|| crate::measure::memory(None, false))),
         ("loom", Box::new(|| loom(None, &[]))),

@@ -2,6 +2,7 @@
 
 mod book;
 mod checks;
+mod lab;
 mod measure;
 mod util;
 
@@ -19,6 +20,10 @@ cargo xtask <command>
   bench [N] [--quick] [-- args]        run the criterion benchmarks and write the book's table
   memory [N]                           print and write the memory tables the book includes
   outputs [N]                          rerun the commands whose output the book quotes
+  lab [check|watch|hint|reset|solution] [N]
+                                       the exercise runner: progress (no argument), check an
+                                       exercise, re-check on every save, hints one at a time,
+                                       restore the stub, show the solution
   check-book                           check the book's includes and listings (no build)
   mutants                              check that the exercises' loom models catch the mistakes in
                                        solutions/solution-N/mutants.txt
@@ -47,6 +52,7 @@ fn main() {
         "memory" => number().and_then(|n| measure::memory(n, true)),
         "outputs" => number().and_then(measure::outputs),
         "check-book" => book::check_sources(),
+        "lab" => lab::command(rest),
         "mutants" => checks::mutants_check(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -31,10 +31,25 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// The Miri flags every Miri run uses, added to any `MIRIFLAGS` already set.
+///
+/// - `-Zmiri-tree-borrows`: crossbeam-epoch, which several chapters build on,
+///   breaks the older Stacked Borrows aliasing rules in its intrusive list
+///   but follows Tree Borrows, the model Miri is moving to (crossbeam's own CI
+///   runs Miri the same way).
+/// - `-Zmiri-permissive-provenance`: epoch pointers carry tag bits and are
+///   turned back into pointers from integers; this silences Miri's warning
+///   about such casts (it does not hide errors).
+pub const MIRIFLAGS: &str = "-Zmiri-tree-borrows -Zmiri-permissive-provenance";
+
 /// A `cargo` command for the nightly toolchain (Miri), through rustup.
 pub fn cargo_nightly() -> Command {
     let mut cmd = Command::new("cargo");
-    cmd.arg("+nightly").current_dir(root());
+    let flags = match std::env::var("MIRIFLAGS") {
+        Ok(user) if !user.trim().is_empty() => format!("{user} {MIRIFLAGS}"),
+        _ => MIRIFLAGS.to_owned(),
+    };
+    cmd.arg("+nightly").current_dir(root()).env("MIRIFLAGS", flags);
     // The stable cargo that runs us sets these; the nightly one must not see them.
     for var in ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_MANIFEST_DIR"] {
         cmd.env_remove(var);
