@@ -55,8 +55,13 @@ impl State {
     }
 }
 
+/// The progress file: `XTASK_LAB_PROGRESS` when set (the book's captured
+/// outputs start from a fresh one), else `<target>/lab/progress.json`.
 fn progress_path() -> PathBuf {
-    target_dir().join("lab/progress.json")
+    match std::env::var_os("XTASK_LAB_PROGRESS") {
+        Some(path) if !path.is_empty() => root().join(path),
+        _ => target_dir().join("lab/progress.json"),
+    }
 }
 
 fn load_progress() -> Value {
