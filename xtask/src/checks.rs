@@ -356,6 +356,7 @@ pub fn test() -> Result {
                 crate::book::build(&crate::book::mdbook()?)
             }),
         ),
+        ("book in a browser", Box::new(crate::book::browser)),
     ];
     let mut done = Vec::new();
     for (name, step) in steps {

@@ -24,6 +24,8 @@ cargo xtask <command>
                                        the exercise runner: progress (no argument), check an
                                        exercise, re-check on every save, hints one at a time,
                                        restore the stub, show the solution
+  browser                              build the book and test it in headless Chromium (pages,
+                                       links, anchors, images, highlighting, search, sidebar)
   check-book                           check the book's includes and listings (no build)
   mutants                              check that the exercises' loom models catch the mistakes in
                                        solutions/solution-N/mutants.txt
@@ -52,6 +54,7 @@ fn main() {
         "memory" => number().and_then(|n| measure::memory(n, true)),
         "outputs" => number().and_then(measure::outputs),
         "check-book" => book::check_sources(),
+        "browser" => book::browser(),
         "lab" => lab::command(rest),
         "mutants" => checks::mutants_check(),
         "help" | "--help" | "-h" => {
