@@ -282,8 +282,8 @@ pub fn copy_checkout(dest: &std::path::Path) -> Result {
 }
 
 /// Each mistake listed in a solution's `mutants.txt`, applied to a scratch
-/// copy of the solution, must make the exercise's loom models fail: proof
-/// that those models catch the mistakes readers make.
+/// copy of the solution, must make at least one of the exercise's loom
+/// targets fail: proof that the models catch the mistakes readers make.
 pub fn mutants_check() -> Result {
     let scratch = crate::util::target_dir().join("mutants/checkout");
     let mut failed = Vec::new();
@@ -300,26 +300,36 @@ pub fn mutants_check() -> Result {
             }
             std::fs::write(&file, source.replacen(&mutant.original, &mutant.replacement, 1))
                 .map_err(|e| e.to_string())?;
+            // Caught when at least one loom target fails (after compiling).
+            println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.original, mutant.replacement);
+            let mut caught = None;
+            let mut compiled = true;
             for target in test_targets(&solution, "loom") {
                 let mut cmd = loom_command(&solution, &target);
                 cmd.current_dir(&scratch).env("CARGO_TARGET_DIR", crate::util::target_dir().join("mutants/target"));
-                println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.original, mutant.replacement);
                 let (status, output) = run_captured(&mut cmd)?;
-                let compiled = !output.contains("could not compile");
-                let verdict = output
-                    .lines()
-                    .find(|l| l.contains("Causality"))
-                    .or_else(|| output.lines().find(|l| l.contains("panicked at")));
-                if status.success() || !compiled {
+                if output.contains("could not compile") {
                     print!("{output}");
-                    failed.push(format!(
-                        "{solution}: loom --test {target} {} the mutant `{}`",
-                        if compiled { "did not catch" } else { "could not compile" },
-                        mutant.replacement
-                    ));
-                } else {
-                    println!("  caught: {}", verdict.unwrap_or("the models failed"));
+                    compiled = false;
+                    break;
                 }
+                if !status.success() {
+                    let verdict = output
+                        .lines()
+                        .find(|l| l.contains("Causality"))
+                        .or_else(|| output.lines().find(|l| l.contains("panicked at")))
+                        .unwrap_or("the models failed")
+                        .to_owned();
+                    caught = Some(format!("--test {target}: {verdict}"));
+                    break;
+                }
+            }
+            match (compiled, caught) {
+                (true, Some(how)) => println!("  caught by {how}"),
+                (true, None) => {
+                    failed.push(format!("{solution}: no loom model caught the mutant `{}`", mutant.replacement))
+                }
+                (false, _) => failed.push(format!("{solution}: the mutant `{}` does not compile", mutant.replacement)),
             }
         }
     }

@@ -1,0 +1,358 @@
+//! The fixed list: a Treiber stack whose nodes are reclaimed by
+//! crossbeam-epoch.
+//!
+//! Every operation that dereferences a shared node runs under an epoch
+//! [`Guard`]. A popped node is not freed at once: it is handed to the guard
+//! with `defer_destroy`, and crossbeam-epoch frees it only after every thread
+//! that was pinned at the time has unpinned. So a thread that has loaded the
+//! head can always read it (no use-after-free), and an address a pinned thread
+//! holds cannot be handed out again (no ABA).
+
+use loom_facade::cell::UnsafeCell;
+use loom_facade::epoch::{self, Atomic, Guard, Owned, Shared};
+use loom_facade::sync::atomic::Ordering;
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+
+// ANCHOR: types
+/// A lock-free LIFO stack (Treiber, 1986) with epoch-based reclamation.
+///
+/// The core API takes a [`Guard`] (`push`, `pop`, `peek`, `drain`), so that
+/// it works with any [`epoch::Collector`], including the local ones of loom
+/// models. Outside loom builds, `push_pinned`, `pop_pinned` and `peek_pinned`
+/// pin the default collector for you.
+///
+/// ```
+/// # // Miri would report the default collector's garbage as leaked at exit.
+/// # if cfg!(miri) { return; }
+/// use chapter_1::stack::TreiberStack;
+/// let stack = TreiberStack::new();
+/// stack.push_pinned(1);
+/// stack.push_pinned(2);
+/// assert_eq!(stack.pop_pinned(), Some(2));
+/// assert_eq!(stack.pop_pinned(), Some(1));
+/// assert_eq!(stack.pop_pinned(), None);
+/// ```
+///
+/// A stack of values that may not cross threads cannot cross threads itself:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(chapter_1::stack::TreiberStack::<std::rc::Rc<u8>>::new());
+/// ```
+///
+/// ```compile_fail
+/// fn share<T: Sync>(_: &T) {}
+/// share(&chapter_1::stack::TreiberStack::<std::rc::Rc<u8>>::new());
+/// ```
+///
+/// `MutexGuard` is `Sync` but not `Send`: it must be unlocked on the thread
+/// that locked it. A stack moves values between threads, so it asks for
+/// `Send`, and `Sync` alone is not enough:
+///
+/// ```compile_fail
+/// fn share<T: Sync>(_: &T) {}
+/// share(&chapter_1::stack::TreiberStack::<std::sync::MutexGuard<'static, u8>>::new());
+/// ```
+///
+/// `Send` is enough, as for `Mutex<T>`: a `Cell` may be moved between threads,
+/// so a stack of them can be shared.
+///
+/// ```
+/// fn share<T: Sync>(_: &T) {}
+/// share(&chapter_1::stack::TreiberStack::<std::cell::Cell<u8>>::new());
+/// ```
+pub struct TreiberStack<T> {
+    head: Atomic<Node<T>>,
+    /// The stack owns `T`s: for the drop checker and for variance.
+    _owns: PhantomData<T>,
+}
+
+struct Node<T> {
+    /// Moved out exactly once, by the `pop` whose compare-and-swap unlinks
+    /// the node (or by `drain`, or by `Drop`). `ManuallyDrop` because freeing
+    /// the node later must not drop the value a second time. The cell lets
+    /// loom check every read of the value against the write that made it.
+    value: UnsafeCell<ManuallyDrop<T>>,
+    /// Set by `push` before the node is published, never changed after.
+    next: Atomic<Node<T>>,
+}
+
+// SAFETY: the stack owns its values and hands them out only by moving them
+// (`pop`, `drain`, `into_iter`) or by copying `T: Copy` values (`peek`);
+// it never gives out a `&T`. So moving a stack to another thread moves `T`s,
+// which `T: Send` allows, exactly as for `Vec<T>`.
+unsafe impl<T: Send> Send for TreiberStack<T> {}
+// SAFETY: through `&TreiberStack<T>` threads only move `T`s in and out, each
+// value to exactly one thread (the compare-and-swap that unlinks a node gives
+// its value to one popper), so `T: Send` is enough, as for `Mutex<T>`. Nodes
+// are freed through crossbeam-epoch, which never frees one a pinned thread
+// may still read.
+unsafe impl<T: Send> Sync for TreiberStack<T> {}
+// ANCHOR_END: types
+
+impl<T> TreiberStack<T> {
+    /// An empty stack.
+    pub fn new() -> Self {
+        TreiberStack { head: Atomic::null(), _owns: PhantomData }
+    }
+
+    // ANCHOR: push
+    /// Pushes `value` on top of the stack.
+    pub fn push(&self, value: T, guard: &Guard) {
+        let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
+        // Relaxed: this thread only copies the head into `node.next`; it
+        // never dereferences it, so it needs no other thread's writes.
+        let mut head = self.head.load(Ordering::Relaxed, guard);
+        loop {
+            // Relaxed: the node is not shared yet; the Release below
+            // publishes this store together with the value.
+            node.next.store(head, Ordering::Relaxed);
+            // Release on success: a thread whose Acquire load sees this node
+            // also sees its value and its `next`. Relaxed on failure: we only
+            // retry with the head we were handed back.
+            match self.head.compare_exchange(head, node, Ordering::Release, Ordering::Relaxed, guard) {
+                Ok(_) => return,
+                Err(e) => {
+                    head = e.current;
+                    node = e.new;
+                }
+            }
+        }
+    }
+    // ANCHOR_END: push
+
+    // ANCHOR: pop
+    /// Pops the value on top of the stack, or `None` when it is empty.
+    pub fn pop(&self, guard: &Guard) -> Option<T> {
+        // Acquire pairs with the Release of the `push` that published the
+        // node: its value and `next` are visible below.
+        let mut head = self.head.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: `head` was loaded from `self.head` under `guard`. A node
+            // is retired with `defer_destroy` only after it has been unlinked,
+            // so one we could still load is not freed before `guard` unpins.
+            let node = unsafe { head.as_ref() }?;
+            // Relaxed: `next` was written before the node was published, and
+            // the Acquire load that gave us `head` already made it visible.
+            let next = node.next.load(Ordering::Relaxed, guard);
+            // Relaxed on success: the load that gave us `head` was already an
+            // Acquire, so the value we are about to move out is visible.
+            // Acquire on failure: we go round again with the new head and
+            // will read its `next`, so we need its push's writes. (Every
+            // write to the head is a read-modify-write, so each one carries
+            // on the release sequences of the pushes before it: an Acquire
+            // that reads a head written by a `pop` still synchronises with
+            // the `push` that published that node.)
+            match self.head.compare_exchange(head, next, Ordering::Relaxed, Ordering::Acquire, guard) {
+                Ok(_) => {
+                    // SAFETY: our compare-and-swap unlinked the node, so no
+                    // other `pop` can win it and nothing else reads its value
+                    // as a `T` to keep (`peek` only copies `T: Copy` values).
+                    // We move the value out exactly once; the node's memory
+                    // keeps the bytes but `ManuallyDrop` never drops them.
+                    let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
+                    // SAFETY: the node is unlinked, so no thread can load it
+                    // from now on; threads that loaded it earlier are pinned,
+                    // and the epoch frees it only once they have all unpinned.
+                    unsafe { guard.defer_destroy(head) };
+                    return Some(value);
+                }
+                Err(e) => head = e.current,
+            }
+        }
+    }
+    // ANCHOR_END: pop
+
+    // ANCHOR: peek
+    /// A copy of the value on top of the stack, or `None` when it is empty.
+    ///
+    /// Only for `T: Copy`. The guard keeps the *node* alive, not the value's
+    /// resources: a concurrent `pop` moves the value out and its new owner
+    /// may drop it (free a `String`'s buffer, decrement an `Arc`) while a
+    /// `&T` into the node would still be in use. Copying bytes that nobody
+    /// owns elsewhere is the one access that stays sound.
+    pub fn peek(&self, guard: &Guard) -> Option<T>
+    where
+        T: Copy,
+    {
+        // Acquire pairs with the Release in `push`: the value is visible.
+        let head = self.head.load(Ordering::Acquire, guard);
+        // SAFETY: loaded under `guard`; see `pop`: not freed before unpin.
+        let node = unsafe { head.as_ref() }?;
+        // SAFETY: values in the stack are only ever read (copied or moved out
+        // bit for bit), never written in place, so this read races with
+        // nothing; `T: Copy` makes the copy independent of the original.
+        Some(node.value.with(|p| unsafe { **p }))
+    }
+    // ANCHOR_END: peek
+
+    /// `true` when the stack has no element at the moment of the call.
+    pub fn is_empty(&self) -> bool {
+        // SAFETY: the pointer is only compared with null, never dereferenced,
+        // so no protection is needed.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: no data is read through the pointer.
+        self.head.load(Ordering::Relaxed, guard).is_null()
+    }
+
+    // ANCHOR: drain
+    /// Takes every element off the stack at once (one atomic swap) and
+    /// returns them, top first. Elements pushed after the swap stay.
+    pub fn drain<'g>(&self, guard: &'g Guard) -> Drain<'g, T> {
+        // Acquire pairs with the Release of every push (and the compare-and-
+        // swaps after it on the head): the values of all the nodes in the
+        // chain are visible. The null we store publishes nothing.
+        let first = self.head.swap(Shared::null(), Ordering::Acquire, guard);
+        Drain { next: first, guard }
+    }
+    // ANCHOR_END: drain
+}
+
+// ANCHOR: pinned
+/// The convenient API: each call pins the default collector. Not in loom
+/// builds, where crossbeam-epoch has no default collector.
+#[cfg(not(crossbeam_loom))]
+impl<T> TreiberStack<T> {
+    /// [`push`](Self::push) under a fresh pin of the default collector.
+    pub fn push_pinned(&self, value: T) {
+        self.push(value, &epoch::pin());
+    }
+
+    /// [`pop`](Self::pop) under a fresh pin of the default collector.
+    pub fn pop_pinned(&self) -> Option<T> {
+        self.pop(&epoch::pin())
+    }
+
+    /// [`peek`](Self::peek) under a fresh pin of the default collector.
+    pub fn peek_pinned(&self) -> Option<T>
+    where
+        T: Copy,
+    {
+        self.peek(&epoch::pin())
+    }
+}
+// ANCHOR_END: pinned
+
+impl<T> Default for TreiberStack<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for TreiberStack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The elements cannot be shown without a guard, and may change while
+        // they are printed: show what is stable.
+        f.debug_struct("TreiberStack").field("is_empty", &self.is_empty()).finish_non_exhaustive()
+    }
+}
+
+// ANCHOR: drop
+impl<T> Drop for TreiberStack<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the stack, and every
+        // node that was popped is no longer linked, so the nodes reachable
+        // from the head are ours alone and can be freed at once.
+        unsafe {
+            let guard = epoch::unprotected();
+            // Relaxed: whatever handed us `&mut self` (a join, the end of a
+            // scope) already ordered the other threads' pushes before us.
+            let mut current = self.head.load(Ordering::Relaxed, guard);
+            while !current.is_null() {
+                let node = current.into_owned();
+                current = node.next.load(Ordering::Relaxed, guard);
+                // The value was never moved out: it is still in the stack.
+                node.value.with_mut(|p| ManuallyDrop::drop(&mut *p));
+                drop(node);
+            }
+        }
+    }
+}
+// ANCHOR_END: drop
+
+/// The elements taken by [`TreiberStack::drain`], top first.
+///
+/// Dropping it drops the elements not yet taken.
+pub struct Drain<'g, T> {
+    next: Shared<'g, Node<T>>,
+    guard: &'g Guard,
+}
+
+impl<T> Iterator for Drain<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        // SAFETY: the chain was detached by `drain`'s swap under `self.guard`,
+        // and its nodes are retired only here, one by one, with
+        // `defer_destroy`: each node is alive while we read it.
+        let node = unsafe { self.next.as_ref() }?;
+        let current = self.next;
+        // Relaxed: `drain`'s Acquire swap made every `next` in the chain
+        // visible, and they never change.
+        self.next = node.next.load(Ordering::Relaxed, self.guard);
+        // SAFETY: the swap gave this chain to us alone: no `pop` can unlink
+        // its nodes any more, so each value is moved out here exactly once.
+        let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
+        // SAFETY: the node is unreachable from the stack. A `pop` that loaded
+        // it before our swap may still read its `next`; deferring the free
+        // until every pinned thread unpins keeps that read valid, and keeps
+        // the address from being reused under its feet (no ABA).
+        unsafe { self.guard.defer_destroy(current) };
+        Some(value)
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        self.for_each(drop);
+    }
+}
+
+impl<T> fmt::Debug for Drain<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Drain").field("is_empty", &self.next.is_null()).finish_non_exhaustive()
+    }
+}
+
+/// The elements of a stack taken by value, top first.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    stack: TreiberStack<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        // SAFETY: we own the stack, so no other thread can be pinned on it:
+        // the unprotected guard's immediate `defer_destroy` frees a node that
+        // nobody else can be reading.
+        self.stack.pop(unsafe { epoch::unprotected() })
+    }
+}
+
+impl<T> IntoIterator for TreiberStack<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    /// The elements, top first, without pinning anything.
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { stack: self }
+    }
+}
+
+impl<T> FromIterator<T> for TreiberStack<T> {
+    /// Pushes the elements in order: the last one ends on top.
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let stack = TreiberStack::new();
+        // SAFETY: the stack is not shared yet: nothing is ever retired while
+        // pushing, and no other thread can read it.
+        let guard = unsafe { epoch::unprotected() };
+        for value in iter {
+            stack.push(value, guard);
+        }
+        stack
+    }
+}
