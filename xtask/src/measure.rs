@@ -109,8 +109,11 @@ fn escape(text: &str) -> String {
 /// Throughput against threads, one panel per benchmark group and one line
 /// per contender, as a self-contained SVG.
 fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
-    let (width, panel_h, top) = (720.0_f64, 300.0_f64, 40.0_f64);
-    let (left, right, plot_h) = (70.0, 190.0, 220.0);
+    // Room on the right for the longest contender name (about 7 px a character).
+    let longest = rows.iter().map(|r| r.function.chars().count()).max().unwrap_or(10) as f64;
+    let right = 50.0 + 7.0 * longest;
+    let (panel_h, top, left, plot_h) = (300.0_f64, 40.0_f64, 70.0, 220.0);
+    let width = left + 460.0 + right;
     let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
     groups.dedup();
     let height = top + panel_h * groups.len() as f64 + 20.0;
