@@ -394,6 +394,21 @@ fn reset(n: u32) -> Result {
     Ok(())
 }
 
+/// The file that holds the solution's code: `solutions/solution-N/src/lib.rs`,
+/// or, when that only re-exports a chapter module (`pub use chapter_4::slab::*;`),
+/// the chapter's source file.
+pub fn solution_source(n: u32) -> PathBuf {
+    let lib = format!("solutions/solution-{n}/src/lib.rs");
+    let text = std::fs::read_to_string(root().join(&lib)).unwrap_or_default();
+    let reexport = text.lines().find_map(|l| {
+        let path = l.trim().strip_prefix("pub use chapter_")?;
+        let (chapter, rest) = path.split_once("::")?;
+        let module = rest.split("::").next()?;
+        Some(format!("chapters-code/chapter-{chapter}/src/{module}.rs"))
+    });
+    PathBuf::from(reexport.filter(|p| root().join(p).exists()).unwrap_or(lib))
+}
+
 fn solution(n: u32) -> Result {
     if !confirm(&format!("Show the solution of exercise {n} beside your code?")) {
         return Ok(());
@@ -401,7 +416,7 @@ fn solution(n: u32) -> Result {
     let status = Command::new("git")
         .args(["diff", "--no-index", "--color=auto"])
         .arg(format!("exercises/exercise-{n}/src/lib.rs"))
-        .arg(format!("solutions/solution-{n}/src/lib.rs"))
+        .arg(solution_source(n))
         .current_dir(root())
         .status()
         .map_err(|e| format!("git: {e}"))?;
@@ -423,13 +438,22 @@ pub fn selftest() -> Result {
             failed.push(format!("stub {n}: expected failing tests, got `{}`", state.label()));
         }
         println!("== solution {n} copied over exercise {n}");
-        let src = scratch.join(format!("exercises/exercise-{n}/src"));
-        let solution_src = scratch.join(format!("solutions/solution-{n}/src"));
-        for file in std::fs::read_dir(&solution_src).map_err(|e| e.to_string())?.flatten() {
+        // The exercise crate becomes the solution crate under the exercise's
+        // name: its sources, and its manifest (a solution may re-export the
+        // chapter's code, and so depend on the chapter crate).
+        let exercise_dir = scratch.join(format!("exercises/exercise-{n}"));
+        let solution_dir = scratch.join(format!("solutions/solution-{n}"));
+        let src = exercise_dir.join("src");
+        let _ = std::fs::remove_dir_all(&src);
+        std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
+        for file in std::fs::read_dir(solution_dir.join("src")).map_err(|e| e.to_string())?.flatten() {
             let text = std::fs::read_to_string(file.path()).map_err(|e| e.to_string())?;
             let text = text.replace(&format!("solution_{n}"), &format!("exercise_{n}"));
             std::fs::write(src.join(file.file_name()), text).map_err(|e| e.to_string())?;
         }
+        let manifest = std::fs::read_to_string(solution_dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
+        let manifest = manifest.replace(&format!("name = \"solution-{n}\""), &format!("name = \"exercise-{n}\""));
+        std::fs::write(exercise_dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
         let state = check(&scratch, n, false)?;
         if state != State::PassesEverything {
             failed.push(format!("solution {n}: expected to pass everything, got `{}`", state.label()));
@@ -465,6 +489,15 @@ mod tests {
         assert_eq!(v.len(), 2);
         assert!(v[0].passed && !v[1].passed);
         assert_eq!(v[1].message, vec!["thread 'b' panicked at x.rs:1:1:".to_owned(), "boom".to_owned()]);
+    }
+
+    #[test]
+    fn a_solution_that_reexports_a_chapter_module_is_read_there() {
+        for n in exercises() {
+            let source = solution_source(n);
+            assert!(root().join(&source).exists(), "{}", source.display());
+        }
+        assert_eq!(solution_source(4), PathBuf::from("chapters-code/chapter-4/src/slab.rs"));
     }
 
     #[test]

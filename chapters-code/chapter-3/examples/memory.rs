@@ -1,0 +1,69 @@
+//! What each map costs in memory at 0, 4, 16 and 64 entries.
+//! `cargo xtask memory 3` runs this and writes its tables into the book.
+//!
+//! Every contender is measured as it would be shared: in a `Box`, so its own
+//! inline size counts along with what it allocates. The popcount map is built
+//! with a local epoch collector that is dropped before measuring, so nodes it
+//! replaced while being filled are freed, not counted.
+
+#[global_allocator]
+static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
+
+use chapter_3::key::Key;
+use chapter_3::naive::NaiveBitMap;
+use chapter_3::popcount::PopcountMap;
+use chapter_3::slots::AtomicSlotMap;
+use dashmap::DashMap;
+use loom_facade::epoch::Collector;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use test_kit::memory::MemoryTable;
+
+fn keys(n: usize) -> impl Iterator<Item = u8> {
+    // Spread over the whole range, as real keys would be.
+    (0..n as u8).map(|i| (i.wrapping_mul(37)) % 64)
+}
+
+fn popcount<V: Clone + Send + 'static>(n: usize, value: impl Fn(u8) -> V) -> Box<PopcountMap<V>> {
+    let collector = Collector::new();
+    let handle = collector.register();
+    let map = Box::new(PopcountMap::new());
+    for k in keys(n) {
+        map.insert(Key::new(k).unwrap(), value(k), &handle.pin());
+    }
+    map
+}
+
+fn table<V: Clone + Send + Sync + 'static>(title: &str, value: impl Fn(u8) -> V + Copy) -> MemoryTable {
+    let mut table = MemoryTable::new(title, &[0, 4, 16, 64]);
+    table
+        .contender("NaiveBitMap (64 RwLock<Option<V>>)", |n| {
+            let map = Box::new(NaiveBitMap::new());
+            keys(n).for_each(|k| map.insert(k, value(k)));
+            map
+        })
+        .contender("RwLock<HashMap<u8, V>>", |n| {
+            Box::new(RwLock::new(keys(n).map(|k| (k, value(k))).collect::<HashMap<_, _>>()))
+        })
+        .contender("[RwLock<Option<V>>; 64]", |n| {
+            let slots: Box<[RwLock<Option<V>>; 64]> = Box::new(std::array::from_fn(|_| RwLock::new(None)));
+            keys(n).for_each(|k| *slots[usize::from(k)].write().unwrap() = Some(value(k)));
+            slots
+        })
+        .contender("DashMap<u8, V>", |n| Box::new(keys(n).map(|k| (k, value(k))).collect::<DashMap<_, _>>()))
+        .contender("PopcountMap<V> (b)", |n| popcount(n, value));
+    table
+}
+
+fn main() {
+    let mut small = table("V = u64", u64::from);
+    small.contender("AtomicSlotMap<u64> (a)", |n| {
+        let map = Box::new(AtomicSlotMap::<u64>::new());
+        keys(n).for_each(|k| map.insert(Key::new(k).unwrap(), u64::from(k)).unwrap());
+        map
+    });
+    print!("{}", small.to_markdown());
+    println!();
+    let big = table("V = [u64; 4] (32 bytes)", |k| [u64::from(k); 4]);
+    print!("{}", big.to_markdown());
+}

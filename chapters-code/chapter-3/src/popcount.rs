@@ -1,0 +1,438 @@
+//! Design (b): a popcount-compressed node, replaced copy-on-write.
+//!
+//! The map is one pointer. It points to an immutable node holding a presence
+//! bitmap and a dense array of only the values that are present, in key
+//! order; key `k`'s value sits at index `popcount(bitmap & (bit(k) - 1))`,
+//! the number of present keys below `k`. An empty map is a null pointer.
+//!
+//! A writer never changes a node. It builds a new one (the old values cloned,
+//! one added, replaced or left out) and swings the root pointer from the old
+//! node to the new one with a compare-and-swap; if another writer got there
+//! first, it rebuilds from the node that won. The old node is handed to
+//! crossbeam-epoch, which frees it once no reader can still be looking at it.
+//!
+//! A reader loads the root once and answers from that one node: `get`,
+//! `contains`, `len` and iteration are wait-free, and every answer comes from
+//! a single consistent snapshot, so `contains` and `get` always agree.
+//!
+//! Memory is one word for the root, and for a non-empty map a node of three
+//! words plus the values actually present.
+
+use crate::key::Key;
+use loom_facade::cell::UnsafeCell;
+use loom_facade::epoch::{Atomic, Guard, Owned, Shared};
+use loom_facade::sync::atomic::Ordering;
+use std::cell::Cell;
+use std::fmt;
+
+// ANCHOR: node
+/// The contents of a node: which keys are present, and their values in key
+/// order, nothing else.
+struct Dense<V> {
+    bitmap: u64,
+    values: Box<[V]>,
+}
+
+/// A published node. Its contents are written once, when it is made, and only
+/// read after that. They sit in an `UnsafeCell` so that under loom every read
+/// is checked against that one write: a node published without `Release`, or
+/// loaded without `Acquire`, is reported as a causality violation.
+struct Node<V> {
+    dense: UnsafeCell<Dense<V>>,
+}
+
+/// Where key `bit`'s value sits in the dense array of a node whose bitmap is
+/// `bitmap`: the number of present keys below it.
+#[inline]
+pub fn dense_index(bitmap: u64, bit: u64) -> usize {
+    (bitmap & (bit - 1)).count_ones() as usize
+}
+// ANCHOR_END: node
+
+impl<V> Node<V> {
+    fn new(dense: Dense<V>) -> Self {
+        Node { dense: UnsafeCell::new(dense) }
+    }
+
+    /// The node's contents.
+    fn dense(&self) -> &Dense<V> {
+        // SAFETY: the cell is written once, by `UnsafeCell::new` in
+        // `Node::new`, and never mutated afterwards, so shared references to
+        // its contents never alias a write. Every thread other than the
+        // creator reached this node through the root loaded with `Acquire`
+        // after a `Release` compare-and-swap published it, so the creation
+        // happens-before this read (loom checks exactly this).
+        self.dense.with(|p| unsafe { &*p })
+    }
+}
+
+// ANCHOR: dense_ops
+impl<V> Dense<V> {
+    fn get(&self, key: Key) -> Option<&V> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        self.values.get(dense_index(self.bitmap, key.bit()))
+    }
+
+    /// Takes `key`'s value out of contents nobody else can see.
+    fn into_value(self, key: Key) -> Option<V> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        let at = dense_index(self.bitmap, key.bit());
+        let mut values = self.values.into_vec();
+        (at < values.len()).then(|| values.swap_remove(at))
+    }
+}
+
+impl<V: Clone> Dense<V> {
+    /// A copy with `value` under `key`, and the value it replaced.
+    fn with_inserted(&self, key: Key, value: V) -> (Dense<V>, Option<V>) {
+        let at = dense_index(self.bitmap, key.bit());
+        if self.bitmap & key.bit() != 0 {
+            let mut values = self.values.to_vec();
+            let old = std::mem::replace(&mut values[at], value);
+            (Dense { bitmap: self.bitmap, values: values.into_boxed_slice() }, Some(old))
+        } else {
+            // Exactly the capacity needed, so `into_boxed_slice` does not
+            // reallocate and the node holds no spare room.
+            let mut values = Vec::with_capacity(self.values.len() + 1);
+            values.extend_from_slice(&self.values[..at]);
+            values.push(value);
+            values.extend_from_slice(&self.values[at..]);
+            (Dense { bitmap: self.bitmap | key.bit(), values: values.into_boxed_slice() }, None)
+        }
+    }
+
+    /// A copy without `key`, and its value; `None` if `key` is absent.
+    fn without(&self, key: Key) -> Option<(Dense<V>, V)> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        let at = dense_index(self.bitmap, key.bit());
+        let mut values = Vec::with_capacity(self.values.len() - 1);
+        values.extend_from_slice(&self.values[..at]);
+        values.extend_from_slice(&self.values[at + 1..]);
+        Some((Dense { bitmap: self.bitmap & !key.bit(), values: values.into_boxed_slice() }, self.values[at].clone()))
+    }
+}
+// ANCHOR_END: dense_ops
+
+/// A concurrent map from [`Key`]s to any `V`, in a few words plus the values
+/// present.
+///
+/// The core API takes a crossbeam-epoch [`Guard`]; references returned by
+/// [`get`](Self::get) and [`iter`](Self::iter) live as long as the guard.
+/// [`pin`](Self::pin) (not under loom) pins the default collector for you.
+///
+/// ```
+/// use chapter_3::key::Key;
+/// use chapter_3::popcount::PopcountMap;
+/// use loom_facade::epoch::Collector;
+/// let collector = Collector::new(); // or pin the default one: `map.pin()`
+/// let handle = collector.register();
+/// let guard = handle.pin();
+/// let map = PopcountMap::new();
+/// let k = Key::new(9).unwrap();
+/// assert_eq!(map.insert(k, String::from("nine"), &guard), None);
+/// assert_eq!(map.get(k, &guard).map(String::as_str), Some("nine"));
+/// assert_eq!(map.remove(k, &guard), Some(String::from("nine")));
+/// assert!(map.is_empty(&guard));
+/// ```
+///
+/// A reference cannot outlive the map, even while its guard lives (dropping
+/// the map frees its current node at once):
+///
+/// ```compile_fail
+/// use chapter_3::{key::Key, popcount::PopcountMap};
+/// let collector = loom_facade::epoch::Collector::new();
+/// let handle = collector.register();
+/// let guard = handle.pin();
+/// let map = PopcountMap::new();
+/// map.insert(Key::new(1).unwrap(), 1u64, &guard);
+/// let one = map.get(Key::new(1).unwrap(), &guard);
+/// drop(map);
+/// assert_eq!(one, Some(&1));
+/// ```
+///
+/// The map can be shared between threads only if its values can: values are
+/// read through `&V` on many threads (`V: Sync`), and moved in on one thread
+/// and dropped on another (`V: Send`).
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let map = chapter_3::popcount::PopcountMap::<std::rc::Rc<u8>>::new();
+/// shared(&map); // Rc is neither Send nor Sync
+/// ```
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let map = chapter_3::popcount::PopcountMap::<std::cell::Cell<u8>>::new();
+/// shared(&map); // Cell is Send but not Sync
+/// ```
+///
+/// ```compile_fail
+/// fn sent<T: Send>(_: T) {}
+/// sent(chapter_3::popcount::PopcountMap::<std::rc::Rc<u8>>::new());
+/// ```
+pub struct PopcountMap<V> {
+    root: Atomic<Node<V>>,
+}
+
+// SAFETY: the map owns its values; sending the map sends them, and they may be
+// dropped on whichever thread frees their node: `V: Send`. (The nodes'
+// `UnsafeCell`s are never written after creation, so they add no requirement.)
+unsafe impl<V: Send> Send for PopcountMap<V> {}
+// SAFETY: through `&PopcountMap<V>` threads read the same values through `&V`
+// at once (`V: Sync`), move values in and clone them out on one thread while
+// others hold references, and drop them on any thread (`V: Send`).
+unsafe impl<V: Send + Sync> Sync for PopcountMap<V> {}
+
+impl<V> PopcountMap<V> {
+    /// An empty map: a null pointer, nothing allocated.
+    pub fn new() -> Self {
+        PopcountMap { root: Atomic::null() }
+    }
+
+    // ANCHOR: snapshot
+    /// The node readers answer from, if the map is not empty.
+    fn snapshot<'g>(&'g self, guard: &'g Guard) -> Option<&'g Dense<V>> {
+        // Acquire pairs with the Release compare-and-swap that published the
+        // node: its contents, written before, are visible to us.
+        let root = self.root.load(Ordering::Acquire, guard);
+        // SAFETY: a non-null root points to a node that is freed only through
+        // `defer_destroy` after it has been unlinked, and `guard` keeps this
+        // thread pinned, so the node outlives `'g`.
+        unsafe { root.as_ref() }.map(Node::dense)
+    }
+    // ANCHOR_END: snapshot
+
+    // ANCHOR: reads
+    /// A reference to `key`'s value, valid while both the map and `guard` are
+    /// borrowed: the guard keeps replaced nodes alive, and the map owns the
+    /// current one.
+    pub fn get<'g>(&'g self, key: Key, guard: &'g Guard) -> Option<&'g V> {
+        self.snapshot(guard)?.get(key)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains(&self, key: Key, guard: &Guard) -> bool {
+        self.snapshot(guard).is_some_and(|d| d.bitmap & key.bit() != 0)
+    }
+
+    /// How many keys have a value.
+    pub fn len(&self, guard: &Guard) -> usize {
+        self.snapshot(guard).map_or(0, |d| d.bitmap.count_ones() as usize)
+    }
+
+    /// Whether no key has a value.
+    pub fn is_empty(&self, guard: &Guard) -> bool {
+        self.len(guard) == 0
+    }
+
+    /// The keys and values in key order, all from one snapshot of the map.
+    pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, V> {
+        match self.snapshot(guard) {
+            Some(d) => Iter { remaining: d.bitmap, values: d.values.iter() },
+            None => Iter { remaining: 0, values: [].iter() },
+        }
+    }
+    // ANCHOR_END: reads
+}
+
+impl<V: Clone + Send + 'static> PopcountMap<V> {
+    // ANCHOR: replace
+    /// The copy-on-write loop shared by `insert` and `remove`. `edit` makes
+    /// the next contents from the current ones (or `None` to change nothing),
+    /// and the result is published with a compare-and-swap; when another
+    /// writer wins, the contents that lost go to `rejected` and we start again
+    /// from the winner's node.
+    fn update<R>(
+        &self,
+        guard: &Guard,
+        mut edit: impl FnMut(&Dense<V>) -> Option<(Dense<V>, R)>,
+        mut rejected: impl FnMut(Dense<V>),
+    ) -> Option<R> {
+        let empty = Dense { bitmap: 0, values: Box::default() };
+        // Acquire: we read the current node's contents to copy them.
+        let mut current = self.root.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: as in `snapshot`: pinned, and nodes are only freed
+            // through `defer_destroy`.
+            let dense = unsafe { current.as_ref() }.map_or(&empty, Node::dense);
+            let (next, result) = edit(dense)?;
+            // The last key removed: the map goes back to a null pointer.
+            let next = if next.bitmap == 0 { Shared::null() } else { Owned::new(Node::new(next)).into_shared(guard) };
+            // Release publishes the new node's contents to every reader that
+            // loads it with Acquire. Acquire on failure: we copy the node
+            // that beat us, so we must see its contents.
+            match self.root.compare_exchange(current, next, Ordering::Release, Ordering::Acquire, guard) {
+                Ok(_) => {
+                    // (On success crossbeam returns the *new* pointer; the
+                    // node we unlinked is `current`.)
+                    if !current.is_null() {
+                        // SAFETY: `current` is unlinked: no new reader can
+                        // load it. Readers pinned before now keep it alive
+                        // until they unpin; it is retired exactly once, by
+                        // the one writer whose CAS replaced it.
+                        unsafe { guard.defer_destroy(current) };
+                    }
+                    return Some(result);
+                }
+                Err(e) => {
+                    if !next.is_null() {
+                        // SAFETY: the CAS failed, so `next` was never
+                        // published: we are its only owner.
+                        let lost = unsafe { next.into_owned() }.into_box();
+                        rejected(lost.dense.into_inner());
+                    }
+                    current = e.current;
+                }
+            }
+        }
+    }
+    // ANCHOR_END: replace
+
+    // ANCHOR: writes
+    /// Stores `value` under `key`; returns the value it replaced.
+    pub fn insert(&self, key: Key, value: V, guard: &Guard) -> Option<V> {
+        // The value moves into each attempt's new node; when an attempt
+        // loses, it is taken back out of that node for the next one.
+        let value = Cell::new(Some(value));
+        self.update(guard, |d| Some(d.with_inserted(key, value.take()?)), |lost| value.set(lost.into_value(key)))
+            .flatten()
+    }
+
+    /// Removes `key`'s value and returns it; `None` if `key` had none.
+    pub fn remove(&self, key: Key, guard: &Guard) -> Option<V> {
+        self.update(guard, |d| d.without(key), drop)
+    }
+    // ANCHOR_END: writes
+}
+
+impl<V> Drop for PopcountMap<V> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the map, and every
+        // node it replaced was handed to `defer_destroy`. The current one is
+        // ours alone, so an unprotected guard may free it at once.
+        unsafe {
+            let guard = loom_facade::epoch::unprotected();
+            let root = self.root.load(Ordering::Relaxed, guard);
+            if !root.is_null() {
+                drop(root.into_owned());
+            }
+        }
+    }
+}
+
+impl<V> Default for PopcountMap<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> fmt::Debug for PopcountMap<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PopcountMap").finish_non_exhaustive()
+    }
+}
+
+/// The keys and values of one snapshot of a [`PopcountMap`], in key order.
+#[derive(Debug)]
+pub struct Iter<'g, V> {
+    remaining: u64,
+    values: std::slice::Iter<'g, V>,
+}
+
+impl<'g, V> Iterator for Iter<'g, V> {
+    type Item = (Key, &'g V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = Key::lowest(self.remaining)?;
+        self.remaining &= self.remaining - 1;
+        // The dense array holds one value per set bit, in key order.
+        self.values.next().map(|v| (key, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.values.len(), Some(self.values.len()))
+    }
+}
+
+impl<V> ExactSizeIterator for Iter<'_, V> {}
+
+// ANCHOR: pinned
+/// A [`PopcountMap`] with a guard of the default collector: the convenient
+/// API, without guard arguments. Not available under loom.
+#[cfg(not(crossbeam_loom))]
+pub struct Pinned<'m, V> {
+    map: &'m PopcountMap<V>,
+    guard: loom_facade::epoch::Guard,
+}
+
+#[cfg(not(crossbeam_loom))]
+impl<V> PopcountMap<V> {
+    /// Pins the current thread to the default collector. Values the map
+    /// replaces are not freed while the returned handle lives.
+    pub fn pin(&self) -> Pinned<'_, V> {
+        Pinned { map: self, guard: loom_facade::epoch::pin() }
+    }
+}
+
+#[cfg(not(crossbeam_loom))]
+impl<V> Pinned<'_, V> {
+    /// See [`PopcountMap::get`].
+    pub fn get(&self, key: Key) -> Option<&V> {
+        self.map.get(key, &self.guard)
+    }
+
+    /// A clone of `key`'s value.
+    pub fn get_cloned(&self, key: Key) -> Option<V>
+    where
+        V: Clone,
+    {
+        self.get(key).cloned()
+    }
+
+    /// See [`PopcountMap::contains`].
+    pub fn contains(&self, key: Key) -> bool {
+        self.map.contains(key, &self.guard)
+    }
+
+    /// See [`PopcountMap::len`].
+    pub fn len(&self) -> usize {
+        self.map.len(&self.guard)
+    }
+
+    /// See [`PopcountMap::is_empty`].
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty(&self.guard)
+    }
+
+    /// See [`PopcountMap::iter`].
+    pub fn iter(&self) -> Iter<'_, V> {
+        self.map.iter(&self.guard)
+    }
+}
+
+#[cfg(not(crossbeam_loom))]
+impl<V: Clone + Send + 'static> Pinned<'_, V> {
+    /// See [`PopcountMap::insert`].
+    pub fn insert(&self, key: Key, value: V) -> Option<V> {
+        self.map.insert(key, value, &self.guard)
+    }
+
+    /// See [`PopcountMap::remove`].
+    pub fn remove(&self, key: Key) -> Option<V> {
+        self.map.remove(key, &self.guard)
+    }
+}
+
+#[cfg(not(crossbeam_loom))]
+impl<V> fmt::Debug for Pinned<'_, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pinned").finish_non_exhaustive()
+    }
+}
+// ANCHOR_END: pinned

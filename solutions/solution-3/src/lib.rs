@@ -1,0 +1,267 @@
+//! Exercise 3, solved: a popcount-compressed map, replaced copy-on-write.
+//!
+//! The map is one pointer to an immutable node: a presence bitmap and a dense
+//! array holding only the values present, in key order. Key `k`'s value sits
+//! at index `popcount(bitmap & (bit(k) - 1))`. Writers build a new node and
+//! swing the pointer with a compare-and-swap; crossbeam-epoch frees the old
+//! node once no reader can be looking at it.
+
+#![warn(missing_docs)]
+
+use loom_facade::cell::UnsafeCell;
+use loom_facade::epoch::{Atomic, Guard, Owned, Shared};
+use loom_facade::sync::atomic::Ordering;
+use std::cell::Cell;
+use std::fmt;
+
+/// A key in `0..=63`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(u8);
+
+impl Key {
+    /// The key `k`, or `Err(k)` if `k` is 64 or more.
+    pub const fn new(k: u8) -> Result<Key, u8> {
+        if k < 64 { Ok(Key(k)) } else { Err(k) }
+    }
+
+    /// The key as a number.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+
+    /// The key's bit: `1 << k`.
+    pub const fn bit(self) -> u64 {
+        1 << self.0
+    }
+}
+
+/// The contents of a node: the bitmap and the values present, in key order.
+struct Dense<V> {
+    bitmap: u64,
+    values: Box<[V]>,
+}
+
+/// A published node, written once when it is made (the `UnsafeCell` lets loom
+/// check that every read happens after that write).
+struct Node<V> {
+    dense: UnsafeCell<Dense<V>>,
+}
+
+impl<V> Node<V> {
+    fn new(dense: Dense<V>) -> Self {
+        Node { dense: UnsafeCell::new(dense) }
+    }
+
+    fn dense(&self) -> &Dense<V> {
+        // SAFETY: the cell is written only when it is created and never
+        // mutated afterwards; readers reach the node through an Acquire load
+        // of the pointer a Release compare-and-swap published.
+        self.dense.with(|p| unsafe { &*p })
+    }
+}
+
+// ANCHOR: dense_index
+/// Where the value of the key whose bit is `bit` sits in the dense array of
+/// a node whose bitmap is `bitmap`: the number of present keys below it.
+pub fn dense_index(bitmap: u64, bit: u64) -> usize {
+    (bitmap & (bit - 1)).count_ones() as usize
+}
+// ANCHOR_END: dense_index
+
+impl<V> Dense<V> {
+    fn get(&self, key: Key) -> Option<&V> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        self.values.get(dense_index(self.bitmap, key.bit()))
+    }
+
+    /// Takes `key`'s value out of contents nobody else can see.
+    fn into_value(self, key: Key) -> Option<V> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        let at = dense_index(self.bitmap, key.bit());
+        let mut values = self.values.into_vec();
+        (at < values.len()).then(|| values.swap_remove(at))
+    }
+}
+
+// ANCHOR: copy_on_write
+impl<V: Clone> Dense<V> {
+    /// A copy with `value` under `key`, and the value it replaced.
+    fn with_inserted(&self, key: Key, value: V) -> (Dense<V>, Option<V>) {
+        let at = dense_index(self.bitmap, key.bit());
+        if self.bitmap & key.bit() != 0 {
+            let mut values = self.values.to_vec();
+            let old = std::mem::replace(&mut values[at], value);
+            (Dense { bitmap: self.bitmap, values: values.into_boxed_slice() }, Some(old))
+        } else {
+            let mut values = Vec::with_capacity(self.values.len() + 1);
+            values.extend_from_slice(&self.values[..at]);
+            values.push(value);
+            values.extend_from_slice(&self.values[at..]);
+            (Dense { bitmap: self.bitmap | key.bit(), values: values.into_boxed_slice() }, None)
+        }
+    }
+
+    /// A copy without `key`, and its value; `None` if `key` is absent.
+    fn without(&self, key: Key) -> Option<(Dense<V>, V)> {
+        if self.bitmap & key.bit() == 0 {
+            return None;
+        }
+        let at = dense_index(self.bitmap, key.bit());
+        let mut values = Vec::with_capacity(self.values.len() - 1);
+        values.extend_from_slice(&self.values[..at]);
+        values.extend_from_slice(&self.values[at + 1..]);
+        Some((Dense { bitmap: self.bitmap & !key.bit(), values: values.into_boxed_slice() }, self.values[at].clone()))
+    }
+}
+// ANCHOR_END: copy_on_write
+
+/// A concurrent map from [`Key`]s to `V`: one pointer, plus for a non-empty
+/// map one node of three words and the values present.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// shared(&solution_3::PopcountMap::<std::rc::Rc<u8>>::new());
+/// ```
+pub struct PopcountMap<V> {
+    root: Atomic<Node<V>>,
+}
+
+// SAFETY: the map owns its values, which may be dropped on any thread: `V: Send`.
+unsafe impl<V: Send> Send for PopcountMap<V> {}
+// SAFETY: shared, the map hands out `&V` on many threads (`V: Sync`) and moves
+// values in and drops them on any thread (`V: Send`).
+unsafe impl<V: Send + Sync> Sync for PopcountMap<V> {}
+
+impl<V> PopcountMap<V> {
+    /// An empty map: a null pointer.
+    pub fn new() -> Self {
+        PopcountMap { root: Atomic::null() }
+    }
+
+    fn snapshot<'g>(&'g self, guard: &'g Guard) -> Option<&'g Dense<V>> {
+        // Acquire pairs with the Release CAS that published the node.
+        let root = self.root.load(Ordering::Acquire, guard);
+        // SAFETY: nodes are freed only through `defer_destroy` after being
+        // unlinked, and `guard` keeps this thread pinned.
+        unsafe { root.as_ref() }.map(Node::dense)
+    }
+
+    /// A reference to `key`'s value, valid while the map and `guard` are borrowed.
+    pub fn get<'g>(&'g self, key: Key, guard: &'g Guard) -> Option<&'g V> {
+        self.snapshot(guard)?.get(key)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains(&self, key: Key, guard: &Guard) -> bool {
+        self.snapshot(guard).is_some_and(|d| d.bitmap & key.bit() != 0)
+    }
+
+    /// How many keys have a value.
+    pub fn len(&self, guard: &Guard) -> usize {
+        self.snapshot(guard).map_or(0, |d| d.bitmap.count_ones() as usize)
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self, guard: &Guard) -> bool {
+        self.len(guard) == 0
+    }
+
+    /// The keys and values in key order, from one snapshot.
+    pub fn iter<'g>(&'g self, guard: &'g Guard) -> impl Iterator<Item = (Key, &'g V)> + 'g {
+        let (mut remaining, values) = match self.snapshot(guard) {
+            Some(d) => (d.bitmap, &d.values[..]),
+            None => (0, &[][..]),
+        };
+        values.iter().map(move |v| {
+            let key = Key(remaining.trailing_zeros() as u8);
+            remaining &= remaining - 1;
+            (key, v)
+        })
+    }
+}
+
+impl<V: Clone + Send + 'static> PopcountMap<V> {
+    // ANCHOR: update
+    /// The copy-on-write loop: `edit` makes the next contents from the current
+    /// ones (or `None` to change nothing), published by compare-and-swap; the
+    /// contents of a lost attempt go to `rejected`.
+    fn update<R>(
+        &self,
+        guard: &Guard,
+        mut edit: impl FnMut(&Dense<V>) -> Option<(Dense<V>, R)>,
+        mut rejected: impl FnMut(Dense<V>),
+    ) -> Option<R> {
+        let empty = Dense { bitmap: 0, values: Box::default() };
+        // Acquire: we copy the current node's contents.
+        let mut current = self.root.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: pinned, and nodes are only freed through `defer_destroy`.
+            let dense = unsafe { current.as_ref() }.map_or(&empty, Node::dense);
+            let (next, result) = edit(dense)?;
+            let next = if next.bitmap == 0 { Shared::null() } else { Owned::new(Node::new(next)).into_shared(guard) };
+            // Release publishes the new node's contents; Acquire on failure
+            // because we then copy the node that won.
+            match self.root.compare_exchange(current, next, Ordering::Release, Ordering::Acquire, guard) {
+                Ok(_) => {
+                    if !current.is_null() {
+                        // SAFETY: unlinked by our CAS, retired once; pinned
+                        // readers keep it alive until they unpin.
+                        unsafe { guard.defer_destroy(current) };
+                    }
+                    return Some(result);
+                }
+                Err(e) => {
+                    if !next.is_null() {
+                        // SAFETY: never published: we are its only owner.
+                        let lost = unsafe { next.into_owned() }.into_box();
+                        rejected(lost.dense.into_inner());
+                    }
+                    current = e.current;
+                }
+            }
+        }
+    }
+    // ANCHOR_END: update
+
+    /// Stores `value` under `key`; returns the value it replaced.
+    pub fn insert(&self, key: Key, value: V, guard: &Guard) -> Option<V> {
+        let value = Cell::new(Some(value));
+        self.update(guard, |d| Some(d.with_inserted(key, value.take()?)), |lost| value.set(lost.into_value(key)))
+            .flatten()
+    }
+
+    /// Removes `key`'s value and returns it.
+    pub fn remove(&self, key: Key, guard: &Guard) -> Option<V> {
+        self.update(guard, |d| d.without(key), drop)
+    }
+}
+
+impl<V> Drop for PopcountMap<V> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else can reach the current node, and
+        // every replaced node went to `defer_destroy`.
+        unsafe {
+            let guard = loom_facade::epoch::unprotected();
+            let root = self.root.load(Ordering::Relaxed, guard);
+            if !root.is_null() {
+                drop(root.into_owned());
+            }
+        }
+    }
+}
+
+impl<V> Default for PopcountMap<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> fmt::Debug for PopcountMap<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PopcountMap").finish_non_exhaustive()
+    }
+}
