@@ -1,0 +1,192 @@
+//! The fixed map against `Mutex<BTreeMap>`, `RwLock<BTreeMap>` and
+//! crossbeam-skiplist's `SkipMap`, on identical workloads, at every thread
+//! count of `test_kit::bench::thread_counts()`. Run with `cargo xtask bench 5`.
+//!
+//! - `insert`: every operation inserts a distinct key into a map that starts
+//!   empty for each sample;
+//! - `get`: every operation looks up a key of a map of 100,000 entries;
+//! - `remove`: every operation removes a distinct key of a map filled (untimed)
+//!   with exactly those keys;
+//! - `mix_90_5_5`: 90% `get`, 5% `insert`, 5% `remove` of random keys in a
+//!   range twice the size of the map, which stays about half full.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::{Mutex, RwLock};
+use test_kit::bench::{parallel, thread_counts};
+
+// ANCHOR: contenders
+/// The operations every contender offers, with the same meaning.
+trait Map: Default + Sync {
+    fn insert(&self, key: u64, value: u64);
+    fn get(&self, key: u64) -> Option<u64>;
+    fn remove(&self, key: u64) -> Option<u64>;
+}
+
+impl Map for chapter_5::skipmap::SkipMap<u64, u64> {
+    fn insert(&self, key: u64, value: u64) {
+        self.insert_pinned(key, value);
+    }
+    fn get(&self, key: u64) -> Option<u64> {
+        self.get_pinned(&key)
+    }
+    fn remove(&self, key: u64) -> Option<u64> {
+        self.remove_pinned(&key)
+    }
+}
+
+impl Map for crossbeam_skiplist::SkipMap<u64, u64> {
+    fn insert(&self, key: u64, value: u64) {
+        crossbeam_skiplist::SkipMap::insert(self, key, value);
+    }
+    fn get(&self, key: u64) -> Option<u64> {
+        crossbeam_skiplist::SkipMap::get(self, &key).map(|e| *e.value())
+    }
+    fn remove(&self, key: u64) -> Option<u64> {
+        crossbeam_skiplist::SkipMap::remove(self, &key).map(|e| *e.value())
+    }
+}
+
+impl Map for Mutex<BTreeMap<u64, u64>> {
+    fn insert(&self, key: u64, value: u64) {
+        self.lock().unwrap().insert(key, value);
+    }
+    fn get(&self, key: u64) -> Option<u64> {
+        self.lock().unwrap().get(&key).copied()
+    }
+    fn remove(&self, key: u64) -> Option<u64> {
+        self.lock().unwrap().remove(&key)
+    }
+}
+
+impl Map for RwLock<BTreeMap<u64, u64>> {
+    fn insert(&self, key: u64, value: u64) {
+        self.write().unwrap().insert(key, value);
+    }
+    fn get(&self, key: u64) -> Option<u64> {
+        self.read().unwrap().get(&key).copied()
+    }
+    fn remove(&self, key: u64) -> Option<u64> {
+        self.write().unwrap().remove(&key)
+    }
+}
+
+// ANCHOR_END: contenders
+
+/// SplitMix64's finaliser: a bijection on `u64` that scatters neighbours.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The `i`-th distinct key of thread `t`.
+fn distinct_key(t: usize, i: u64) -> u64 {
+    mix((t as u64) << 40 | i)
+}
+
+/// The keys thread `t` of `threads` uses when `parallel` gives it its share of
+/// `iters` iterations.
+fn share(iters: u64, threads: usize, t: usize) -> u64 {
+    iters / threads as u64 + u64::from((t as u64) < iters % threads as u64)
+}
+
+const ENTRIES: u64 = 100_000;
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+fn insert<M: Map>(group: &mut Group<'_>, name: &str) {
+    for threads in thread_counts() {
+        group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                let map = M::default();
+                parallel(iters, threads, |t, i| map.insert(distinct_key(t, i), i))
+            });
+        });
+    }
+}
+
+fn get<M: Map>(group: &mut Group<'_>, name: &str) {
+    let map = M::default();
+    for k in 0..ENTRIES {
+        map.insert(k, k);
+    }
+    for threads in thread_counts() {
+        group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                parallel(iters, threads, |t, i| {
+                    black_box(map.get(distinct_key(t, i) % ENTRIES));
+                })
+            });
+        });
+    }
+}
+
+fn remove<M: Map>(group: &mut Group<'_>, name: &str) {
+    for threads in thread_counts() {
+        group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                let map = M::default();
+                for t in 0..threads {
+                    for i in 0..share(iters, threads, t) {
+                        map.insert(distinct_key(t, i), i);
+                    }
+                }
+                parallel(iters, threads, |t, i| {
+                    black_box(map.remove(distinct_key(t, i)));
+                })
+            });
+        });
+    }
+}
+
+fn mix_90_5_5<M: Map>(group: &mut Group<'_>, name: &str) {
+    let map = M::default();
+    for k in (0..2 * ENTRIES).step_by(2) {
+        map.insert(k, k);
+    }
+    for threads in thread_counts() {
+        group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                parallel(iters, threads, |t, i| {
+                    let r = distinct_key(t, i);
+                    let key = (r >> 8) % (2 * ENTRIES);
+                    match r % 100 {
+                        0..90 => {
+                            black_box(map.get(key));
+                        }
+                        90..95 => map.insert(key, i),
+                        _ => {
+                            black_box(map.remove(key));
+                        }
+                    }
+                })
+            });
+        });
+    }
+}
+
+/// Runs one workload for every contender, in one criterion group.
+macro_rules! workload {
+    ($c:expr, $workload:ident) => {{
+        let mut group = $c.benchmark_group(stringify!($workload));
+        group.throughput(Throughput::Elements(1));
+        $workload::<chapter_5::skipmap::SkipMap<u64, u64>>(&mut group, "chapter5_skipmap");
+        $workload::<crossbeam_skiplist::SkipMap<u64, u64>>(&mut group, "crossbeam_skipmap");
+        $workload::<Mutex<BTreeMap<u64, u64>>>(&mut group, "mutex_btreemap");
+        $workload::<RwLock<BTreeMap<u64, u64>>>(&mut group, "rwlock_btreemap");
+        group.finish();
+    }};
+}
+
+fn skipmaps(c: &mut Criterion) {
+    workload!(c, insert);
+    workload!(c, get);
+    workload!(c, remove);
+    workload!(c, mix_90_5_5);
+}
+
+criterion_group!(benches, skipmaps);
+criterion_main!(benches);
