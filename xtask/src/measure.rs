@@ -73,7 +73,7 @@ pub fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result {
         );
         for r in &rows {
             text.push_str(&format!(
-                "| {} | {} | {} | {} (± {}) | {:.1} M ops/s |\n",
+                "| `{}` | `{}` | {} | {} (± {}) | {:.1} M ops/s |\n",
                 r.group,
                 r.function,
                 r.value,
