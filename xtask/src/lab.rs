@@ -150,7 +150,7 @@ pub fn command(args: &[String]) -> Result {
         }
         Some("check") => {
             let n = exercise_arg(args.get(1))?;
-            let state = check(&root(), n, true)?;
+            let state = check(&root(), &target_dir(), n, true)?;
             record(n, state)?;
             if state == State::PassesEverything {
                 println!("\nexercise {n} is done. `cargo xtask lab` shows what is next.");
@@ -260,16 +260,19 @@ fn print_verdicts(kind: &str, verdicts: &[Verdict]) -> bool {
     !verdicts.is_empty() && passed == verdicts.len()
 }
 
-/// Checks exercise `n` in the checkout at `dir`: build, tests, loom models,
-/// Miri where the exercise has Miri cases. Prints a verdict per test.
-pub fn check(dir: &Path, n: u32, verbose: bool) -> Result<State> {
+/// Checks exercise `n` in the checkout at `dir`, building in `target`:
+/// build, tests, loom models, Miri. Prints a verdict per test.
+///
+/// A scratch copy of the checkout must build in a target folder of its own:
+/// cargo names a workspace member's artifacts without its path, so a copy
+/// sharing the checkout's folder could leave artifacts that cargo then takes
+/// for the checkout's own.
+pub fn check(dir: &Path, target: &Path, n: u32, verbose: bool) -> Result<State> {
     let package = format!("exercise-{n}");
     let timer = Timer::start();
     println!("[{:>5.1}s] building {package} (the first build takes a while)…", timer.secs());
     let mut build = cargo();
-    // One build folder for the checkout and any scratch copy of it, so that a
-    // scratch check reuses the compiled dependencies.
-    build.current_dir(dir).env("CARGO_TARGET_DIR", target_dir()).args([
+    build.current_dir(dir).env("CARGO_TARGET_DIR", target).args([
         "test",
         "-p",
         &package,
@@ -290,7 +293,7 @@ pub fn check(dir: &Path, n: u32, verbose: bool) -> Result<State> {
     println!("[{:>5.1}s] running the unit and stress tests…", timer.secs());
     let mut test = cargo();
     test.current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", target)
         .args(["test", "-p", &package, "--no-fail-fast"])
         .env("RUST_BACKTRACE", "0");
     let (_, output) = run_captured(&mut test)?;
@@ -305,14 +308,19 @@ pub fn check(dir: &Path, n: u32, verbose: bool) -> Result<State> {
             timer.secs()
         );
         let mut all_ok = true;
-        for target in loom_targets {
-            let mut cmd = loom_command(&package, &target);
-            cmd.current_dir(dir).arg("--").arg("--test-threads=1").env("RUST_BACKTRACE", "0").env("LOOM_LOCATION", "1");
+        for loom_target in loom_targets {
+            let mut cmd = loom_command(&package, &loom_target);
+            cmd.current_dir(dir)
+                .env("CARGO_TARGET_DIR", target.join("loom"))
+                .arg("--")
+                .arg("--test-threads=1")
+                .env("RUST_BACKTRACE", "0")
+                .env("LOOM_LOCATION", "1");
             if verbose {
                 println!("  $ {}", describe(&cmd));
             }
             let (_, output) = run_captured(&mut cmd)?;
-            all_ok &= print_verdicts(&format!("loom ({target})"), &parse_test_output(&output));
+            all_ok &= print_verdicts(&format!("loom ({loom_target})"), &parse_test_output(&output));
         }
         if !all_ok {
             return Ok(State::PassesTests);
@@ -327,7 +335,7 @@ pub fn check(dir: &Path, n: u32, verbose: bool) -> Result<State> {
             println!("[{:>5.1}s] running the tests under Miri…", timer.secs());
             let mut miri = cargo_nightly();
             miri.current_dir(dir)
-                .env("CARGO_TARGET_DIR", target_dir())
+                .env("CARGO_TARGET_DIR", target)
                 .env("RUST_BACKTRACE", "0")
                 .args(["miri", "test", "-p", &package]);
             let (_, output) = run_captured(&mut miri)?;
@@ -351,7 +359,7 @@ fn watch(n: u32) -> Result {
     loop {
         print!("\x1b[2J\x1b[H");
         println!("watching exercises/exercise-{n} — save a file to re-check, Ctrl-C to stop\n");
-        let state = check(&root(), n, false)?;
+        let state = check(&root(), &target_dir(), n, false)?;
         record(n, state)?;
         println!("\nstate: {}", state.label());
         // Wait for a change, then let a burst of saves settle.
@@ -429,11 +437,12 @@ fn solution(n: u32) -> Result {
 /// report a compile error in a deliberately broken copy.
 pub fn selftest() -> Result {
     let scratch = target_dir().join("lab/selftest");
+    let scratch_target = target_dir().join("lab/selftest-target");
     let mut failed = Vec::new();
     for n in exercises() {
         copy_checkout(&scratch)?;
         println!("== stub of exercise {n}");
-        let state = check(&scratch, n, false)?;
+        let state = check(&scratch, &scratch_target, n, false)?;
         if state == State::PassesEverything || state == State::DoesNotCompile {
             failed.push(format!("stub {n}: expected failing tests, got `{}`", state.label()));
         }
@@ -454,7 +463,7 @@ pub fn selftest() -> Result {
         let manifest = std::fs::read_to_string(solution_dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
         let manifest = manifest.replace(&format!("name = \"solution-{n}\""), &format!("name = \"exercise-{n}\""));
         std::fs::write(exercise_dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
-        let state = check(&scratch, n, false)?;
+        let state = check(&scratch, &scratch_target, n, false)?;
         if state != State::PassesEverything {
             failed.push(format!("solution {n}: expected to pass everything, got `{}`", state.label()));
         }
@@ -463,7 +472,7 @@ pub fn selftest() -> Result {
         let mut text = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
         text.push_str("\nfn broken() -> u32 { \"not a number\" }\n");
         std::fs::write(&lib, text).map_err(|e| e.to_string())?;
-        let state = check(&scratch, n, false)?;
+        let state = check(&scratch, &scratch_target, n, false)?;
         if state != State::DoesNotCompile {
             failed.push(format!("broken copy {n}: expected a compile error, got `{}`", state.label()));
         }
