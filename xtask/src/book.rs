@@ -193,6 +193,7 @@ pub fn check_sources() -> Result {
         if text.trim().is_empty() {
             problems.push(format!("{rel}: empty"));
         }
+        problems.extend(generated_format_problems(&rel, &entry, &text));
         let canon = entry.canonicalize().unwrap_or(entry.clone());
         if !included.contains(&canon) {
             problems.push(format!("{rel}: generated but included by no page"));
@@ -204,6 +205,60 @@ pub fn check_sources() -> Result {
     } else {
         Err(format!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  ")))
     }
+}
+
+/// What is wrong with a generated file's format: a table (`.md`) whose rows
+/// do not all have the header's number of cells, or that has no table or no
+/// provenance line; an SVG that is not one `<svg>` element.
+fn generated_format_problems(rel: &str, path: &Path, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("md") => {
+            let mut tables = 0;
+            let mut columns: Option<usize> = None;
+            for (i, line) in text.lines().enumerate() {
+                let t = line.trim();
+                if !t.starts_with('|') {
+                    columns = None;
+                    continue;
+                }
+                // Cells, ignoring pipes inside code spans (`a | b`).
+                let mut cells = 0;
+                let mut in_code = false;
+                for c in t.trim_end_matches('|').chars() {
+                    match c {
+                        '`' => in_code = !in_code,
+                        '|' if !in_code => cells += 1,
+                        _ => {}
+                    }
+                }
+                match columns {
+                    None => {
+                        columns = Some(cells);
+                        tables += 1;
+                    }
+                    Some(n) if n != cells => {
+                        problems.push(format!("{rel}:{}: a table row with {cells} cells under a header of {n}", i + 1))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if tables == 0 {
+                problems.push(format!("{rel}: no table"));
+            }
+            if !text.contains("*Measured by `cargo xtask") {
+                problems.push(format!("{rel}: no line saying which command measured it, where and when"));
+            }
+        }
+        Some("svg") => {
+            let t = text.trim();
+            if !t.starts_with("<svg") || !t.ends_with("</svg>") {
+                problems.push(format!("{rel}: not a single <svg> element"));
+            }
+        }
+        _ => {}
+    }
+    problems
 }
 
 /// The targets of Markdown links and images (`](target)`), without anchors.
@@ -318,6 +373,17 @@ mod tests {
         assert_eq!(found[1].target, "y.txt");
         assert_eq!(found[2].anchor, None);
         assert_eq!(found[2].line, 3);
+    }
+
+    #[test]
+    fn generated_tables_are_checked_for_shape_and_provenance() {
+        let good = "| a | b |\n|---|---:|\n| `x | y` | 1 |\n\n*Measured by `cargo xtask memory 1` on here.*\n";
+        assert!(generated_format_problems("m.md", Path::new("m.md"), good).is_empty());
+        let ragged = "| a | b |\n|---|---|\n| 1 |\n*Measured by `cargo xtask bench 1`*\n";
+        assert_eq!(generated_format_problems("m.md", Path::new("m.md"), ragged).len(), 1);
+        let unsourced = "| a |\n|---|\n| 1 |\n";
+        assert_eq!(generated_format_problems("m.md", Path::new("m.md"), unsourced).len(), 1);
+        assert_eq!(generated_format_problems("p.svg", Path::new("p.svg"), "<html></html>").len(), 1);
     }
 
     #[test]
