@@ -147,11 +147,11 @@ impl<T> TreiberStack<T> {
             // the `push` that published that node.)
             match self.head.compare_exchange(head, next, Ordering::Relaxed, Ordering::Acquire, guard) {
                 Ok(_) => {
-                    // SAFETY: our compare-and-swap unlinked the node, so no
-                    // other `pop` can win it and nothing else reads its value
-                    // as a `T` to keep (`peek` only copies `T: Copy` values).
-                    // We move the value out exactly once; the node's memory
-                    // keeps the bytes but `ManuallyDrop` never drops them.
+                    // Nothing else reads the value as a `T` to keep (`peek`
+                    // only copies `T: Copy` values); the node's memory keeps the
+                    // bytes but `ManuallyDrop` never drops them.
+                    // SAFETY: our compare-and-swap unlinked the node, so no other
+                    // `pop` can win it: we move the value out exactly once.
                     let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
                     // SAFETY: the node is unlinked, so no thread can load it
                     // from now on; threads that loaded it earlier are pinned,
@@ -295,10 +295,10 @@ impl<T> Iterator for Drain<'_, T> {
         // SAFETY: the swap gave this chain to us alone: no `pop` can unlink
         // its nodes any more, so each value is moved out here exactly once.
         let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
-        // SAFETY: the node is unreachable from the stack. A `pop` that loaded
-        // it before our swap may still read its `next`; deferring the free
-        // until every pinned thread unpins keeps that read valid, and keeps
-        // the address from being reused under its feet (no ABA).
+        // A `pop` that loaded the node before our swap may still read its
+        // `next`; deferring the free keeps that read valid and the address
+        // from being reused under its feet (no ABA).
+        // SAFETY: the node is unreachable from the stack; it is retired once.
         unsafe { self.guard.defer_destroy(current) };
         Some(value)
     }

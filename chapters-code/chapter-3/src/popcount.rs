@@ -56,12 +56,12 @@ impl<V> Node<V> {
 
     /// The node's contents.
     fn dense(&self) -> &Dense<V> {
-        // SAFETY: the cell is written once, by `UnsafeCell::new` in
-        // `Node::new`, and never mutated afterwards, so shared references to
-        // its contents never alias a write. Every thread other than the
-        // creator reached this node through the root loaded with `Acquire`
-        // after a `Release` compare-and-swap published it, so the creation
-        // happens-before this read (loom checks exactly this).
+        // Every thread other than the creator reached this node through the
+        // root loaded with `Acquire` after a `Release` compare-and-swap
+        // published it, so the creation happens-before this read (loom checks
+        // exactly this).
+        // SAFETY: the cell is written once, by `UnsafeCell::new` in `Node::new`,
+        // and never mutated afterwards: shared references never alias a write.
         self.dense.with(|p| unsafe { &*p })
     }
 }
@@ -272,10 +272,10 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
                     // (On success crossbeam returns the *new* pointer; the
                     // node we unlinked is `current`.)
                     if !current.is_null() {
-                        // SAFETY: `current` is unlinked: no new reader can
-                        // load it. Readers pinned before now keep it alive
-                        // until they unpin; it is retired exactly once, by
-                        // the one writer whose CAS replaced it.
+                        // Readers pinned before now keep it alive until
+                        // they unpin.
+                        // SAFETY: `current` is unlinked, so no new reader can load
+                        // it; only the writer whose CAS replaced it retires it.
                         unsafe { guard.defer_destroy(current) };
                     }
                     return Some(result);

@@ -335,11 +335,10 @@ impl<T> Slab<T> {
         // last written by the remover, whose write the Acquire above ordered
         // before this load, and nobody else writes a vacant, unlisted slot.
         let generation = generation(slot.lifecycle.load(Ordering::Relaxed)).wrapping_add(1);
-        // SAFETY: we popped the slot off the free list, so no other insert
-        // owns it, and it is vacant (even generation), so no `get` or
-        // `remove` touches its cell. The last access to the cell (a remover
-        // moving the old value out) happens before this write, through the
-        // Release push and our Acquire pop.
+        // The last access to the cell (a remover moving the old value out)
+        // happens before this write, through the Release push and our Acquire pop.
+        // SAFETY: we popped the slot off the free list, so no other insert owns
+        // it, and it is vacant (even generation), so no `get` or `remove` touches it.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
         // Relaxed: a count that publishes nothing. It is incremented before
         // the value is published, so that a `remove` of this key, which
@@ -423,10 +422,10 @@ impl<T> Slab<T> {
             spin_loop();
         }
         // 3. Move the value out.
-        // SAFETY: the claim makes us the only remover; the value is
-        // initialised (the Acquire claim saw its odd generation); no reader
-        // is left and none can enter while REMOVING is set, and their reads
-        // happen before this point (the Acquire wait above).
+        // No reader is left and none can enter while REMOVING is set; their
+        // reads happen before this point (the Acquire wait above).
+        // SAFETY: the claim makes us the only remover, and the value is
+        // initialised (the Acquire claim saw its odd generation).
         let value = slot.value.with_mut(|p| unsafe { (*p).assume_init_read() });
         // Relaxed: a count that publishes nothing.
         self.len.fetch_sub(1, Ordering::Relaxed);
@@ -488,10 +487,10 @@ impl<T> Drop for Slab<T> {
             // and whatever handed it to us (a join, the end of a scope)
             // ordered their operations before this point.
             if is_occupied(slot.lifecycle.load(Ordering::Relaxed)) {
+                // `remove` makes the generation even before it returns, and
+                // `&mut self` means no guard or other operation is using the cell.
                 // SAFETY: an odd generation means the cell holds a value that
-                // has not been moved out (`remove` makes the generation even
-                // before it returns), and `&mut self` means no guard or
-                // other operation can be using it.
+                // has not been moved out.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
         }
@@ -526,10 +525,10 @@ impl<T> Deref for Ref<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
+        // `remove` waits for the reader count to reach zero before it moves
+        // the value out, and `get` saw the odd generation with Acquire.
         // SAFETY: this guard is counted in the slot's readers, so the value is
-        // initialised (`get` saw its odd generation with Acquire) and no
-        // `remove` moves it out until the guard is dropped (it waits for the
-        // count to reach zero).
+        // initialised and stays in place until the guard is dropped.
         self.slot.value.with(|p| unsafe { (*p).assume_init_ref() })
     }
 }

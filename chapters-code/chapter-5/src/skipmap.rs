@@ -88,10 +88,10 @@ impl<K, V> Node<K, V> {
 
     /// The value, borrowed for as long as the node itself.
     fn value(&self) -> &V {
+        // The node, and so the value, lives until it is retired and every
+        // guard that could see it is gone.
         // SAFETY: the value is written once, by `init`, before the node is
-        // published with a Release operation, and never written again; the
-        // node, and so the value, lives until it is retired and every guard
-        // that could see it is gone.
+        // published with a Release operation, and never written again.
         self.value.with(|p| unsafe { &*p })
     }
 
@@ -103,10 +103,10 @@ impl<K, V> Node<K, V> {
             // SAFETY: `addr` comes from an `Owned` node that has not been freed.
             unsafe { Self::from_addr(addr) }
         };
+        // The block is freed with the layout it was allocated with; the header
+        // and the tower hold nothing that needs dropping beyond `drop_in_place`.
         // SAFETY: the node was never shared (we owned it), so nobody else can
-        // read it; key and value are read out exactly once, and the block is
-        // freed with the layout it was allocated with. The header and the
-        // tower hold nothing that needs dropping beyond `drop_in_place`.
+        // read it; key and value are read out exactly once.
         unsafe {
             let height = (*p).height as usize;
             let key = ptr::read(&raw const (*p).key);
@@ -345,10 +345,10 @@ impl<K: Ord, V> SkipMap<K, V> {
                     // may lead to nodes already unlinked. Start again.
                     continue 'retry;
                 }
+                // A node is retired only once unlinked everywhere, and freed only
+                // after every guard pinned before its retirement is gone.
                 // SAFETY: `curr` was read from an unmarked slot while `guard`
-                // pins us, so it was linked at that moment; a node is retired
-                // only once unlinked everywhere, and freed only after every
-                // guard pinned before its retirement is gone.
+                // pins us, so it was linked at that moment and is not freed yet.
                 while let Some(node) = unsafe { curr.as_ref() } {
                     // Acquire: as above, for the node after `node`.
                     let next = node.tower[level].load(Ordering::Acquire, guard);
@@ -567,10 +567,10 @@ impl<K: Ord, V> SkipMap<K, V> {
         // so that the search below sees the final tower, marked everywhere.
         if n.flags.fetch_or(flag, Ordering::AcqRel) & (BUILT | REMOVED) != 0 {
             self.search(&n.key, Some(node), guard);
-            // SAFETY: the tower is final and marked at every level, and the
-            // search has unlinked the node wherever it was linked: no new
-            // reader can reach it, and current ones are pinned. Only the
-            // second party gets here, so it is retired once.
+            // The tower is final and marked at every level, and the search has
+            // unlinked the node wherever it was linked; current readers are pinned.
+            // SAFETY: no new reader can reach the node, and only the second
+            // party gets here, so it is retired exactly once.
             unsafe { guard.defer_destroy(node) };
         }
     }
@@ -668,10 +668,10 @@ impl<K, V> fmt::Debug for SkipMap<K, V> {
 // ANCHOR: drop
 impl<K, V> Drop for SkipMap<K, V> {
     fn drop(&mut self) {
+        // A removed node is unlinked everywhere before its remover returns,
+        // and was handed to `defer_destroy`, so every node linked at level 0 is live.
         // SAFETY: `&mut self`: no other thread can be using the map, so no
-        // guard is needed. Every node linked at level 0 is live (a removed
-        // node is unlinked everywhere before its remover returns, and was
-        // handed to `defer_destroy`); each is freed exactly once here.
+        // guard is needed; each linked node is freed exactly once here.
         unsafe {
             let guard = loom_facade::epoch::unprotected();
             let mut curr = self.head[0].load(Ordering::Relaxed, guard);
@@ -710,10 +710,10 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            // A marked node's frozen pointer leads to a node that was linked
+            // as long as it was.
             // SAFETY: `next` was read from a node's tower (or the head) while
-            // `guard` pins us: that node was linked when we reached it, and a
-            // marked node's frozen pointer leads to a node that was linked as
-            // long as it was; none can be freed before `guard` is dropped.
+            // `guard` pins us; no node it can lead to is freed before `guard` drops.
             let node = unsafe { self.next.as_ref() }?;
             // Acquire: as in `search`.
             let succ = node.tower[0].load(Ordering::Acquire, self.guard);
