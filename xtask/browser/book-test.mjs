@@ -5,7 +5,8 @@
 // Serves the built book on 127.0.0.1 (a port the OS picks), then checks, page by
 // page of SUMMARY.md: the page loads with no console error and no failed
 // request; every internal link and #anchor resolves; every image loads; code
-// blocks are highlighted; the sidebar lists every chapter. Then it types
+// blocks are highlighted; every quiz renders and scores full marks when answered
+// with its own answer key; the sidebar lists every chapter. Then it types
 // search terms into the search box and checks the results. One screenshot per
 // page goes to the screenshot folder. Exits 1 if anything failed.
 
@@ -59,6 +60,7 @@ await mkdir(shotDir, { recursive: true });
 
 let passed = 0;
 let failed = 0;
+let quizCount = 0;
 function check(ok, what) {
   if (ok) {
     passed++;
@@ -118,6 +120,32 @@ for (const [index, entry] of pages.entries()) {
     }
   }
 
+  // Quizzes (mdbook-quiz): each renders, and answering every question with the
+  // answer key the page carries scores full marks, so no question is broken.
+  const quizzes = await page.$$eval('.quiz-placeholder', (ps) => ps.map((p) => JSON.parse(p.dataset.quizQuestions).questions));
+  for (const [q, questions] of quizzes.entries()) {
+    const quiz = page.locator('.quiz-placeholder').nth(q);
+    const rendered = await quiz.locator('.mdbook-quiz button.start').waitFor({ timeout: 5000 }).then(() => true, () => false);
+    check(rendered, `${entry.url}: quiz ${q + 1} renders with a Start button`);
+    if (!rendered) continue;
+    await quiz.locator('button.start').click();
+    for (const [i, question] of questions.entries()) {
+      const form = quiz.locator('form.response');
+      await form.waitFor({ timeout: 5000 });
+      const answers = [question.answer.answer].flat();
+      if (question.type === 'ShortAnswer') {
+        await form.locator('input[name="answer"]').fill(answers[0]);
+      } else {
+        for (const a of answers) await form.locator(`input[name="answer"][value="${a.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"]`).check();
+      }
+      await form.locator('input[type="submit"]').click();
+      if (i + 1 < questions.length) await quiz.locator(`.counter:has-text("Question ${i + 2} /")`).waitFor({ timeout: 5000 }).catch(() => {});
+    }
+    const score = await quiz.locator('p:has-text("You answered")').first().textContent({ timeout: 5000 }).catch(() => '');
+    check(score.includes(`${questions.length}/${questions.length}`), `${entry.url}: quiz ${q + 1} scores ${questions.length}/${questions.length} with its own answer key (got "${score.trim()}")`);
+    quizCount++;
+  }
+
   // The sidebar lists every chapter of SUMMARY.md, drafts included.
   if (index === 0) {
     const sidebar = await page.$$eval('.sidebar .chapter li', (lis) => lis.map((li) => li.textContent.trim()));
@@ -161,5 +189,7 @@ for (const term of ['ABA', 'Acquire']) {
 
 await browser.close();
 server.close();
+console.log(`quizzes answered: ${quizCount}`);
+check(quizCount > 0, 'the book has at least one quiz, answered in full');
 console.log(`browser checks: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -5,9 +5,6 @@ use crate::util::{Result, describe, root, run_captured, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The mdBook version the book is written for.
-pub const MDBOOK_VERSION: &str = "0.5.4";
-
 /// The project-local tools folder; `cargo install --root` puts binaries in its `bin/`.
 fn tools_root() -> PathBuf {
     root().join("target/tools")
@@ -18,36 +15,56 @@ fn version_of(program: &Path) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn is_pinned(program: &Path) -> bool {
-    version_of(program).is_some_and(|v| v == format!("mdbook v{MDBOOK_VERSION}"))
+/// A tool the book is built with, pinned to one version.
+struct Tool {
+    /// The crate, which is also the binary's name.
+    name: &'static str,
+    version: &'static str,
+    /// What `<name> --version` prints for the pinned version.
+    version_line: &'static str,
+    why: &'static str,
 }
 
-/// The pinned mdBook: the project-local one, else one on `PATH` of the same
-/// version, else installs it into `target/tools` (about two minutes).
-pub fn mdbook() -> Result<PathBuf> {
-    let local = tools_root().join("bin/mdbook");
-    if is_pinned(&local) {
+const MDBOOK: Tool =
+    Tool { name: "mdbook", version: "0.5.4", version_line: "mdbook v0.5.4", why: "the book is written for it" };
+
+/// The preprocessor behind the pages' `{{#quiz …}}` self-checks.
+const MDBOOK_QUIZ: Tool = Tool {
+    name: "mdbook-quiz",
+    version: "0.5.0",
+    version_line: "mdbook-quiz 0.5.0",
+    why: "it renders the self-check quizzes (`[preprocessor.quiz]` in book.toml)",
+};
+
+/// The pinned tool: the project-local one, else one on `PATH` of the same
+/// version, else installs it into `target/tools` (a minute or two each).
+fn ensure(tool: &Tool) -> Result<PathBuf> {
+    let local = tools_root().join("bin").join(tool.name);
+    let pinned = |p: &Path| version_of(p).is_some_and(|v| v == tool.version_line);
+    if pinned(&local) {
         return Ok(local);
     }
-    if is_pinned(Path::new("mdbook")) {
-        return Ok(PathBuf::from("mdbook"));
+    if pinned(Path::new(tool.name)) {
+        return Ok(PathBuf::from(tool.name));
     }
-    println!("mdBook {MDBOOK_VERSION} is not installed; installing it into target/tools (a few minutes on 2 cores)…");
+    let (name, version) = (tool.name, tool.version);
+    println!("{name} {version} is not installed; installing it into target/tools (a few minutes on 2 cores)…");
     std::fs::create_dir_all(tools_root()).map_err(|e| e.to_string())?;
-    let log = tools_root().join("mdbook-install.log");
+    let log = tools_root().join(format!("{name}-install.log"));
     let mut cmd = crate::util::cargo();
-    cmd.args(["install", "mdbook", "--locked", "--version", &format!("={MDBOOK_VERSION}"), "--root"]).arg(tools_root());
+    cmd.args(["install", name, "--locked", "--version", &format!("={version}"), "--root"]).arg(tools_root());
     let (status, output) = run_captured(&mut cmd)?;
     std::fs::write(&log, &output).map_err(|e| e.to_string())?;
-    if !status.success() || !is_pinned(&local) {
+    if !status.success() || !pinned(&local) {
         let tail: Vec<&str> = output.lines().rev().take(6).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Err(format!(
-            "could not install mdBook {MDBOOK_VERSION}.\n\
+            "could not install {name} {version} ({}).\n\
              The command was: {}\n\
              It needs crates.io (network) the first time. Its last lines:\n    {}\n\
              The whole log is in {}.\n\
-             If you have mdBook {MDBOOK_VERSION} elsewhere, put it on PATH and run again.",
+             If you have {name} {version} elsewhere, put it on PATH and run again.",
+            tool.why,
             describe(&cmd),
             tail.join("\n    "),
             log.display()
@@ -57,16 +74,28 @@ pub fn mdbook() -> Result<PathBuf> {
     Ok(local)
 }
 
+/// The pinned mdBook and the pinned preprocessors the book needs, as a
+/// command that finds those preprocessors first on its `PATH`.
+pub fn mdbook() -> Result<Command> {
+    let mdbook = ensure(&MDBOOK)?;
+    let quiz = ensure(&MDBOOK_QUIZ)?;
+    let mut path: Vec<PathBuf> =
+        quiz.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).into_iter().collect();
+    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let mut cmd = Command::new(mdbook);
+    cmd.env("PATH", std::env::join_paths(path).map_err(|e| e.to_string())?);
+    Ok(cmd)
+}
+
 /// `cargo xtask book [--build] [mdbook serve flags…]`
 pub fn command(args: &[String]) -> Result {
-    let mdbook = mdbook()?;
     let book = root().join("book");
     if args.first().map(String::as_str) == Some("--build") {
-        build(&mdbook)?;
+        build()?;
         println!("built the book into book/build/ (open book/build/index.html)");
         return Ok(());
     }
-    let mut cmd = Command::new(&mdbook);
+    let mut cmd = mdbook()?;
     cmd.arg("serve").arg(&book).args(args);
     if !args.iter().any(|a| a == "--port" || a == "-p" || a.starts_with("--port=")) {
         cmd.args(["--port", "3000"]);
@@ -76,8 +105,8 @@ pub fn command(args: &[String]) -> Result {
 }
 
 /// Builds the book and fails on any warning or error mdBook prints.
-pub fn build(mdbook: &Path) -> Result {
-    let mut cmd = Command::new(mdbook);
+pub fn build() -> Result {
+    let mut cmd = mdbook()?;
     cmd.arg("build").arg(root().join("book"));
     println!("$ {}", describe(&cmd));
     let (status, output) = run_captured(&mut cmd)?;
@@ -146,7 +175,8 @@ fn pages() -> Vec<PathBuf> {
 
 /// Checks the book's sources: every include resolves (file and anchor), every
 /// Rust listing is an include (never pasted code), every generated file is
-/// real output (no placeholder) and is included by some page.
+/// real output (no placeholder) and is included by some page, and every
+/// diagram's SVG is up to date with its source.
 pub fn check_sources() -> Result {
     let mut problems = Vec::new();
     let mut included = std::collections::BTreeSet::new();
@@ -184,6 +214,8 @@ pub fn check_sources() -> Result {
         }
         problems.extend(pasted_rust(&rel, &text));
     }
+    // Every diagram's committed SVG is what its source renders to now.
+    problems.extend(crate::diagrams::problems());
     for entry in walk_files(&generated) {
         let rel = entry.strip_prefix(root()).unwrap_or(&entry).display().to_string();
         let text = std::fs::read_to_string(&entry).unwrap_or_default();
@@ -347,7 +379,7 @@ pub fn browser() -> Result {
             |e| format!("{e}\nthe browser test needs Node.js and npm (and the npm registry the first time)"),
         )?;
     }
-    build(&mdbook()?)?;
+    build()?;
     let shots = crate::util::target_dir().join("browser");
     let mut cmd = Command::new("node");
     cmd.arg("book-test.mjs")

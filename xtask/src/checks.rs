@@ -362,8 +362,9 @@ pub fn test() -> Result {
         (
             "book",
             Box::new(|| {
+                run_ok(cargo().args(["test", "-q", "-p", "book-diagrams"]))?;
                 crate::book::check_sources()?;
-                crate::book::build(&crate::book::mdbook()?)
+                crate::book::build()
             }),
         ),
         ("book in a browser", Box::new(crate::book::browser)),

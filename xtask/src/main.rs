@@ -2,6 +2,7 @@
 
 mod book;
 mod checks;
+mod diagrams;
 mod lab;
 mod measure;
 mod util;
@@ -17,8 +18,13 @@ cargo xtask <command>
                                        memory tables, loom, Miri, the book
   loom [N] [-- test args]              run the loom models (of chapter N, or all)
   miri [N]                             run the Miri suites and the UB demonstrations
-  bench [N] [--quick] [-- args]        run the criterion benchmarks and write the book's table
-  memory [N]                           print and write the memory tables the book includes
+  bench [N] [--quick] [-- args]        run the criterion benchmarks and write the book's table and
+                                       throughput plot (--quick: 1 s warm-up, 2 s measurement)
+  bench --report [N]                   the book's measured results in one command: every chapter's
+                                       benchmarks with the quick settings, then its memory table
+                                       and bar plot
+  memory [N]                           print and write the memory tables and bar plots the book
+                                       includes
   outputs [N]                          rerun the commands whose output the book quotes
   lab [check|watch|hint|reset|solution] [N]
                                        the exercise runner: progress (no argument), check an
@@ -27,6 +33,8 @@ cargo xtask <command>
   browser                              build the book and test it in headless Chromium (pages,
                                        links, anchors, images, highlighting, search, sidebar)
   check-book                           check the book's includes and listings (no build)
+  diagrams                             render the book's diagrams (book/diagrams/*.bob) into
+                                       book/src/generated/diagrams/*.svg
   mutants                              check that the exercises' loom models catch the mistakes in
                                        solutions/solution-N/mutants.txt
 ";
@@ -50,10 +58,16 @@ fn main() {
         "test" => checks::test(),
         "loom" => number().and_then(|n| checks::loom(n, extra)),
         "miri" => number().and_then(checks::miri),
-        "bench" => number().and_then(|n| measure::bench(n, positional.iter().any(|a| a == "--quick"), extra)),
+        "bench" => number().and_then(|n| {
+            let flag = |f: &str| positional.iter().any(|a| a == f);
+            measure::bench(n, flag("--quick") || flag("--report"), extra)?;
+            // The report is the whole measured picture: speed, then bytes.
+            if flag("--report") { measure::memory(n, true) } else { Ok(()) }
+        }),
         "memory" => number().and_then(|n| measure::memory(n, true)),
         "outputs" => number().and_then(measure::outputs),
         "check-book" => book::check_sources(),
+        "diagrams" => diagrams::command(),
         "browser" => book::browser(),
         "lab" => lab::command(rest),
         "mutants" => checks::mutants_check(),

@@ -26,6 +26,10 @@ pub fn memory(chapter: Option<u32>, write_tables: bool) -> Result {
     for n in selected(chapter) {
         let package = format!("chapter-{n}");
         if !package_dir(&package).join("examples/memory.rs").exists() {
+            // A chapter measured by its own binary (chapter 7) writes results.md.
+            if package_dir(&package).join("src/main.rs").exists() {
+                results(n, write_tables)?;
+            }
             continue;
         }
         let mut cmd = cargo();
@@ -42,7 +46,37 @@ pub fn memory(chapter: Option<u32>, write_tables: bool) -> Result {
         if write_tables {
             let text = format!("{output}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
             write(&generated_dir(n).join("memory.md"), &text)?;
+            let caption = format!("cargo xtask memory {n} · {}", provenance());
+            match memory_svg(&output, &caption) {
+                Some(svg) => write(&generated_dir(n).join("memory.svg"), &svg)?,
+                None => println!("chapter {n}: no bytes-per-element table, so no memory plot"),
+            }
         }
+    }
+    Ok(())
+}
+
+/// The measurements of a chapter whose binary prints them (`cargo run -p
+/// chapter-N --release`): written to `results.md` with the provenance line;
+/// without `write_tables`, a quick `--smoke` run that only checks it works.
+fn results(n: u32, write_tables: bool) -> Result {
+    let package = format!("chapter-{n}");
+    let mut cmd = cargo();
+    cmd.args(["run", "-q", "-p", &package]);
+    if write_tables {
+        cmd.arg("--release");
+    } else {
+        cmd.args(["--", "--smoke"]);
+    }
+    println!("$ {}", crate::util::describe(&cmd));
+    let (status, output) = run_captured(&mut cmd)?;
+    print!("{output}");
+    if !status.success() {
+        return Err(format!("the measurements of chapter {n} failed"));
+    }
+    if write_tables {
+        let text = format!("{output}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
+        write(&generated_dir(n).join("results.md"), &text)?;
     }
     Ok(())
 }
@@ -204,6 +238,119 @@ fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
     svg
 }
 
+/// One panel of the memory plot: a bytes-per-element table of `MemoryTable`.
+#[derive(Debug, PartialEq)]
+struct MemoryPanel {
+    title: String,
+    /// Contender, elements, requested and usable bytes per element, at the
+    /// largest element count the table measured for that contender.
+    bars: Vec<(String, u64, f64, f64)>,
+}
+
+/// Finds the bytes-per-element tables in the Markdown that
+/// `test_kit::memory::MemoryTable` prints; other tables are skipped.
+fn memory_panels(markdown: &str) -> Vec<MemoryPanel> {
+    let mut panels = Vec::new();
+    let mut title = String::new();
+    let mut lines = markdown.lines().peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        if line.len() > 4 && line.starts_with("**") && line.ends_with("**") {
+            title = line.trim_matches('*').to_owned();
+            continue;
+        }
+        let header: Vec<&str> = line.split('|').map(str::trim).collect();
+        let column = |name: &str| header.iter().position(|h| *h == name);
+        let (Some(e), Some(r), Some(u)) =
+            (column("elements"), column("requested B/element"), column("usable B/element"))
+        else {
+            continue;
+        };
+        let mut panel = MemoryPanel { title: title.clone(), bars: Vec::new() };
+        lines.next(); // the alignment row
+        while let Some(row) = lines.next_if(|l| l.trim_start().starts_with('|')) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let cell = |i: usize| cells.get(i).copied().unwrap_or("");
+            let (Ok(elements), Ok(requested), Ok(usable)) =
+                (cell(e).parse::<u64>(), cell(r).parse::<f64>(), cell(u).parse::<f64>())
+            else {
+                continue;
+            };
+            let name = cell(1).trim_matches('`').to_owned();
+            match panel.bars.iter_mut().find(|b| b.0 == name) {
+                Some(bar) if bar.1 >= elements => {}
+                Some(bar) => *bar = (name, elements, requested, usable),
+                None => panel.bars.push((name, elements, requested, usable)),
+            }
+        }
+        if !panel.bars.is_empty() {
+            panels.push(panel);
+        }
+    }
+    panels
+}
+
+/// Bytes per element as horizontal bars, requested and glibc-usable side by
+/// side, one panel per table; `None` when the output has no such table.
+fn memory_svg(markdown: &str, caption: &str) -> Option<String> {
+    let panels = memory_panels(markdown);
+    if panels.is_empty() {
+        return None;
+    }
+    let longest = panels.iter().flat_map(|p| &p.bars).map(|b| b.0.chars().count() + 12).max().unwrap_or(10);
+    let (left, bar_w, row_h, bar_h) = (30.0 + 7.2 * longest as f64, 380.0, 34.0, 12.0);
+    let width = left + bar_w + 80.0;
+    let height: f64 = 60.0 + panels.iter().map(|p| 40.0 + row_h * p.bars.len() as f64).sum::<f64>();
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n\
+         <rect x=\"{left:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
+         <text x=\"{:.0}\" y=\"39\">requested bytes per element</text>\
+         <rect x=\"{:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
+         <text x=\"{:.0}\" y=\"39\">usable bytes per element (glibc)</text>\n",
+        escape(caption),
+        COLOURS[0],
+        left + 16.0,
+        left + 200.0,
+        COLOURS[3],
+        left + 216.0,
+    );
+    let mut y = 60.0;
+    for panel in &panels {
+        let max = panel.bars.iter().map(|b| b.2.max(b.3)).fold(0.0, f64::max).max(1e-9);
+        svg.push_str(&format!(
+            "<text x=\"10\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+            y + 16.0,
+            escape(&panel.title)
+        ));
+        y += 30.0;
+        for (name, elements, requested, usable) in &panel.bars {
+            svg.push_str(&format!(
+                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{} ({elements})</text>\n",
+                left - 8.0,
+                y + bar_h + 4.0,
+                escape(name)
+            ));
+            for (k, (value, colour)) in [(*requested, COLOURS[0]), (*usable, COLOURS[3])].into_iter().enumerate() {
+                let top = y + k as f64 * (bar_h + 1.0);
+                let w = bar_w * value / max;
+                svg.push_str(&format!(
+                    "<rect x=\"{left:.0}\" y=\"{top:.0}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\
+                     <text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\">{value:.1}</text>\n",
+                    left + w + 4.0,
+                    top + bar_h - 2.0
+                ));
+            }
+            y += row_h;
+        }
+        y += 10.0;
+    }
+    svg.push_str("</svg>\n");
+    Some(svg)
+}
+
 #[derive(Debug)]
 struct Estimate {
     group: String,
@@ -359,6 +506,27 @@ mod tests {
         assert!(svg.contains("a&lt;b&gt;"));
         assert!(svg.contains(">push<") && svg.contains(">pop<"));
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn memory_bars_take_the_largest_count_of_each_contender() {
+        let md = "**Handles**\n\n| handle | bytes |\n|---|---:|\n| `A` | 8 |\n\n**One u64 per element**\n\n\
+                  | contender | elements | requested bytes | usable bytes (glibc) | requested B/element | usable B/element | allocations |\n\
+                  |---|---:|---:|---:|---:|---:|---:|\n\
+                  | `Vec<u64>` | 10 | 80 | 88 | 8.0 | 8.8 | 1 |\n\
+                  | `Vec<u64>` | 1000 | 8000 | 8008 | 8.0 | 8.0 | 1 |\n\
+                  | `Box<u64>` | 1000 | 8000 | 24000 | 8.0 | 24.0 | 1000 |\n";
+        let panels = memory_panels(md);
+        assert_eq!(panels.len(), 1, "the handle table has no bytes per element");
+        assert_eq!(panels[0].title, "One u64 per element");
+        assert_eq!(
+            panels[0].bars,
+            vec![("Vec<u64>".to_owned(), 1000, 8.0, 8.0), ("Box<u64>".to_owned(), 1000, 8.0, 24.0)]
+        );
+        let svg = memory_svg(md, "here").unwrap();
+        assert_eq!(svg.matches("<rect").count(), 1 + 2 + 4, "background, legend, two bars per contender");
+        assert!(svg.contains("Vec&lt;u64&gt; (1000)"));
+        assert!(memory_svg("no tables", "here").is_none());
     }
 
     #[test]
