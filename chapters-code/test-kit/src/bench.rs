@@ -16,17 +16,31 @@ pub fn parallel<F>(iters: u64, threads: usize, op: F) -> Duration
 where
     F: Fn(usize, u64) + Sync,
 {
+    parallel_with(iters, threads, |_| (), |(), t, i| op(t, i))
+}
+
+/// [`parallel`] for operations that need per-thread state (a request
+/// generator, an epoch handle, …): each thread first builds its own with
+/// `init(thread)`, before the clock starts, and `op(&mut state, thread, i)`
+/// uses it. Dropping the state is part of the thread's exit, timed as in
+/// [`parallel`].
+pub fn parallel_with<S, I, F>(iters: u64, threads: usize, init: I, op: F) -> Duration
+where
+    I: Fn(usize) -> S + Sync,
+    F: Fn(&mut S, usize, u64) + Sync,
+{
     assert!(threads > 0);
     let barrier = Barrier::new(threads + 1);
     std::thread::scope(|s| {
         for t in 0..threads {
             let barrier = &barrier;
-            let op = &op;
+            let (init, op) = (&init, &op);
             let share = iters / threads as u64 + u64::from((t as u64) < iters % threads as u64);
             s.spawn(move || {
+                let mut state = init(t);
                 barrier.wait();
                 for i in 0..share {
-                    op(t, i);
+                    op(&mut state, t, i);
                 }
             });
         }

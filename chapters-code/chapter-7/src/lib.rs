@@ -1,0 +1,22 @@
+//! Chapter 7: the structures of chapters 1 to 6 together, on one workload.
+//!
+//! The source material claims that replacing standard collections with
+//! these structures cut a service's memory by 40%. This crate builds one
+//! session service twice on the same trait ([`workload::SessionStore`]):
+//! [`std_store::StdStore`] with `Arc`, `Mutex`/`RwLock`, `HashMap`,
+//! `BTreeMap`, `Vec` and the `slab` crate, and [`lean_store::LeanStore`]
+//! with the book's structures. [`workload`] drives both with the same seeded
+//! request streams, and [`measure`] counts their bytes, component by
+//! component. `cargo run -p chapter-7 --release` prints the results;
+//! `cargo xtask memory 7` writes them into the book.
+//!
+//! The crate has no `unsafe` of its own: everything unsafe lives, justified,
+//! in the chapters it builds on.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod lean_store;
+pub mod measure;
+pub mod std_store;
+pub mod workload;

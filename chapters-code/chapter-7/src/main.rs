@@ -1,0 +1,261 @@
+//! The reproduction: `cargo run -p chapter-7 --release` runs the workload on
+//! both builds and prints the tables of the chapter (`cargo xtask memory 7`
+//! writes them into the book, with the machine, date and commit).
+//!
+//! Each build runs in a child process of its own (this binary, started again
+//! with `--variant std` or `--variant lean`), so that one build's peak resident
+//! memory cannot hide the other's. `--smoke` runs a tiny workload instead,
+//! to check that everything runs (used by `cargo xtask test`).
+
+#[global_allocator]
+static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
+
+use chapter_7::lean_store::LeanStore;
+use chapter_7::measure::{self, Bytes, MemoryRun};
+use chapter_7::std_store::StdStore;
+use chapter_7::workload::{Component, Config, MIX, SessionStore};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::process::Command;
+
+/// The seed of every run.
+const SEED: u64 = 7;
+/// The threads of the memory run.
+const MEMORY_THREADS: usize = 2;
+
+/// The sizes of a run.
+#[derive(Clone, Copy)]
+struct Plan {
+    config: Config,
+    /// Requests per thread of the memory run.
+    memory_requests: u64,
+    /// Requests of each throughput run, split between its threads.
+    speed_requests: u64,
+}
+
+const FULL: Plan = Plan { config: Config::MEASURED, memory_requests: 3_000_000, speed_requests: 4_000_000 };
+const SMOKE: Plan = Plan { config: Config::SMALL, memory_requests: 20_000, speed_requests: 20_000 };
+
+fn speed_threads() -> Vec<usize> {
+    if std::env::var_os("BENCH_THREADS").is_some() { test_kit::bench::thread_counts() } else { vec![1, 2] }
+}
+
+// ANCHOR: child
+/// The child: one build, measured, its figures printed as `key value…` lines.
+fn child<S: SessionStore>(plan: Plan) {
+    let run: MemoryRun = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
+    // Read now: the throughput runs below must not raise it.
+    let hwm = measure::proc_status_kib("VmHWM").unwrap_or(0);
+    let t = run.tally;
+    println!(
+        "tally {} {} {} {} {} {} {}",
+        t.requests, t.logged_in, t.refused, t.logged_out, t.expired, t.found, t.not_found
+    );
+    println!("sessions {}", run.live_sessions);
+    println!("steady {} {}", run.steady.requested, run.steady.usable);
+    println!("peak {} {}", run.peak.requested, run.peak.usable);
+    println!("left {} {}", run.left.requested, run.left.usable);
+    println!("allocations {}", run.allocations);
+    println!("rss {}", run.rss_kib.unwrap_or(0));
+    println!("hwm {hwm}");
+    for (i, bytes) in run.components.iter().enumerate() {
+        println!("component {i} {} {}", bytes.requested, bytes.usable);
+    }
+    for threads in speed_threads() {
+        let per_thread = plan.speed_requests / threads as u64;
+        let (tally, elapsed) = measure::throughput_run::<S>(plan.config, threads, per_thread, SEED);
+        println!("speed {threads} {} {}", tally.requests, elapsed.as_nanos());
+    }
+}
+// ANCHOR_END: child
+
+/// What a child printed: each key's numbers (a key repeated gets one entry per line).
+type Figures = HashMap<String, Vec<Vec<i128>>>;
+
+fn run_child(variant: &str, smoke: bool) -> Figures {
+    let exe = std::env::current_exe().expect("the path of this binary");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--variant", variant]);
+    if smoke {
+        cmd.arg("--smoke");
+    }
+    let out = cmd.output().expect("could not start the child process");
+    if !out.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        panic!("the `{variant}` child failed: {}", out.status);
+    }
+    let mut figures = Figures::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut words = line.split_whitespace();
+        let Some(key) = words.next() else { continue };
+        let numbers = words.filter_map(|w| w.parse().ok()).collect();
+        figures.entry(key.to_owned()).or_default().push(numbers);
+    }
+    figures
+}
+
+fn one(f: &Figures, key: &str, i: usize) -> i128 {
+    f.get(key).and_then(|lines| lines.first()).and_then(|l| l.get(i)).copied().unwrap_or(0)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("−{out}") } else { out }
+}
+
+fn signed(n: i128) -> String {
+    if n > 0 { format!("+{}", thousands(n)) } else { thousands(n) }
+}
+
+fn ratio(lean: i128, std: i128) -> String {
+    if std == 0 { "—".to_owned() } else { format!("{:.2}", lean as f64 / std as f64) }
+}
+
+// ANCHOR: report
+fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
+    let c = plan.config;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "**Memory of the same workload**: {} requests on each of {MEMORY_THREADS} threads, seed {SEED}, \
+         at most {} sessions, expiry after {} ticks unused, {} tenants; each build in its own process.\n",
+        thousands(i128::from(plan.memory_requests)),
+        thousands(c.capacity as i128),
+        thousands(i128::from(c.ttl)),
+        c.tenants,
+    );
+    let _ = writeln!(out, "| measure | std build | lean build | lean − std | lean / std |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    let rows: [(&str, &str, usize, i128); 9] = [
+        ("sessions alive at the end", "sessions", 0, 1),
+        ("requested bytes, live at the end", "steady", 0, 1),
+        ("usable bytes, live at the end", "steady", 1, 1),
+        ("requested bytes, peak", "peak", 0, 1),
+        ("usable bytes, peak", "peak", 1, 1),
+        ("resident memory at the end (VmRSS, bytes)", "rss", 0, 1024),
+        ("peak resident memory (VmHWM, bytes)", "hwm", 0, 1024),
+        ("allocations made during the run", "allocations", 0, 1),
+        ("bytes still allocated after teardown", "left", 1, 1),
+    ];
+    for (name, key, i, scale) in rows {
+        let (s, l) = (one(std, key, i) * scale, one(lean, key, i) * scale);
+        let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", thousands(s), thousands(l), signed(l - s), ratio(l, s));
+    }
+
+    let _ = writeln!(
+        out,
+        "\n**Where the bytes are**: what each component freed when the store was torn down at the end of the run \
+         (bytes; per live session in brackets).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| component | std requested | std usable | lean requested | lean usable | lean − std (usable) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    let per = |bytes: i128, f: &Figures| {
+        let sessions = one(f, "sessions", 0).max(1);
+        format!("{} ({:.1})", thousands(bytes), bytes as f64 / sessions as f64)
+    };
+    let component = |f: &Figures, i: usize| -> Bytes {
+        let line = f.get("component").and_then(|lines| lines.iter().find(|l| l.first() == Some(&(i as i128))));
+        let get = |j: usize| line.and_then(|l| l.get(j)).copied().unwrap_or(0) as isize;
+        Bytes { requested: get(1), usable: get(2) }
+    };
+    for (i, comp) in Component::ALL.iter().enumerate() {
+        let (s, l) = (component(std, i), component(lean, i));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            comp.name(),
+            per(s.requested as i128, std),
+            per(s.usable as i128, std),
+            per(l.requested as i128, lean),
+            per(l.usable as i128, lean),
+            signed(l.usable as i128 - s.usable as i128),
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n**The workload as both builds answered it** (the memory run; with two threads the interleaving, and so \
+         the counts, differ slightly between runs).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| build | requests | logins | logins refused (full) | logouts | expired by sweeps | found | not found |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, f) in [("std", std), ("lean", lean)] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+            thousands(one(f, "tally", 0)),
+            thousands(one(f, "tally", 1)),
+            thousands(one(f, "tally", 2)),
+            thousands(one(f, "tally", 3)),
+            thousands(one(f, "tally", 4)),
+            thousands(one(f, "tally", 5)),
+            thousands(one(f, "tally", 6)),
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n**Speed**: {} requests of the same mix (per thousand: {} logins, {} lookups, {} flag reads, {} flag \
+         writes, {} logouts, {} sweeps) split between the threads, on a fresh store; wall time from the threads' \
+         release to the last one's end, with the counting allocator installed but not counting.\n",
+        thousands(i128::from(plan.speed_requests)),
+        MIX.login,
+        MIX.lookup,
+        MIX.read_flag,
+        MIX.set_flag,
+        MIX.logout,
+        MIX.sweep,
+    );
+    let _ = writeln!(out, "| threads | std build | lean build | lean / std |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|");
+    let speed = |f: &Figures, threads: i128| {
+        f.get("speed").and_then(|lines| lines.iter().find(|l| l.first() == Some(&threads))).map_or(0.0, |l| {
+            l.get(1).copied().unwrap_or(0) as f64 / (l.get(2).copied().unwrap_or(1).max(1) as f64 / 1e9)
+        })
+    };
+    for threads in speed_threads() {
+        let (s, l) = (speed(std, threads as i128), speed(lean, threads as i128));
+        let _ = writeln!(
+            out,
+            "| {threads} | {:.2} M requests/s | {:.2} M requests/s | {:.2} |",
+            s / 1e6,
+            l / 1e6,
+            if s > 0.0 { l / s } else { 0.0 }
+        );
+    }
+    out
+}
+// ANCHOR_END: report
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let plan = if smoke { SMOKE } else { FULL };
+    match args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1)).map(String::as_str) {
+        Some("std") => child::<StdStore>(plan),
+        Some("lean") => child::<LeanStore>(plan),
+        Some(other) => {
+            eprintln!("unknown variant `{other}` (std or lean)");
+            std::process::exit(2);
+        }
+        None => {
+            let std = run_child("std", smoke);
+            let lean = run_child("lean", smoke);
+            print!("{}", report(plan, &std, &lean));
+        }
+    }
+}

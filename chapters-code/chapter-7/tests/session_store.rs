@@ -1,0 +1,157 @@
+//! The two builds of the session service: the same answers, every session
+//! accounted for, nothing leaked, bad input answered.
+
+#[global_allocator]
+static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
+
+use chapter_7::lean_store::LeanStore;
+use chapter_7::measure::memory_run;
+use chapter_7::std_store::StdStore;
+use chapter_7::workload::{self, Client, Config, Reply, Request, SessionStore, USER_AGENTS};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use test_kit::alloc::assert_no_leaks;
+
+// ANCHOR: differential
+/// One client's request stream, served by both builds one request at a time:
+/// every answer must be the same. A small capacity makes some logins `Full`.
+fn same_answers(config: Config, requests: usize, seed: u64) {
+    let (std, lean) = (StdStore::new(config), LeanStore::new(config));
+    let (std_handle, lean_handle) = (std.handle(), lean.handle());
+    let mut client = Client::new(config, SmallRng::seed_from_u64(seed), 0, 1, 0, 0);
+    let mut seen_full = false;
+    for i in 0..requests {
+        let (now, request) = client.next_request();
+        let expected = std.serve(&std_handle, now, &request);
+        assert_eq!(lean.serve(&lean_handle, now, &request), expected, "request {i} at tick {now}: {request:?}");
+        seen_full |= expected == Reply::Full;
+        assert_eq!(lean.live_sessions(), std.live_sessions(), "after request {i}");
+    }
+    if config.capacity < 100 && requests >= 1_000 {
+        assert!(seen_full, "the small store never filled up: the test lost its point");
+    }
+}
+
+#[test]
+fn both_builds_give_the_same_answers() {
+    same_answers(Config::SMALL, test_kit::scaled(30_000), 1);
+}
+
+#[test]
+fn both_builds_refuse_the_same_logins_when_full() {
+    same_answers(Config { capacity: 40, ..Config::SMALL }, test_kit::scaled(20_000), 2);
+}
+// ANCHOR_END: differential
+
+// ANCHOR: conservation
+/// Many threads at once: every session that was created ends exactly once
+/// (logged out or expired) or is still alive; then a sweep far in the future
+/// expires every one left, and dropping the store frees every byte.
+fn every_session_accounted_for<S: SessionStore>() {
+    let threads = test_kit::stress::default_threads();
+    let requests = test_kit::scaled(20_000) as u64;
+    // Small enough that some logins are refused while threads race.
+    let config = Config { capacity: 300, ..Config::SMALL };
+    assert_no_leaks(|| {
+        let store = S::new(config);
+        let tally = workload::run(&store, config, threads, requests, 42);
+        let live = store.live_sessions() as u64;
+        assert_eq!(tally.requests, requests * threads as u64);
+        assert_eq!(tally.logged_in, tally.logged_out + tally.expired + live, "{tally:?}, {live} live");
+        // Every live session has exactly one expiry entry: sweeping at a time
+        // after every deadline expires them all.
+        let handle = store.handle();
+        let far = u64::MAX / 4;
+        let mut expired = 0;
+        loop {
+            match store.serve(&handle, far, &Request::Sweep) {
+                Reply::Swept(0) if store.live_sessions() == 0 => break,
+                Reply::Swept(n) => expired += n as u64,
+                other => panic!("a sweep answered {other:?}"),
+            }
+        }
+        assert_eq!(expired, live, "the final sweeps expired {expired} of {live} live sessions");
+        drop(handle);
+        store
+    });
+}
+
+#[test]
+fn std_build_accounts_for_every_session() {
+    every_session_accounted_for::<StdStore>();
+}
+
+#[test]
+fn lean_build_accounts_for_every_session() {
+    every_session_accounted_for::<LeanStore>();
+}
+// ANCHOR_END: conservation
+
+// ANCHOR: bad_input
+/// Tokens never issued, tokens of ended sessions, flag ids out of range and
+/// tenants that do not exist are answered, never a panic.
+fn bad_input_is_answered<S: SessionStore>() {
+    let config = Config::SMALL;
+    assert_no_leaks(|| {
+        let store = S::new(config);
+        let h = store.handle();
+        let ua = USER_AGENTS[0];
+        let forged: u128 = 0xdead_beef << 64 | 1 << 63;
+        assert_eq!(store.serve(&h, 1, &Request::Lookup { token: forged }), Reply::NotFound);
+        assert_eq!(store.serve(&h, 1, &Request::Logout { token: forged }), Reply::LoggedOut(false));
+        assert_eq!(store.serve(&h, 1, &Request::ReadFlag { token: forged, flag: 3 }), Reply::NotFound);
+        let login = Request::Login { token: 7, tenant: 1, user_agent: ua };
+        assert_eq!(store.serve(&h, 2, &login), Reply::LoggedIn);
+        assert_eq!(store.serve(&h, 3, &Request::ReadFlag { token: 7, flag: 64 }), Reply::BadFlag);
+        assert_eq!(store.serve(&h, 3, &Request::SetFlag { token: 7, flag: 255, value: Some(1) }), Reply::BadFlag);
+        assert_eq!(store.serve(&h, 3, &Request::SetFlag { token: 7, flag: 63, value: Some(9) }), Reply::FlagSet);
+        assert_eq!(store.serve(&h, 4, &Request::ReadFlag { token: 7, flag: 63 }), Reply::Flag(Some(9)));
+        assert!(matches!(store.serve(&h, 5, &Request::Lookup { token: 7 }), Reply::Found { tenant: 1, .. }));
+        // A tenant that does not exist: refused like an unknown token.
+        let stray = Request::Login { token: 8, tenant: 999, user_agent: ua };
+        assert_eq!(store.serve(&h, 6, &stray), Reply::NotFound);
+        // Logged out: the token is stale from now on, even once its slot is reused.
+        assert_eq!(store.serve(&h, 7, &Request::Logout { token: 7 }), Reply::LoggedOut(true));
+        assert_eq!(store.serve(&h, 8, &Request::Logout { token: 7 }), Reply::LoggedOut(false));
+        assert_eq!(store.serve(&h, 9, &Request::Login { token: 9, tenant: 0, user_agent: ua }), Reply::LoggedIn);
+        assert_eq!(store.serve(&h, 10, &Request::Lookup { token: 7 }), Reply::NotFound);
+        assert_eq!(store.serve(&h, 10, &Request::SetFlag { token: 7, flag: 1, value: None }), Reply::NotFound);
+        assert!(matches!(store.serve(&h, 11, &Request::Lookup { token: 9 }), Reply::Found { tenant: 0, .. }));
+        // The stale expiry entry of token 7 is dropped, token 9's is not due.
+        assert_eq!(store.serve(&h, 2 + config.ttl, &Request::Sweep), Reply::Swept(0));
+        assert_eq!(store.live_sessions(), 1);
+        drop(h);
+        store
+    });
+}
+
+#[test]
+fn std_build_answers_bad_input() {
+    bad_input_is_answered::<StdStore>();
+}
+
+#[test]
+fn lean_build_answers_bad_input() {
+    bad_input_is_answered::<LeanStore>();
+}
+// ANCHOR_END: bad_input
+
+/// The breakdown accounts for every byte: the components add up to what was
+/// live at the end of the run, and nothing is left after teardown.
+fn breakdown_adds_up<S: SessionStore>() {
+    let run = memory_run::<S>(Config::SMALL, 2, test_kit::scaled(5_000) as u64, 3);
+    let sum = run.components.iter().map(|b| (b.requested, b.usable)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    assert_eq!(sum, (run.steady.requested, run.steady.usable), "{run:?}");
+    assert_eq!((run.left.requested, run.left.usable), (0, 0), "{run:?}");
+    assert!(run.peak.requested >= run.steady.requested);
+}
+
+#[test]
+fn std_breakdown_adds_up() {
+    breakdown_adds_up::<StdStore>();
+}
+
+#[test]
+fn lean_breakdown_adds_up() {
+    breakdown_adds_up::<LeanStore>();
+}
