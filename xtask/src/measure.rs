@@ -21,62 +21,45 @@ fn write(path: &Path, text: &str) -> Result {
 }
 
 /// `cargo xtask memory [N]`: runs each chapter's `examples/memory.rs` and,
-/// when `write` is set, writes its table to the book's generated folder.
+/// when `write` is set, writes its table (`memory.md`) and bar plot
+/// (`memory.svg`) to the book's generated folder. A chapter measured by its
+/// own binary instead (chapter 7: `cargo run -p chapter-7 --release`) has
+/// what it prints written to `results.md`; without `write`, the binary only
+/// makes a quick `--smoke` run, to check that it works.
 pub fn memory(chapter: Option<u32>, write_tables: bool) -> Result {
     for n in selected(chapter) {
         let package = format!("chapter-{n}");
-        if !package_dir(&package).join("examples/memory.rs").exists() {
-            // A chapter measured by its own binary (chapter 7) writes results.md.
-            if package_dir(&package).join("src/main.rs").exists() {
-                results(n, write_tables)?;
-            }
-            continue;
-        }
+        let dir = package_dir(&package);
         let mut cmd = cargo();
-        cmd.args(["run", "-q", "-p", &package, "--example", "memory"]);
+        cmd.args(["run", "-q", "-p", &package]);
+        let file = if dir.join("examples/memory.rs").exists() {
+            cmd.args(["--example", "memory"]);
+            "memory.md"
+        } else if dir.join("src/main.rs").exists() {
+            "results.md"
+        } else {
+            continue;
+        };
         if write_tables {
             cmd.arg("--release");
+        } else if file == "results.md" {
+            cmd.args(["--", "--smoke"]);
         }
         println!("$ {}", crate::util::describe(&cmd));
         let (status, output) = run_captured(&mut cmd)?;
         print!("{output}");
         if !status.success() {
-            return Err(format!("the memory table of chapter {n} failed"));
+            return Err(format!("the memory measurements of chapter {n} failed"));
         }
         if write_tables {
             let text = format!("{output}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
-            write(&generated_dir(n).join("memory.md"), &text)?;
+            write(&generated_dir(n).join(file), &text)?;
             let caption = format!("cargo xtask memory {n} · {}", provenance());
             match memory_svg(&output, &caption) {
                 Some(svg) => write(&generated_dir(n).join("memory.svg"), &svg)?,
                 None => println!("chapter {n}: no bytes-per-element table, so no memory plot"),
             }
         }
-    }
-    Ok(())
-}
-
-/// The measurements of a chapter whose binary prints them (`cargo run -p
-/// chapter-N --release`): written to `results.md` with the provenance line;
-/// without `write_tables`, a quick `--smoke` run that only checks it works.
-fn results(n: u32, write_tables: bool) -> Result {
-    let package = format!("chapter-{n}");
-    let mut cmd = cargo();
-    cmd.args(["run", "-q", "-p", &package]);
-    if write_tables {
-        cmd.arg("--release");
-    } else {
-        cmd.args(["--", "--smoke"]);
-    }
-    println!("$ {}", crate::util::describe(&cmd));
-    let (status, output) = run_captured(&mut cmd)?;
-    print!("{output}");
-    if !status.success() {
-        return Err(format!("the measurements of chapter {n} failed"));
-    }
-    if write_tables {
-        let text = format!("{output}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
-        write(&generated_dir(n).join("results.md"), &text)?;
     }
     Ok(())
 }
