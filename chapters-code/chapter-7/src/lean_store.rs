@@ -216,6 +216,25 @@ impl SessionStore for LeanStore {
         self.sessions.len()
     }
 
+    // ANCHOR: reclaim
+    fn reclaim(&self, handle: &LocalHandle) {
+        // Each flush moves this thread's bag of retired nodes to the global
+        // queue, advances the epoch if every pinned thread has seen it, and
+        // frees at most eight bags retired two epochs ago. With no other
+        // thread pinned, repeated calls free everything.
+        for _ in 0..64 {
+            handle.pin().flush();
+        }
+    }
+
+    fn holding_back(&self, handle: &LocalHandle, f: &mut dyn FnMut()) {
+        // While this guard lives the epoch cannot move past it: nothing
+        // retired from now on is freed.
+        let _pinned = handle.pin();
+        f();
+    }
+    // ANCHOR_END: reclaim
+
     fn teardown(self, probe: &mut dyn FnMut(Component)) {
         let LeanStore { config: _, tenants, sessions, index, expiry, pool, collector } = self;
         drop(pool);

@@ -31,10 +31,14 @@ struct Plan {
     memory_requests: u64,
     /// Requests of each throughput run, split between its threads.
     speed_requests: u64,
+    /// Requests per thread served while one thread holds reclamation back.
+    held_requests: u64,
 }
 
-const FULL: Plan = Plan { config: Config::MEASURED, memory_requests: 3_000_000, speed_requests: 4_000_000 };
-const SMOKE: Plan = Plan { config: Config::SMALL, memory_requests: 20_000, speed_requests: 20_000 };
+const FULL: Plan =
+    Plan { config: Config::MEASURED, memory_requests: 3_000_000, speed_requests: 4_000_000, held_requests: 50_000 };
+const SMOKE: Plan =
+    Plan { config: Config::SMALL, memory_requests: 20_000, speed_requests: 20_000, held_requests: 1_000 };
 
 fn speed_threads() -> Vec<usize> {
     if std::env::var_os("BENCH_THREADS").is_some() { test_kit::bench::thread_counts() } else { vec![1, 2] }
@@ -54,6 +58,10 @@ fn child<S: SessionStore>(plan: Plan) {
     println!("sessions {}", run.live_sessions);
     println!("steady {} {}", run.steady.requested, run.steady.usable);
     println!("peak {} {}", run.peak.requested, run.peak.usable);
+    if let Some((share, sessions)) = run.peak_at {
+        println!("peak_at {} {sessions}", (share * 1000.0).round() as i64);
+    }
+    println!("waiting {} {}", run.waiting.requested, run.waiting.usable);
     println!("left {} {}", run.left.requested, run.left.usable);
     println!("allocations {}", run.allocations);
     println!("rss {}", run.rss_kib.unwrap_or(0));
@@ -61,6 +69,14 @@ fn child<S: SessionStore>(plan: Plan) {
     for (i, bytes) in run.components.iter().enumerate() {
         println!("component {i} {} {}", bytes.requested, bytes.usable);
     }
+    // The same requests on one thread: nobody else can hold the epoch back.
+    let single = measure::memory_run::<S>(plan.config, 1, plan.memory_requests * MEMORY_THREADS as u64, SEED);
+    let single_floor = single.steady.requested - single.waiting.requested;
+    println!("single_excess {}", single.peak.requested - single_floor);
+    // A fresh store, warmed up to its steady state, then one thread pinned.
+    let warm_up = plan.memory_requests / 3;
+    let held = measure::held_back_run::<S>(plan.config, MEMORY_THREADS, warm_up, plan.held_requests, SEED);
+    println!("held {} {} {}", held.requests, held.retained.requested, held.retained.usable);
     for threads in speed_threads() {
         let per_thread = plan.speed_requests / threads as u64;
         let (tally, elapsed) = measure::throughput_run::<S>(plan.config, threads, per_thread, SEED);
@@ -149,6 +165,65 @@ fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
         let (s, l) = (one(std, key, i) * scale, one(lean, key, i) * scale);
         let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", thousands(s), thousands(l), signed(l - s), ratio(l, s));
     }
+
+    let _ = writeln!(
+        out,
+        "\n**What makes the peak**: when the peak of requested bytes was reached (the run watched every 0.2 ms), \
+         how far it stood above what was live at the end once everything retired had been freed, and how many \
+         bytes the store retires per request: measured on a fresh store at its steady state, whose {} threads \
+         served {} more requests while a third thread held one pinned guard, as a thread descheduled in the \
+         middle of a request does.\n",
+        MEMORY_THREADS,
+        thousands(one(std, "held", 0)),
+    );
+    let _ = writeln!(out, "| measure | std build | lean build |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    let peak_at = |f: &Figures| match f.get("peak_at") {
+        Some(_) => format!("{:.0}%", one(f, "peak_at", 0) as f64 / 10.0),
+        None => "—".to_owned(),
+    };
+    let _ =
+        writeln!(out, "| peak reached after (share of the run's wall time) | {} | {} |", peak_at(std), peak_at(lean));
+    let _ = writeln!(
+        out,
+        "| sessions alive when the peak was reached | {} | {} |",
+        thousands(one(std, "peak_at", 1)),
+        thousands(one(lean, "peak_at", 1))
+    );
+    let reclaimed = |f: &Figures| one(f, "steady", 0) - one(f, "waiting", 0);
+    let excess = |f: &Figures| one(f, "peak", 0) - reclaimed(f);
+    let _ = writeln!(
+        out,
+        "| requested bytes waiting for reclamation at the end | {} | {} |",
+        thousands(one(std, "waiting", 0)),
+        thousands(one(lean, "waiting", 0))
+    );
+    let _ = writeln!(
+        out,
+        "| requested bytes, peak − live at the end once reclaimed | {} | {} |",
+        signed(excess(std)),
+        signed(excess(lean))
+    );
+    let _ = writeln!(
+        out,
+        "| the same, with all {} requests on one thread | {} | {} |",
+        thousands(i128::from(plan.memory_requests) * MEMORY_THREADS as i128),
+        signed(one(std, "single_excess", 0)),
+        signed(one(lean, "single_excess", 0))
+    );
+    let per_request = |f: &Figures| one(f, "held", 1) as f64 / one(f, "held", 0).max(1) as f64;
+    let _ = writeln!(
+        out,
+        "| requested bytes retired and not freed, per request held back | {:.1} | {:.1} |",
+        per_request(std),
+        per_request(lean)
+    );
+    let worth = |f: &Figures| {
+        let rate = per_request(f);
+        if rate >= 1.0 { thousands((excess(f) as f64 / rate).round() as i128) } else { "—".to_owned() }
+    };
+    let _ =
+        writeln!(out, "| the peak's excess, in requests' worth of retired bytes | {} | {} |", worth(std), worth(lean));
 
     let _ = writeln!(
         out,

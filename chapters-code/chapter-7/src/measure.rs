@@ -4,7 +4,9 @@
 //! The byte counts come from test-kit's counting allocator, which the binary
 //! (or test) running these functions must install.
 
-use crate::workload::{self, Component, Config, SessionStore, Tally};
+use crate::workload::{self, Client, Component, Config, SessionStore, Tally};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use test_kit::alloc::{Report, Scope};
 
@@ -21,6 +23,10 @@ impl Bytes {
     fn live(report: &Report) -> Bytes {
         Bytes { requested: report.live_requested, usable: report.live_usable }
     }
+
+    fn minus(self, other: Bytes) -> Bytes {
+        Bytes { requested: self.requested - other.requested, usable: self.usable - other.usable }
+    }
 }
 
 /// What one store held after one run of the workload.
@@ -35,6 +41,12 @@ pub struct MemoryRun {
     /// The most bytes live at once, from building the store to the end of
     /// the run (teardown excluded).
     pub peak: Bytes,
+    /// When the peak was reached, as a share of the run's wall time, and the
+    /// sessions alive then (`None` under Miri, which does not watch).
+    pub peak_at: Option<(f64, usize)>,
+    /// Bytes retired but not yet freed at the end of the run: what
+    /// [`SessionStore::reclaim`] freed then.
+    pub waiting: Bytes,
     /// The bytes each component freed at teardown, in [`Component::ALL`] order.
     pub components: [Bytes; Component::ALL.len()],
     /// Bytes still live after teardown (0 unless something leaked).
@@ -55,12 +67,22 @@ pub fn memory_run<S: SessionStore>(config: Config, threads: usize, requests: u64
     test_kit::alloc::assert_installed();
     let scope = Scope::open();
     let store = S::new(config);
-    let tally = workload::run(&store, config, threads, requests, seed);
+    let running = AtomicBool::new(true);
+    let (tally, peak_at) = std::thread::scope(|s| {
+        let watcher = (!cfg!(miri)).then(|| untracked(|| s.spawn(|| watch_peak(&scope, &store, &running))));
+        let tally = workload::run(&store, config, threads, requests, seed);
+        running.store(false, Ordering::Relaxed);
+        (tally, untracked(|| watcher.and_then(|w| w.join().ok())))
+    });
     let live_sessions = store.live_sessions();
     let rss_kib = proc_status_kib("VmRSS");
     let at_end = scope.report();
+    // What is still waiting for the epoch to move.
+    let handle = store.handle();
+    let mut last = reclaim_all(&store, &handle, &scope);
+    drop(handle);
+    let waiting = Bytes::live(&at_end).minus(last);
     let mut components = [Bytes::default(); Component::ALL.len()];
-    let mut last = Bytes::live(&at_end);
     // The probe allocates nothing: it only reads the counters.
     store.teardown(&mut |component| {
         let now = Bytes::live(&scope.report());
@@ -69,6 +91,10 @@ pub fn memory_run<S: SessionStore>(config: Config, threads: usize, requests: u64
         components[slot].usable += last.usable - now.usable;
         last = now;
     });
+    // The reclaimed bytes were the collector's too.
+    let epoch = Component::ALL.len() - 1;
+    components[epoch].requested += waiting.requested;
+    components[epoch].usable += waiting.usable;
     let after = scope.report();
     MemoryRun {
         tally,
@@ -76,13 +102,110 @@ pub fn memory_run<S: SessionStore>(config: Config, threads: usize, requests: u64
         steady: Bytes::live(&at_end),
         // The peak of the run itself: tearing down is not part of serving.
         peak: Bytes { requested: at_end.peak_requested, usable: at_end.peak_usable },
+        peak_at,
+        waiting,
         components,
         left: Bytes::live(&after),
         allocations: at_end.allocations,
         rss_kib,
     }
 }
+
+/// Reclaims until a round frees nothing more; returns the bytes live then.
+fn reclaim_all<S: SessionStore>(store: &S, handle: &S::Handle, scope: &Scope) -> Bytes {
+    let mut last = Bytes::live(&scope.report());
+    loop {
+        store.reclaim(handle);
+        let now = Bytes::live(&scope.report());
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// Runs `f` with the calling thread's counting off: spawning and joining a
+/// thread allocate blocks that the runtime frees on whichever thread
+/// finishes last (as `test_kit::stress::run` does for its workers).
+fn untracked<R>(f: impl FnOnce() -> R) -> R {
+    let tracked = test_kit::alloc::is_tracking();
+    test_kit::alloc::track_current_thread(false);
+    let result = f();
+    test_kit::alloc::track_current_thread(tracked);
+    result
+}
+
+/// Watches the scope's peak while `running`: returns when it last rose, as
+/// a share of the time watched, and the sessions alive then. Runs untracked
+/// and allocates nothing.
+fn watch_peak<S: SessionStore>(scope: &Scope, store: &S, running: &AtomicBool) -> (f64, usize) {
+    let start = Instant::now();
+    let (mut peak, mut at, mut sessions) = (0, Duration::ZERO, 0);
+    while running.load(Ordering::Relaxed) {
+        let now = scope.report().peak_requested;
+        if now > peak {
+            (peak, at, sessions) = (now, start.elapsed(), store.live_sessions());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    (at.as_secs_f64() / start.elapsed().as_secs_f64().max(f64::MIN_POSITIVE), sessions)
+}
 // ANCHOR_END: memory_run
+
+// ANCHOR: held_back
+/// What a store retires while one thread holds reclamation back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeldBack {
+    /// Requests served while reclamation was held back.
+    pub requests: u64,
+    /// Bytes live when the holder let go, less what was live once everything
+    /// waiting had been reclaimed: the nodes retired and not freed.
+    pub retained: Bytes,
+}
+
+/// Runs `warm_up` requests on each of `threads` threads to reach the steady
+/// state, then `held` more while another thread holds one pinned guard (a
+/// thread descheduled in the middle of a request), then reclaims.
+pub fn held_back_run<S: SessionStore>(config: Config, threads: usize, warm_up: u64, held: u64, seed: u64) -> HeldBack {
+    test_kit::alloc::assert_installed();
+    let scope = Scope::open();
+    let store = S::new(config);
+    // The workers and the holder meet three times: warm-up done, holder
+    // pinned, held requests done.
+    let [warm, pinned, done] = [(); 3].map(|()| Barrier::new(threads + 1));
+    let retained = std::thread::scope(|s| {
+        let holder = untracked(|| {
+            s.spawn(|| {
+                test_kit::alloc::track_current_thread(true);
+                let handle = store.handle();
+                let mut at_release = Bytes::default();
+                warm.wait();
+                store.holding_back(&handle, &mut || {
+                    pinned.wait();
+                    done.wait();
+                    at_release = Bytes::live(&scope.report());
+                });
+                let last = reclaim_all(&store, &handle, &scope);
+                drop(handle);
+                at_release.minus(last)
+            })
+        });
+        test_kit::stress::run(threads, seed, |worker| {
+            let mut client = Client::new(config, worker.rng, worker.index, worker.threads, 0, 0);
+            workload::drive(&store, &mut client, warm_up);
+            warm.wait();
+            pinned.wait();
+            workload::drive(&store, &mut client, held);
+            // Before the holder reads the counters: a client's queues are not garbage.
+            drop(client);
+            done.wait();
+        });
+        untracked(|| holder.join().unwrap_or_default())
+    });
+    drop(store);
+    HeldBack { requests: held * threads as u64, retained }
+}
+// ANCHOR_END: held_back
 
 /// Runs the workload on a fresh store and returns its tallies and the wall
 /// time of the run (threads released together; building the store is not timed).

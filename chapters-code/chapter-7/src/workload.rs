@@ -177,6 +177,17 @@ pub trait SessionStore: Sync {
     /// Drops the store one component at a time, calling `probe(name)` after
     /// each, so that the caller can attribute the bytes freed in between.
     fn teardown(self, probe: &mut dyn FnMut(Component));
+    /// Frees what is waiting for memory reclamation, as far as one call on
+    /// `handle` can. The std build frees at once: nothing waits.
+    fn reclaim(&self, handle: &Self::Handle) {
+        let _ = handle;
+    }
+    /// Runs `f` while `handle` holds memory reclamation back, as a thread
+    /// descheduled in the middle of a request does. The std build just runs `f`.
+    fn holding_back(&self, handle: &Self::Handle, f: &mut dyn FnMut()) {
+        let _ = handle;
+        f();
+    }
 }
 // ANCHOR_END: store_trait
 

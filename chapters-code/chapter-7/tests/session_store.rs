@@ -5,7 +5,7 @@
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use chapter_7::lean_store::LeanStore;
-use chapter_7::measure::memory_run;
+use chapter_7::measure::{held_back_run, memory_run};
 use chapter_7::std_store::StdStore;
 use chapter_7::workload::{self, Client, Config, Reply, Request, SessionStore, USER_AGENTS};
 use rand::SeedableRng;
@@ -154,4 +154,15 @@ fn std_breakdown_adds_up() {
 #[test]
 fn lean_breakdown_adds_up() {
     breakdown_adds_up::<LeanStore>();
+}
+
+/// Holding one guard keeps everything the lean build retires; the std build
+/// frees at once and retains nothing.
+#[test]
+fn only_the_lean_build_retains_while_held_back() {
+    let (warm_up, held) = (test_kit::scaled(2_000) as u64, test_kit::scaled(2_000) as u64);
+    let std = held_back_run::<StdStore>(Config::SMALL, 2, warm_up, held, 5);
+    assert_eq!((std.requests, std.retained.requested), (2 * held, 0), "{std:?}");
+    let lean = held_back_run::<LeanStore>(Config::SMALL, 2, warm_up, held, 5);
+    assert!(lean.retained.requested > 0, "{lean:?}");
 }
