@@ -4,8 +4,11 @@
 //!
 //! Each build runs in a child process of its own (this binary, started again
 //! with `--variant std` or `--variant lean`), so that one build's peak resident
-//! memory cannot hide the other's. `--smoke` runs a tiny workload instead,
-//! to check that everything runs (used by `cargo xtask test`).
+//! memory cannot hide the other's. With `--crowded` the child runs only the
+//! memory run, at the second load level (most of the capacity alive), so
+//! that each build is measured at both levels in processes of their own.
+//! `--smoke` runs a tiny workload instead, to check that everything runs
+//! (used by `cargo xtask test`).
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
@@ -29,27 +32,41 @@ struct Plan {
     config: Config,
     /// Requests per thread of the memory run.
     memory_requests: u64,
+    /// The second load level: the same capacity, most of it alive.
+    crowded: Config,
+    /// Requests per thread of its memory run: as many more as its sessions
+    /// live longer, so that it reaches its steady state as early in the run.
+    crowded_requests: u64,
     /// Requests of each throughput run, split between its threads.
     speed_requests: u64,
     /// Requests per thread served while one thread holds reclamation back.
     held_requests: u64,
 }
 
-const FULL: Plan =
-    Plan { config: Config::MEASURED, memory_requests: 3_000_000, speed_requests: 4_000_000, held_requests: 50_000 };
-const SMOKE: Plan =
-    Plan { config: Config::SMALL, memory_requests: 20_000, speed_requests: 20_000, held_requests: 1_000 };
+const FULL: Plan = Plan {
+    config: Config::MEASURED,
+    memory_requests: 3_000_000,
+    crowded: Config::CROWDED,
+    crowded_requests: 3_000_000 * (Config::CROWDED.ttl / Config::MEASURED.ttl),
+    speed_requests: 4_000_000,
+    held_requests: 50_000,
+};
+const SMOKE: Plan = Plan {
+    config: Config::SMALL,
+    memory_requests: 20_000,
+    crowded: Config { ttl: 2 * Config::SMALL.ttl, ..Config::SMALL },
+    crowded_requests: 40_000,
+    speed_requests: 20_000,
+    held_requests: 1_000,
+};
 
 fn speed_threads() -> Vec<usize> {
     if std::env::var_os("BENCH_THREADS").is_some() { test_kit::bench::thread_counts() } else { vec![1, 2] }
 }
 
-// ANCHOR: child
-/// The child: one build, measured, its figures printed as `key value…` lines.
-fn child<S: SessionStore>(plan: Plan) {
-    let run: MemoryRun = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
-    // Read now: the throughput runs below must not raise it.
-    let hwm = measure::proc_status_kib("VmHWM").unwrap_or(0);
+/// Prints what a memory run measured, as `key value…` lines; `hwm` is the
+/// process's peak resident memory, read right after the run.
+fn print_memory_run(run: &MemoryRun, hwm: u64) {
     let t = run.tally;
     println!(
         "tally {} {} {} {} {} {} {}",
@@ -69,6 +86,14 @@ fn child<S: SessionStore>(plan: Plan) {
     for (i, bytes) in run.components.iter().enumerate() {
         println!("component {i} {} {}", bytes.requested, bytes.usable);
     }
+}
+
+// ANCHOR: child
+/// The child: one build, measured, its figures printed as `key value…` lines.
+fn child<S: SessionStore>(plan: Plan) {
+    let run: MemoryRun = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
+    // Read now: the throughput runs below must not raise it.
+    print_memory_run(&run, measure::proc_status_kib("VmHWM").unwrap_or(0));
     // The same requests on one thread: nobody else can hold the epoch back.
     let single = measure::memory_run::<S>(plan.config, 1, plan.memory_requests * MEMORY_THREADS as u64, SEED);
     let single_floor = single.steady.requested - single.waiting.requested;
@@ -83,17 +108,26 @@ fn child<S: SessionStore>(plan: Plan) {
         println!("speed {threads} {} {}", tally.requests, elapsed.as_nanos());
     }
 }
+
+/// The child at the second load level: the memory run alone.
+fn crowded_child<S: SessionStore>(plan: Plan) {
+    let run = measure::memory_run::<S>(plan.crowded, MEMORY_THREADS, plan.crowded_requests, SEED);
+    print_memory_run(&run, measure::proc_status_kib("VmHWM").unwrap_or(0));
+}
 // ANCHOR_END: child
 
 /// What a child printed: each key's numbers (a key repeated gets one entry per line).
 type Figures = HashMap<String, Vec<Vec<i128>>>;
 
-fn run_child(variant: &str, smoke: bool) -> Figures {
+fn run_child(variant: &str, smoke: bool, crowded: bool) -> Figures {
     let exe = std::env::current_exe().expect("the path of this binary");
     let mut cmd = Command::new(exe);
     cmd.args(["--variant", variant]);
     if smoke {
         cmd.arg("--smoke");
+    }
+    if crowded {
+        cmd.arg("--crowded");
     }
     let out = cmd.output().expect("could not start the child process");
     if !out.status.success() {
@@ -135,8 +169,35 @@ fn ratio(lean: i128, std: i128) -> String {
     if std == 0 { "—".to_owned() } else { format!("{:.2}", lean as f64 / std as f64) }
 }
 
+/// The rows of the first table: a name, the child's key, which of its
+/// numbers, and the unit it is in (KiB for the resident sizes). The first
+/// seven are repeated at the second load level.
+const MEASURES: [(&str, &str, usize, i128); 9] = [
+    ("sessions alive at the end", "sessions", 0, 1),
+    ("requested bytes, live at the end", "steady", 0, 1),
+    ("usable bytes, live at the end", "steady", 1, 1),
+    ("requested bytes, peak", "peak", 0, 1),
+    ("usable bytes, peak", "peak", 1, 1),
+    ("resident memory at the end (VmRSS, bytes)", "rss", 0, 1024),
+    ("peak resident memory (VmHWM, bytes)", "hwm", 0, 1024),
+    ("allocations made during the run", "allocations", 0, 1),
+    ("bytes still allocated after teardown", "left", 1, 1),
+];
+
+/// One `| name | std | lean | lean − std | lean / std |` row.
+fn compare_row(out: &mut String, name: &str, s: i128, l: i128) {
+    let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", thousands(s), thousands(l), signed(l - s), ratio(l, s));
+}
+
+/// The bytes a child said component `i` freed at teardown.
+fn component(f: &Figures, i: usize) -> Bytes {
+    let line = f.get("component").and_then(|lines| lines.iter().find(|l| l.first() == Some(&(i as i128))));
+    let get = |j: usize| line.and_then(|l| l.get(j)).copied().unwrap_or(0) as isize;
+    Bytes { requested: get(1), usable: get(2) }
+}
+
 // ANCHOR: report
-fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
+fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [&Figures; 2]) -> String {
     let c = plan.config;
     let mut out = String::new();
     let _ = writeln!(
@@ -150,20 +211,8 @@ fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
     );
     let _ = writeln!(out, "| measure | std build | lean build | lean − std | lean / std |");
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    let rows: [(&str, &str, usize, i128); 9] = [
-        ("sessions alive at the end", "sessions", 0, 1),
-        ("requested bytes, live at the end", "steady", 0, 1),
-        ("usable bytes, live at the end", "steady", 1, 1),
-        ("requested bytes, peak", "peak", 0, 1),
-        ("usable bytes, peak", "peak", 1, 1),
-        ("resident memory at the end (VmRSS, bytes)", "rss", 0, 1024),
-        ("peak resident memory (VmHWM, bytes)", "hwm", 0, 1024),
-        ("allocations made during the run", "allocations", 0, 1),
-        ("bytes still allocated after teardown", "left", 1, 1),
-    ];
-    for (name, key, i, scale) in rows {
-        let (s, l) = (one(std, key, i) * scale, one(lean, key, i) * scale);
-        let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", thousands(s), thousands(l), signed(l - s), ratio(l, s));
+    for (name, key, i, scale) in MEASURES {
+        compare_row(&mut out, name, one(std, key, i) * scale, one(lean, key, i) * scale);
     }
 
     let _ = writeln!(
@@ -239,11 +288,6 @@ fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
         let sessions = one(f, "sessions", 0).max(1);
         format!("{} ({:.1})", thousands(bytes), bytes as f64 / sessions as f64)
     };
-    let component = |f: &Figures, i: usize| -> Bytes {
-        let line = f.get("component").and_then(|lines| lines.iter().find(|l| l.first() == Some(&(i as i128))));
-        let get = |j: usize| line.and_then(|l| l.get(j)).copied().unwrap_or(0) as isize;
-        Bytes { requested: get(1), usable: get(2) }
-    };
     for (i, comp) in Component::ALL.iter().enumerate() {
         let (s, l) = (component(std, i), component(lean, i));
         let _ = writeln!(
@@ -258,9 +302,32 @@ fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
         );
     }
 
+    let cc = plan.crowded;
+    let crowded = format!("at {:.0}% of capacity", 100.0 * one(std_crowded, "sessions", 0) as f64 / cc.capacity as f64);
     let _ = writeln!(
         out,
-        "\n**The workload as both builds answered it** (the memory run; with two threads the interleaving, and so \
+        "\n**The same store, {crowded}**: at most {} sessions again, but expiry after {} ticks unused instead of \
+         {}, so that more sessions are alive at once, and {} requests on each of {MEMORY_THREADS} threads, so that \
+         the run reaches its steady state as early; each build in a process of its own. The component rows are \
+         the usable bytes each component freed at teardown.\n",
+        thousands(cc.capacity as i128),
+        thousands(i128::from(cc.ttl)),
+        thousands(i128::from(c.ttl)),
+        thousands(i128::from(plan.crowded_requests)),
+    );
+    let _ = writeln!(out, "| measure | std build | lean build | lean − std | lean / std |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for (name, key, i, scale) in &MEASURES[..7] {
+        compare_row(&mut out, name, one(std_crowded, key, *i) * scale, one(lean_crowded, key, *i) * scale);
+    }
+    for (i, comp) in Component::ALL.iter().enumerate() {
+        let (s, l) = (component(std_crowded, i), component(lean_crowded, i));
+        compare_row(&mut out, &format!("{}, usable bytes", comp.name()), s.usable as i128, l.usable as i128);
+    }
+
+    let _ = writeln!(
+        out,
+        "\n**The workload as both builds answered it** (the memory runs; with two threads the interleaving, and so \
          the counts, differ slightly between runs).\n"
     );
     let _ = writeln!(
@@ -268,7 +335,12 @@ fn report(plan: Plan, std: &Figures, lean: &Figures) -> String {
         "| build | requests | logins | logins refused (full) | logouts | expired by sweeps | found | not found |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, f) in [("std", std), ("lean", lean)] {
+    for (name, f) in [
+        ("std".to_owned(), std),
+        ("lean".to_owned(), lean),
+        (format!("std, {crowded}"), std_crowded),
+        (format!("lean, {crowded}"), lean_crowded),
+    ] {
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} | {} | {} | {} |",
@@ -320,7 +392,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--smoke");
     let plan = if smoke { SMOKE } else { FULL };
+    let crowded = args.iter().any(|a| a == "--crowded");
     match args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1)).map(String::as_str) {
+        Some("std") if crowded => crowded_child::<StdStore>(plan),
+        Some("lean") if crowded => crowded_child::<LeanStore>(plan),
         Some("std") => child::<StdStore>(plan),
         Some("lean") => child::<LeanStore>(plan),
         Some(other) => {
@@ -328,9 +403,10 @@ fn main() {
             std::process::exit(2);
         }
         None => {
-            let std = run_child("std", smoke);
-            let lean = run_child("lean", smoke);
-            print!("{}", report(plan, &std, &lean));
+            let [std, lean, std_crowded, lean_crowded] =
+                [("std", false), ("lean", false), ("std", true), ("lean", true)]
+                    .map(|(variant, crowded)| run_child(variant, smoke, crowded));
+            print!("{}", report(plan, [&std, &lean], [&std_crowded, &lean_crowded]));
         }
     }
 }

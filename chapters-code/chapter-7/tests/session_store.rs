@@ -7,7 +7,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 use chapter_7::lean_store::LeanStore;
 use chapter_7::measure::{held_back_run, memory_run};
 use chapter_7::std_store::StdStore;
-use chapter_7::workload::{self, Client, Config, Reply, Request, SessionStore, USER_AGENTS};
+use chapter_7::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use test_kit::alloc::assert_no_leaks;
@@ -166,3 +166,28 @@ fn only_the_lean_build_retains_while_held_back() {
     let lean = held_back_run::<LeanStore>(Config::SMALL, 2, warm_up, held, 5);
     assert!(lean.retained.requested > 0, "{lean:?}");
 }
+
+// ANCHOR: crossover
+/// The session table at two loads of one capacity: the std slab grows by
+/// doubling past the sessions alive, the lean slab is preallocated. With
+/// fewer sessions alive than half the capacity the lean table is the larger;
+/// with more, the std slab has doubled to the full capacity and its larger
+/// entries make it the larger one.
+#[test]
+#[cfg_attr(miri, ignore = "needs tens of thousands of requests to reach the steady state")]
+fn the_session_table_comparison_flips_with_the_load() {
+    let table = Component::ALL.iter().position(|c| *c == Component::SessionTable).unwrap_or_default();
+    let (light, crowded) = (Config { ttl: Config::SMALL.ttl / 2, ..Config::SMALL }, Config::SMALL);
+    for (config, lean_is_larger) in [(light, true), (crowded, false)] {
+        // One thread: the same requests and answers in both builds, every run.
+        let std = memory_run::<StdStore>(config, 1, 30_000, 4);
+        let lean = memory_run::<LeanStore>(config, 1, 30_000, 4);
+        assert_eq!((std.tally, std.live_sessions), (lean.tally, lean.live_sessions));
+        assert_eq!(std.tally.refused, 0, "{config:?} filled the store: {:?}", std.tally);
+        let half_full = std.live_sessions > config.capacity / 2;
+        assert_eq!(half_full, !lean_is_larger, "{} sessions alive of {}", std.live_sessions, config.capacity);
+        let (s, l) = (std.components[table].usable, lean.components[table].usable);
+        assert_eq!(l > s, lean_is_larger, "{config:?}: std table {s} bytes, lean table {l}");
+    }
+}
+// ANCHOR_END: crossover
