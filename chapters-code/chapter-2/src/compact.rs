@@ -86,6 +86,7 @@ pub struct CompactArc<T> {
     phantom: PhantomData<Inner<T>>,
 }
 
+// ANCHOR: send_sync
 // SAFETY: sending a handle lets another thread (1) reach the `T` through
 // `&T`, which needs `T: Sync`, and (2) drop the `T` if its handle is the
 // last, which needs `T: Send`. The count itself is atomic.
@@ -93,6 +94,7 @@ unsafe impl<T: Send + Sync> Send for CompactArc<T> {}
 // SAFETY: through `&CompactArc<T>` a thread can clone a handle and so do all
 // of the above; the same bounds are required.
 unsafe impl<T: Send + Sync> Sync for CompactArc<T> {}
+// ANCHOR_END: send_sync
 // ANCHOR_END: struct
 
 impl<T> CompactArc<T> {
@@ -270,7 +272,7 @@ impl<T> Drop for CompactArc<T> {
         // count, so this fence synchronises with every earlier Release
         // decrement, and all other handles' uses of the data happen-before
         // the drop below. Only the last handle pays for the Acquire.
-        fence(Ordering::Acquire);
+        fence(Ordering::Acquire); // in drop: pairs with every Release decrement
         // SAFETY: our decrement took the count from 1 to 0, so this was the
         // last handle and no other can be made; the fence above ordered all
         // other accesses before this one. The box is rebuilt exactly once.
