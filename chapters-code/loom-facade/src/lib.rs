@@ -30,10 +30,16 @@
 //!   test can pin a guard from any collector;
 //! - a **convenient API** pins the default collector (`epoch::pin()`) and is
 //!   compiled only when `not(crossbeam_loom)`;
-//! - each loom model creates **its own [`epoch::Collector`]**, registers one
-//!   handle per thread (`collector.register()`) and pins through it. The
-//!   collector lives inside the model, so garbage from one execution never
-//!   leaks into the next.
+//! - the structure is **bound to one collector** ([`BoundCollector`]): `new()`
+//!   binds the default one (not under loom), `with_collector(c)` any other,
+//!   and every method that takes a guard first checks that the guard was
+//!   pinned on *that* collector. A guard holds back only its own collector's
+//!   garbage, so a guard of another collector protects nothing (chapter 1,
+//!   "Whose guard is it?");
+//! - each loom model creates **its own [`epoch::Collector`]**, makes its
+//!   structures `with_collector(collector.clone())`, registers one handle per
+//!   thread (`collector.register()`) and pins through it. The collector lives
+//!   inside the model, so garbage from one execution never leaks into the next.
 //!
 //! `tests/loom_epoch_convention.rs` in this crate is the working example.
 
@@ -135,6 +141,9 @@ pub mod cell {
 /// crossbeam-epoch, in the build that matches the rest of the facade. See the
 /// crate documentation for the convention under loom.
 pub use crossbeam_epoch as epoch;
+
+mod bound;
+pub use bound::BoundCollector;
 
 // ANCHOR: model
 /// Runs a concurrency test.
