@@ -22,6 +22,7 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod lincheck;
 pub mod memory;
 pub mod stress;
 
