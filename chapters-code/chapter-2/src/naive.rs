@@ -1,19 +1,23 @@
 //! The compact `Arc` as it is usually written: a raw pointer to a count and
-//! the data, no weak count. It compiles, and each of the following is wrong:
+//! the data, no weak count. It compiles, and these are its bugs:
 //!
 //! - it is neither `Send` nor `Sync` (a raw pointer is neither), so it cannot
 //!   be shared between threads, the one thing an `Arc` is for;
 //! - the usual patch, [`PatchedArc`], adds `unsafe impl Send` and `Sync` for
 //!   *every* `T`, which lets two threads race on a `Cell`;
-//! - `clone` is an inherent method, not the `Clone` trait, and there is no
-//!   `Deref`: generic code cannot use it and every access goes through `get`;
 //! - the pointer is a nullable `*mut`, so `Option<CompactArc<T>>` needs a
-//!   second word, and `*mut` makes the type invariant in `T`;
-//! - `drop` frees the allocation by discarding the `#[must_use]` value of
-//!   `Box::from_raw`, which the compiler warns about.
+//!   second word, and `*mut` makes the type invariant in `T`.
+//!
+//! Two more things are friction rather than bugs: `clone` is an inherent
+//! method, not the `Clone` trait, and there is no `Deref` (generic code cannot
+//! use it and every access goes through `get`); and `drop` frees the
+//! allocation by discarding the `#[must_use]` value of `Box::from_raw`, which
+//! the compiler warns about.
 //!
 //! The counting itself (a Relaxed increment that aborts past `usize::MAX / 2`,
-//! a Release decrement and an Acquire fence before the free) is right.
+//! a Release decrement and an Acquire fence before the free) is right, and so
+//! are the pointer accesses: each goes through a live, counted handle, the
+//! same invariant the fixed version's `NonNull` relies on.
 //!
 //! The bugs, checked: the doctests below (type-level bugs),
 //! `tests/naive_bugs.rs`, and `tests/ub.rs` under `cargo xtask miri 2`.
@@ -104,9 +108,10 @@ impl<T> CompactArc<T> {
     // The naive author writes `clone` by hand instead of implementing `Clone`.
     #[allow(clippy::should_implement_trait)]
     pub fn clone(&self) -> Self {
-        // SAFETY: NOT SOUND in general — `ptr` is valid while this handle
-        // lives, but nothing in the type says so; any copy of the raw
-        // pointer made outside this module could outlive the allocation.
+        // SAFETY: `ptr` points to a live block while this handle lives: the
+        // handle is counted, and the block is freed only when the count
+        // reaches 0. (The same invariant the fix's `NonNull` rests on: the
+        // accesses are sound; the bugs are in the type, below.)
         let old = unsafe { (*self.ptr).count.fetch_add(1, Ordering::Relaxed) };
         if old > usize::MAX / 2 {
             std::process::abort();
@@ -116,28 +121,30 @@ impl<T> CompactArc<T> {
 
     /// The shared data.
     pub fn get(&self) -> &T {
-        // SAFETY: NOT SOUND in general — same as `clone`: the raw pointer
-        // carries no lifetime, so the compiler checks nothing here.
+        // SAFETY: as in `clone`: this handle keeps the block alive, and the
+        // returned reference borrows the handle.
         unsafe { &(*self.ptr).data }
     }
 
     /// How many handles exist.
     pub fn strong_count(&self) -> usize {
-        // SAFETY: NOT SOUND in general — same as `clone`.
+        // SAFETY: as in `clone`: this handle keeps the block alive.
         unsafe { (*self.ptr).count.load(Ordering::Relaxed) }
     }
 }
 
 impl<T> Drop for CompactArc<T> {
     fn drop(&mut self) {
-        // SAFETY: NOT SOUND in general — same as `clone`.
+        // SAFETY: as in `clone`: until this decrement, this handle keeps the
+        // block alive.
         if unsafe { (*self.ptr).count.fetch_sub(1, Ordering::Release) } != 1 {
             return;
         }
         fence(Ordering::Acquire);
-        // SAFETY: NOT SOUND in general — the count reached 0, so this was the
-        // last handle; but the statement discards the `#[must_use]` box and
-        // frees it only as a side effect of dropping a temporary.
+        // SAFETY: the count reached 0, so this was the last handle and the
+        // fence made every other handle's use of the data happen before this
+        // free. (Sound, if awkward: the statement discards the `#[must_use]`
+        // box and frees it as a side effect of dropping a temporary.)
         #[cfg_attr(not(feature = "naive-warnings"), allow(unused_must_use))]
         unsafe {
             Box::from_raw(self.ptr);
