@@ -32,12 +32,38 @@
 //!
 //! # Progress
 //!
-//! `insert`, `get`, `contains_key` and `len` are lock-free: a thread retries
-//! only because another thread's operation succeeded. `remove` is lock-free
-//! too, except that once it has claimed a key it waits for the [`Ref`]
-//! guards *of that one key* to be dropped, as a writer waits for the readers
-//! of a read-write lock. Hold a guard briefly, and never call `remove` for a
-//! key while the same thread holds a guard for it: that waits forever.
+//! `insert` and `get` are **lock-free**: each is a compare-and-swap loop, and
+//! a compare-and-swap on a word fails either because another thread changed
+//! that word in between (so that thread's operation went through) or
+//! *spuriously*: the loops use `compare_exchange_weak`, which may fail even
+//! when the word holds the expected value (on processors whose
+//! compare-and-swap is a load-linked/store-conditional pair, an interrupt
+//! between the two is enough). A spurious failure is not another thread's
+//! success, so the lock-free argument also rests on spurious failures being
+//! transient, as they are on real hardware; the book's chapter 4 explains weak
+//! against strong compare-and-swap where the slab first uses it.
+//! `contains_key`, `len` and `capacity` are wait-free: one load each.
+//!
+//! `remove` is **blocking**. Once it has claimed a key, it waits for the
+//! [`Ref`] guards *of that one key* to be dropped, as a writer waits for the
+//! readers of a read-write lock: a reader that stalls while it holds a guard,
+//! or a guard passed to `mem::forget`, holds that `remove` up for as long as
+//! it likes, for ever in the second case. Only that `remove` waits. Every
+//! other operation, on that key (a `get` of it answers `None` from the claim
+//! on) or on any other, goes on. Hold a guard briefly, and never call `remove`
+//! for a key while the same thread holds a guard for it: that waits forever.
+//!
+//! # Panics in your code
+//!
+//! The only code of yours that runs inside the slab is the values' `Drop`,
+//! when the slab itself is dropped: `insert`, `get` and `remove` run none
+//! (`remove` hands the value back for you to drop). If one value's `Drop`
+//! panics, the slab still drops every other value it holds, each once, and
+//! frees its slots; then the panic goes on. A second value's `Drop` panicking
+//! during that unwinding aborts the process, as it does for a `Vec`. Your code
+//! that runs while you hold a [`Ref`] (its `Debug` calls yours) can panic
+//! freely: unwinding drops the guard like any other local, and the reader
+//! count goes back down.
 
 use loom_facade::cell::UnsafeCell;
 use loom_facade::hint::spin_loop;
@@ -231,7 +257,9 @@ unsafe impl<T: Send> Send for Slab<T> {}
 unsafe impl<T: Send + Sync> Sync for Slab<T> {}
 // ANCHOR_END: send_sync
 
-/// The error of [`Slab::try_with_capacity`]: more slots than a slab can index.
+/// The error of [`Slab::try_with_capacity`]: more slots than a slab can index
+/// ([`MAX_CAPACITY`]), more bytes than an allocation may have (`isize::MAX`),
+/// or more than the allocator could give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapacityError {
     /// The capacity that was asked for.
@@ -240,7 +268,11 @@ pub struct CapacityError {
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a slab holds at most {MAX_CAPACITY} values, {} were asked for", self.requested)
+        write!(
+            f,
+            "no slab of {} slots: a slab holds at most {MAX_CAPACITY} values, and its slots must fit in one allocation",
+            self.requested
+        )
     }
 }
 
@@ -252,9 +284,9 @@ impl<T> Slab<T> {
     ///
     /// # Panics
     ///
-    /// If `capacity` exceeds [`MAX_CAPACITY`] (as `Vec::with_capacity` panics
-    /// on an impossible size); [`Slab::try_with_capacity`] returns an error
-    /// instead.
+    /// If `capacity` exceeds [`MAX_CAPACITY`] or its slots cannot be
+    /// allocated (as `Vec::with_capacity` panics on an impossible size);
+    /// [`Slab::try_with_capacity`] returns an error instead.
     pub fn with_capacity(capacity: usize) -> Self {
         match Self::try_with_capacity(capacity) {
             Ok(slab) => slab,
@@ -263,19 +295,25 @@ impl<T> Slab<T> {
     }
 
     /// A slab with room for `capacity` values, or an error if `capacity`
-    /// exceeds [`MAX_CAPACITY`].
+    /// exceeds [`MAX_CAPACITY`] or its slots cannot be allocated (more than
+    /// `isize::MAX` bytes, or more than the allocator has).
     pub fn try_with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        let refused = CapacityError { requested: capacity };
         if capacity > MAX_CAPACITY {
-            return Err(CapacityError { requested: capacity });
+            return Err(refused);
         }
+        // Ask for the memory first: `collect` would panic on a byte size
+        // beyond `isize::MAX` (a large `T` gets there well below
+        // MAX_CAPACITY slots) and abort the process if the allocator said no.
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| refused)?;
         // Every slot starts vacant with generation 0, linked to the next one:
         // the free list is 0 → 1 → … → capacity-1 → NIL.
-        let slots = (0..capacity as u32)
-            .map(|i| {
-                let next = if i as usize + 1 == capacity { NIL } else { i + 1 };
-                Slot { lifecycle: AtomicU64::new(vacant(0, next)), value: UnsafeCell::new(MaybeUninit::uninit()) }
-            })
-            .collect();
+        slots.extend((0..capacity as u32).map(|i| {
+            let next = if i as usize + 1 == capacity { NIL } else { i + 1 };
+            Slot { lifecycle: AtomicU64::new(vacant(0, next)), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        }));
+        let slots = slots.into_boxed_slice();
         let first = if capacity == 0 { NIL } else { 0 };
         Ok(Slab { head: AtomicU64::new(u64::from(first)), len: AtomicUsize::new(0), slots, _owns: PhantomData })
     }
@@ -480,20 +518,46 @@ impl<T> Slab<T> {
 }
 
 // ANCHOR: drop
+impl<T> Slot<T> {
+    /// Drops the slot's value, if it holds one. `&mut self` is what makes
+    /// this safe to call: no other thread and no guard can be using the slot.
+    fn drop_value(&mut self) {
+        // Relaxed: `&mut` means no other thread is using the slot, and
+        // whatever handed it to us (a join, the end of a scope) ordered their
+        // operations before this point.
+        if is_occupied(self.lifecycle.load(Ordering::Relaxed)) {
+            // `remove` makes the generation even before it returns, so an odd
+            // one means the value has not been moved out.
+            // SAFETY: an odd generation means the cell holds an initialised
+            // value, and `&mut self` means nothing else is using it.
+            self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
 impl<T> Drop for Slab<T> {
     fn drop(&mut self) {
-        for slot in self.slots.iter() {
-            // Relaxed: `&mut self` means no other thread is using the slab,
-            // and whatever handed it to us (a join, the end of a scope)
-            // ordered their operations before this point.
-            if is_occupied(slot.lifecycle.load(Ordering::Relaxed)) {
-                // `remove` makes the generation even before it returns, and
-                // `&mut self` means no guard or other operation is using the cell.
-                // SAFETY: an odd generation means the cell holds a value that
-                // has not been moved out.
-                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            }
+        // If a value's `Drop` panics, unwinding drops `rest`, which drops the
+        // values of the slots the loop has not reached yet; then the panic
+        // goes on, and the slots' memory is freed with the slab's other
+        // fields. The slot whose value panicked is behind the iterator
+        // already, so nothing is dropped twice.
+        let mut rest = DropRest(self.slots.iter_mut());
+        for slot in rest.0.by_ref() {
+            slot.drop_value();
         }
+    }
+}
+
+/// The slots whose values are still to be dropped, dropped when it is: a
+/// guard that finishes [`Slab`]'s `Drop` while a panic unwinds through it.
+struct DropRest<'a, T>(std::slice::IterMut<'a, Slot<T>>);
+
+impl<T> Drop for DropRest<'_, T> {
+    fn drop(&mut self) {
+        // Empty after a normal drop; after a panic, the slots past the one
+        // that panicked. A second panic here, during unwinding, aborts.
+        self.0.by_ref().for_each(Slot::drop_value);
     }
 }
 // ANCHOR_END: drop
