@@ -1,26 +1,36 @@
 //! Design (b): a popcount-compressed node, replaced copy-on-write.
 //!
-//! The map is one pointer. It points to an immutable node holding a presence
-//! bitmap and a dense array of only the values that are present, in key
-//! order; key `k`'s value sits at index `popcount(bitmap & (bit(k) - 1))`,
-//! the number of present keys below `k`. An empty map is a null pointer.
+//! The map is two words: a pointer to an immutable node, and the epoch
+//! collector the map is bound to. The node holds a presence bitmap and a dense
+//! array of only the values that are present, in key order; key `k`'s value
+//! sits at index `popcount(bitmap & (bit(k) - 1))`, the number of present keys
+//! below `k`. An empty map's pointer is null.
 //!
 //! A writer never changes a node. It builds a new one (the old values cloned,
 //! one added, replaced or left out) and swings the root pointer from the old
 //! node to the new one with a compare-and-swap; if another writer got there
-//! first, it rebuilds from the node that won. The old node is handed to
-//! crossbeam-epoch, which frees it once no reader can still be looking at it.
+//! first, it rebuilds from the node that won. The old node is handed to the
+//! map's crossbeam-epoch collector, which frees it once no reader pinned on
+//! that collector can still be looking at it.
 //!
-//! A reader loads the root once and answers from that one node: `get`,
-//! `contains`, `len` and iteration are wait-free, and every answer comes from
-//! a single consistent snapshot, so `contains` and `get` always agree.
+//! A reader with a pinned guard loads the root once and answers from that one
+//! node: `get`, `contains`, `len` and iteration finish in a bounded number of
+//! their own steps (wait-free), and every answer comes from a single
+//! consistent snapshot, so `contains` and `get` always agree. Pinning the
+//! guard is not free: it writes the thread's epoch word and issues a full
+//! fence.
 //!
-//! Memory is one word for the root, and for a non-empty map a node of three
+//! A guard holds back only the collector it was pinned on, so the map checks
+//! every guard it is given against its own collector (see
+//! [`loom_facade::BoundCollector`] and chapter 1, "Whose guard is it?").
+//!
+//! Memory is two words for the map, and for a non-empty map a node of three
 //! words plus the values actually present.
 
 use crate::key::Key;
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{Atomic, Guard, Owned, Shared};
+use loom_facade::epoch::{Atomic, Collector, Guard, Owned, Shared};
 use loom_facade::sync::atomic::Ordering;
 use std::cell::Cell;
 use std::fmt;
@@ -82,10 +92,18 @@ impl<V> Dense<V> {
         }
         let at = dense_index(self.bitmap, key.bit());
         let mut values = self.values.into_vec();
-        (at < values.len()).then(|| values.swap_remove(at))
+        let value = (at < values.len()).then(|| values.swap_remove(at));
+        // Dropping the other values runs `V::drop`, which may panic; `value`
+        // is a local by then, so unwinding drops it exactly once.
+        drop(values);
+        value
     }
 }
 
+// If a `V::clone` below panics, the half-built `Vec` drops the clones it
+// holds, and `value` (still a parameter, or already in the `Vec`) is dropped
+// exactly once by the unwinding. Nothing has been published, so the map is
+// unchanged; the panic reaches the caller of `insert` or `remove`.
 impl<V: Clone> Dense<V> {
     /// A copy with `value` under `key`, and the value it replaced.
     fn with_inserted(&self, key: Key, value: V) -> (Dense<V>, Option<V>) {
@@ -119,21 +137,25 @@ impl<V: Clone> Dense<V> {
 }
 // ANCHOR_END: dense_ops
 
-/// A concurrent map from [`Key`]s to any `V`, in a few words plus the values
-/// present.
+/// A concurrent map from [`Key`]s to any `V`, in two words plus, when it is
+/// not empty, one node of three words and the values present.
 ///
 /// The core API takes a crossbeam-epoch [`Guard`]; references returned by
-/// [`get`](Self::get) and [`iter`](Self::iter) live as long as the guard.
-/// [`pin`](Self::pin) (not under loom) pins the default collector for you.
+/// [`get`](Self::get) and [`iter`](Self::iter) live as long as the guard. The
+/// guard must be pinned on the map's own collector: [`new`](Self::new) binds
+/// the default collector (the one `epoch::pin()` pins),
+/// [`with_collector`](Self::with_collector) any other, and
+/// [`collector`](Self::collector) says which. [`pin`](Self::pin) (not under
+/// loom) pins the right collector for you.
 ///
 /// ```
 /// use chapter_3::key::Key;
 /// use chapter_3::popcount::PopcountMap;
 /// use loom_facade::epoch::Collector;
-/// let collector = Collector::new(); // or pin the default one: `map.pin()`
-/// let handle = collector.register();
+/// // A map of its own collector (or: `PopcountMap::new()` and `map.pin()`).
+/// let map = PopcountMap::with_collector(Collector::new());
+/// let handle = map.collector().register();
 /// let guard = handle.pin();
-/// let map = PopcountMap::new();
 /// let k = Key::new(9).unwrap();
 /// assert_eq!(map.insert(k, String::from("nine"), &guard), None);
 /// assert_eq!(map.get(k, &guard).map(String::as_str), Some("nine"));
@@ -141,15 +163,74 @@ impl<V: Clone> Dense<V> {
 /// assert!(map.is_empty(&guard));
 /// ```
 ///
+/// # Panics
+///
+/// Every method that takes a guard panics, before it reads or changes
+/// anything, when the guard was pinned on a different collector from the
+/// map's. Such a guard does not hold back the collector the map retires its
+/// nodes to, so a reference it seemed to protect could be freed under it. A
+/// guard from `epoch::unprotected()` is accepted: obtaining it is `unsafe`,
+/// and its contract (no other thread can reach the map) is what makes it sound.
+///
+/// ```should_panic
+/// use chapter_3::{key::Key, popcount::PopcountMap};
+/// use loom_facade::epoch::Collector;
+/// let map = PopcountMap::<u64>::with_collector(Collector::new());
+/// let elsewhere = Collector::new().register();
+/// map.get(Key::new(1).unwrap(), &elsewhere.pin()); // panics: a foreign guard
+/// ```
+///
+/// # Bounds
+///
+/// Reading needs nothing of `V`. Writing ([`insert`](Self::insert),
+/// [`remove`](Self::remove)) needs `V: Clone + Send + 'static`:
+///
+/// - `Clone`, because a write copies the values that stay into a new node:
+///   readers may still be reading the old node, so its values cannot be moved
+///   out of it.
+/// - `Send + 'static`, because the node a write replaces, values and all, is
+///   dropped by whichever thread next collects the collector's garbage, and
+///   later: on another thread, possibly after the map, and anything a value
+///   borrowed, is gone. (crossbeam-epoch's safe `Guard::defer` asks the same
+///   of a closure it runs later.)
+///
+/// ```
+/// # use chapter_3::{key::Key, popcount::PopcountMap};
+/// # let map = PopcountMap::with_collector(loom_facade::epoch::Collector::new());
+/// # let handle = map.collector().register();
+/// // An `Arc` is Send; a string literal is 'static: both are fine.
+/// map.insert(Key::new(1).unwrap(), (std::sync::Arc::new(1), "one"), &handle.pin());
+/// ```
+///
+/// An `Rc` cannot be inserted: it would be dropped, and its count changed,
+/// on the thread that collects the replaced node.
+///
+/// ```compile_fail
+/// # use chapter_3::{key::Key, popcount::PopcountMap};
+/// # let map = PopcountMap::with_collector(loom_facade::epoch::Collector::new());
+/// # let handle = map.collector().register();
+/// map.insert(Key::new(1).unwrap(), (std::rc::Rc::new(1), "one"), &handle.pin());
+/// ```
+///
+/// Nor can a value that borrows a local: the replaced node may be freed after
+/// the local is gone.
+///
+/// ```compile_fail
+/// # use chapter_3::{key::Key, popcount::PopcountMap};
+/// # let map = PopcountMap::with_collector(loom_facade::epoch::Collector::new());
+/// # let handle = map.collector().register();
+/// let local = String::from("one");
+/// map.insert(Key::new(1).unwrap(), (std::sync::Arc::new(1), local.as_str()), &handle.pin());
+/// ```
+///
 /// A reference cannot outlive the map, even while its guard lives (dropping
 /// the map frees its current node at once):
 ///
 /// ```compile_fail
 /// use chapter_3::{key::Key, popcount::PopcountMap};
-/// let collector = loom_facade::epoch::Collector::new();
-/// let handle = collector.register();
+/// let map = PopcountMap::with_collector(loom_facade::epoch::Collector::new());
+/// let handle = map.collector().register();
 /// let guard = handle.pin();
-/// let map = PopcountMap::new();
 /// map.insert(Key::new(1).unwrap(), 1u64, &guard);
 /// let one = map.get(Key::new(1).unwrap(), &guard);
 /// drop(map);
@@ -176,25 +257,53 @@ impl<V: Clone> Dense<V> {
 /// fn sent<T: Send>(_: T) {}
 /// sent(chapter_3::popcount::PopcountMap::<std::rc::Rc<u8>>::new());
 /// ```
+// ANCHOR: map
 pub struct PopcountMap<V> {
+    /// The current node; null when the map is empty.
     root: Atomic<Node<V>>,
+    /// The collector replaced nodes are retired to. Every guard is checked
+    /// against it: a guard of another collector would protect nothing.
+    bound: BoundCollector,
 }
+// ANCHOR_END: map
 
 // SAFETY: the map owns its values; sending the map sends them, and they may be
 // dropped on whichever thread frees their node: `V: Send`. (The nodes'
-// `UnsafeCell`s are never written after creation, so they add no requirement.)
+// `UnsafeCell`s are never written after creation, so they add no requirement;
+// the collector is `Send + Sync` itself.)
 unsafe impl<V: Send> Send for PopcountMap<V> {}
 // SAFETY: through `&PopcountMap<V>` threads read the same values through `&V`
 // at once (`V: Sync`), move values in and clone them out on one thread while
 // others hold references, and drop them on any thread (`V: Send`).
 unsafe impl<V: Send + Sync> Sync for PopcountMap<V> {}
 
+// ANCHOR: constructors
 impl<V> PopcountMap<V> {
-    /// An empty map: a null pointer, nothing allocated.
+    /// An empty map bound to crossbeam-epoch's default collector: it accepts
+    /// guards from `epoch::pin()`, and [`pin`](Self::pin) is as cheap as that.
+    /// Nothing is allocated: the root is null and the default collector
+    /// already exists. Not under loom, which has no default collector.
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        PopcountMap { root: Atomic::null() }
+        PopcountMap { root: Atomic::null(), bound: BoundCollector::default_collector() }
     }
 
+    /// An empty map bound to `collector`: it accepts only guards pinned on
+    /// `collector` (register a handle with `collector.register()`). Loom
+    /// models make one collector per model and bind their maps to it.
+    pub fn with_collector(collector: Collector) -> Self {
+        PopcountMap { root: Atomic::null(), bound: BoundCollector::new(collector) }
+    }
+
+    /// The collector the map is bound to: guards pinned on it are the ones
+    /// its methods accept.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
+    }
+}
+// ANCHOR_END: constructors
+
+impl<V> PopcountMap<V> {
     // ANCHOR: snapshot
     /// The node readers answer from, if the map is not empty.
     fn snapshot<'g>(&'g self, guard: &'g Guard) -> Option<&'g Dense<V>> {
@@ -202,8 +311,10 @@ impl<V> PopcountMap<V> {
         // node: its contents, written before, are visible to us.
         let root = self.root.load(Ordering::Acquire, guard);
         // SAFETY: a non-null root points to a node that is freed only through
-        // `defer_destroy` after it has been unlinked, and `guard` keeps this
-        // thread pinned, so the node outlives `'g`.
+        // `defer_destroy` on the map's collector after it has been unlinked
+        // (or by `Drop`, which needs `&mut self`). Every caller has checked
+        // that `guard` is pinned on that same collector, so the node outlives
+        // `'g`.
         unsafe { root.as_ref() }.map(Node::dense)
     }
     // ANCHOR_END: snapshot
@@ -212,27 +323,47 @@ impl<V> PopcountMap<V> {
     /// A reference to `key`'s value, valid while both the map and `guard` are
     /// borrowed: the guard keeps replaced nodes alive, and the map owns the
     /// current one.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's.
     pub fn get<'g>(&'g self, key: Key, guard: &'g Guard) -> Option<&'g V> {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard)?.get(key)
     }
 
     /// Whether `key` has a value.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's.
     pub fn contains(&self, key: Key, guard: &Guard) -> bool {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard).is_some_and(|d| d.bitmap & key.bit() != 0)
     }
 
     /// How many keys have a value.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's.
     pub fn len(&self, guard: &Guard) -> usize {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard).map_or(0, |d| d.bitmap.count_ones() as usize)
     }
 
     /// Whether no key has a value.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's.
     pub fn is_empty(&self, guard: &Guard) -> bool {
+        self.bound.check(guard, "PopcountMap");
         self.len(guard) == 0
     }
 
     /// The keys and values in key order, all from one snapshot of the map.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's.
     pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, V> {
+        self.bound.check(guard, "PopcountMap");
         match self.snapshot(guard) {
             Some(d) => Iter { remaining: d.bitmap, values: d.values.iter() },
             None => Iter { remaining: 0, values: [].iter() },
@@ -258,8 +389,8 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
         // Acquire: we read the current node's contents to copy them.
         let mut current = self.root.load(Ordering::Acquire, guard);
         loop {
-            // SAFETY: as in `snapshot`: pinned, and nodes are only freed
-            // through `defer_destroy`.
+            // SAFETY: as in `snapshot`: `insert` and `remove` checked that
+            // `guard` is pinned on the collector nodes are retired to.
             let dense = unsafe { current.as_ref() }.map_or(&empty, Node::dense);
             let (next, result) = edit(dense)?;
             // The last key removed: the map goes back to a null pointer.
@@ -275,7 +406,9 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
                         // Readers pinned before now keep it alive until
                         // they unpin.
                         // SAFETY: `current` is unlinked, so no new reader can load
-                        // it; only the writer whose CAS replaced it retires it.
+                        // it; only the writer whose CAS replaced it retires it,
+                        // and `guard` (checked) retires it to the map's own
+                        // collector, the one every reader's guard holds back.
                         unsafe { guard.defer_destroy(current) };
                     }
                     return Some(result);
@@ -296,7 +429,14 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
 
     // ANCHOR: writes
     /// Stores `value` under `key`; returns the value it replaced.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's; `value`
+    /// is then dropped and the map is unchanged. When a `V::clone` panics,
+    /// the panic passes through: the clones made so far and `value` are each
+    /// dropped once, and the map is unchanged.
     pub fn insert(&self, key: Key, value: V, guard: &Guard) -> Option<V> {
+        self.bound.check(guard, "PopcountMap");
         // The value moves into each attempt's new node; when an attempt
         // loses, it is taken back out of that node for the next one.
         let value = Cell::new(Some(value));
@@ -305,7 +445,13 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
     }
 
     /// Removes `key`'s value and returns it; `None` if `key` had none.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's. When a
+    /// `V::clone` panics, the panic passes through: the clones made so far
+    /// are dropped, and the map is unchanged.
     pub fn remove(&self, key: Key, guard: &Guard) -> Option<V> {
+        self.bound.check(guard, "PopcountMap");
         self.update(guard, |d| d.without(key), drop)
     }
     // ANCHOR_END: writes
@@ -326,6 +472,8 @@ impl<V> Drop for PopcountMap<V> {
     }
 }
 
+/// [`PopcountMap::new`]: bound to the default collector. Not under loom.
+#[cfg(not(crossbeam_loom))]
 impl<V> Default for PopcountMap<V> {
     fn default() -> Self {
         Self::new()
@@ -363,8 +511,8 @@ impl<'g, V> Iterator for Iter<'g, V> {
 impl<V> ExactSizeIterator for Iter<'_, V> {}
 
 // ANCHOR: pinned
-/// A [`PopcountMap`] with a guard of the default collector: the convenient
-/// API, without guard arguments. Not available under loom.
+/// A [`PopcountMap`] with a guard pinned on the map's collector: the
+/// convenient API, without guard arguments. Not available under loom.
 #[cfg(not(crossbeam_loom))]
 pub struct Pinned<'m, V> {
     map: &'m PopcountMap<V>,
@@ -373,10 +521,24 @@ pub struct Pinned<'m, V> {
 
 #[cfg(not(crossbeam_loom))]
 impl<V> PopcountMap<V> {
-    /// Pins the current thread to the default collector. Values the map
+    /// Pins the current thread on the map's collector. Values the map
     /// replaces are not freed while the returned handle lives.
+    ///
+    /// For a map made with [`new`](Self::new) this is `epoch::pin()`, a
+    /// thread-local handle that already exists. A map bound to another
+    /// collector registers a fresh handle on it each time (an allocation):
+    /// to pin such a map often, keep a handle of its collector and pass
+    /// guards from it to the core API instead.
     pub fn pin(&self) -> Pinned<'_, V> {
-        Pinned { map: self, guard: loom_facade::epoch::pin() }
+        let collector = self.bound.collector();
+        let guard = if collector == loom_facade::epoch::default_collector() {
+            loom_facade::epoch::pin()
+        } else {
+            // The guard keeps its participant alive after the handle is
+            // dropped; the participant unregisters when the guard goes.
+            collector.register().pin()
+        };
+        Pinned { map: self, guard }
     }
 }
 

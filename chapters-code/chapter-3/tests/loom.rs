@@ -230,7 +230,7 @@ fn slots_get_races_with_remove() {
 fn popcount_insert_is_seen_whole() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -259,7 +259,7 @@ fn popcount_insert_is_seen_whole() {
 fn popcount_inserts_of_two_keys_both_land() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -283,7 +283,7 @@ fn popcount_inserts_of_two_keys_both_land() {
 fn popcount_racing_inserts_of_one_key() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -309,7 +309,7 @@ fn popcount_racing_inserts_of_one_key() {
 fn popcount_insert_races_with_remove() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let handle = collector.register();
         map.insert(key(5), 50u64, &handle.pin());
         map.insert(key(8), 80u64, &handle.pin());
@@ -334,7 +334,7 @@ fn popcount_insert_races_with_remove() {
 fn popcount_racing_removes_of_one_key() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let handle = collector.register();
         map.insert(key(9), String::from("nine"), &handle.pin());
         let other = {
@@ -358,7 +358,7 @@ fn popcount_racing_removes_of_one_key() {
 fn popcount_iteration_is_one_snapshot() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -388,7 +388,7 @@ fn popcount_iteration_is_one_snapshot() {
 fn popcount_reference_outlives_a_concurrent_remove() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let handle = collector.register();
         map.insert(key(4), String::from("four"), &handle.pin());
         let remover = {

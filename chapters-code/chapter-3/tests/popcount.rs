@@ -28,7 +28,7 @@ fn insert_get_remove_on_one_thread() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = handle.pin();
-    let map = PopcountMap::new();
+    let map = PopcountMap::with_collector(collector.clone());
     assert!(map.is_empty(&guard));
     assert_eq!(map.remove(key(3), &guard), None, "removing what is not there is None");
     assert_eq!(map.insert(key(3), "three".to_owned(), &guard), None);
@@ -50,7 +50,7 @@ fn insert_get_remove_on_one_thread() {
 fn every_key_in_every_order_lands_at_its_index() {
     let collector = Collector::new();
     let handle = collector.register();
-    let map = PopcountMap::new();
+    let map = PopcountMap::with_collector(collector.clone());
     // A fixed shuffle of 0..64 (multiplying by an odd number mod 64 permutes).
     for i in 0..64u8 {
         let k = i.wrapping_mul(37) % 64;
@@ -91,7 +91,7 @@ fn dropping_the_map_and_collector_frees_everything() {
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         for k in 0..40u8 {
             map.insert(key(k), Box::new(u64::from(k)), &handle.pin());
         }
@@ -124,7 +124,7 @@ fn values_are_dropped_once_each() {
     {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         for k in 0..10u8 {
             LIVE.fetch_add(1, Ordering::Relaxed);
             map.insert(key(k), Tracked, &handle.pin());
@@ -147,7 +147,7 @@ fn stress_every_inserted_value_comes_out_exactly_once_and_nothing_leaks() {
     let ops = test_kit::scaled(10_000);
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         let results = test_kit::stress::run(threads, 0xB17, |mut w| {
             let handle = collector.register();
             let (mut inserted, mut out) = (Vec::new(), Vec::new());
@@ -184,3 +184,284 @@ fn stress_every_inserted_value_comes_out_exactly_once_and_nothing_leaks() {
     });
 }
 // ANCHOR_END: popcount_stress
+
+// ---- Whose guard? The map is bound to one collector ----
+
+/// The text every refused guard panics with (from `loom_facade::BoundCollector`).
+const FOREIGN: &str = "PopcountMap: this guard was pinned on a different epoch collector";
+
+/// The message of a caught panic.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+// ANCHOR: whose_guard
+/// The finding from outside the book, replayed: a reference read under a
+/// guard of collector A; an insert of the same key under a guard of collector
+/// B; then B flushed and dropped. Before the map was bound to a collector,
+/// the insert retired the node holding the value to B, B freed it, and the
+/// reference dangled (Miri: "use-after-free"). Now the insert is refused
+/// before it touches the map, and the reference stays good.
+#[test]
+fn a_guard_of_another_collector_is_refused_and_the_reference_stays_valid() {
+    let a = Collector::new();
+    let map = PopcountMap::with_collector(a.clone());
+    let reader = a.register();
+    let g1 = reader.pin();
+    map.insert(key(5), String::from("five"), &g1);
+    let five: &String = map.get(key(5), &g1).unwrap();
+
+    let b = Collector::new();
+    let writer = b.register();
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let g2 = writer.pin();
+        map.insert(key(5), String::from("FIVE"), &g2)
+    }));
+    let message = panic_text(refused.expect_err("an insert under a foreign guard must be refused"));
+    assert!(message.starts_with(FOREIGN), "unexpected panic: {message}");
+    // Whatever B would collect, it has nothing of the map's to free.
+    writer.pin().flush();
+    drop((writer, b));
+
+    assert_eq!(five, "five", "the value read under A's guard must still be there");
+    assert_eq!(map.get(key(5), &g1).map(String::as_str), Some("five"), "the refused insert changed the map");
+}
+// ANCHOR_END: whose_guard
+
+/// A call of one of the map's methods with the guard it is given.
+type GuardCall<'a> = &'a dyn Fn(&loom_facade::epoch::Guard);
+
+/// Every method that takes a guard refuses a foreign one with the same
+/// message, and none of them changes the map first.
+#[test]
+fn every_method_refuses_a_foreign_guard() {
+    let ours = Collector::new();
+    let map = PopcountMap::with_collector(ours.clone());
+    let handle = ours.register();
+    map.insert(key(1), 10u64, &handle.pin());
+    let theirs = Collector::new();
+    let foreign = theirs.register();
+    let calls: [(&str, GuardCall); 7] = [
+        ("get", &|g| _ = map.get(key(1), g)),
+        ("contains", &|g| _ = map.contains(key(1), g)),
+        ("len", &|g| _ = map.len(g)),
+        ("is_empty", &|g| _ = map.is_empty(g)),
+        ("iter", &|g| _ = map.iter(g).count()),
+        ("insert", &|g| _ = map.insert(key(2), 20, g)),
+        ("remove", &|g| _ = map.remove(key(1), g)),
+    ];
+    for (name, call) in calls {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&foreign.pin())));
+        let message = panic_text(result.expect_err(name));
+        assert!(message.starts_with(FOREIGN), "{name}: unexpected panic: {message}");
+        // Its own collector's guard is accepted, and the map is as it was.
+        let guard = handle.pin();
+        let all: Vec<(u8, u64)> = map.iter(&guard).map(|(k, v)| (k.get(), *v)).collect();
+        assert_eq!(all, [(1, 10)], "{name} changed the map before refusing the guard");
+    }
+    assert_eq!(map.collector(), &ours);
+}
+
+/// `pin` pins the map's own collector, whichever it is, so the convenient
+/// API works for a map made with `with_collector` as well as with `new`.
+#[test]
+fn pin_pins_the_maps_own_collector() {
+    let collector = Collector::new();
+    let map = PopcountMap::with_collector(collector.clone());
+    let pinned = map.pin();
+    assert_eq!(pinned.insert(key(3), 30u64), None);
+    assert_eq!(pinned.get(key(3)), Some(&30));
+    drop(pinned);
+    let handle = collector.register();
+    assert_eq!(map.get(key(3), &handle.pin()), Some(&30));
+}
+
+// ---- Panicking user code ----
+
+/// A value that records every copy made and every drop, and can be told to
+/// panic in `clone` (after a budget of clones) or in `drop` (for one copy).
+/// Every copy has its own serial number, so a drop twice or never is seen,
+/// and remembers the serial of the value it was first cloned from.
+#[derive(Debug)]
+struct Probe {
+    serial: u64,
+    origin: u64,
+    log: std::sync::Arc<ProbeLog>,
+}
+
+#[derive(Debug, Default)]
+struct ProbeLog {
+    made: AtomicUsize,
+    clones_left: AtomicUsize,
+    panic_on_drop: std::sync::Mutex<Option<u64>>,
+    drops: std::sync::Mutex<Vec<u64>>,
+}
+
+impl ProbeLog {
+    fn new(clones_allowed: usize) -> std::sync::Arc<ProbeLog> {
+        quiet_probe_panics();
+        // Room for every drop the tests record, made before any measured
+        // scope: a `Vec` that grew inside one would count as a leak.
+        let log = ProbeLog { drops: std::sync::Mutex::new(Vec::with_capacity(256)), ..ProbeLog::default() };
+        log.clones_left.store(clones_allowed, Ordering::Relaxed);
+        std::sync::Arc::new(log)
+    }
+
+    fn value(self: &std::sync::Arc<Self>) -> Probe {
+        let serial = self.made.fetch_add(1, Ordering::Relaxed) as u64;
+        Probe { serial, origin: serial, log: self.clone() }
+    }
+
+    fn times_dropped(&self, serial: u64) -> usize {
+        self.drops.lock().unwrap().iter().filter(|&&s| s == serial).count()
+    }
+
+    /// Every copy ever made was dropped exactly once.
+    fn assert_each_dropped_once(&self) {
+        let mut drops = self.drops.lock().unwrap().clone();
+        drops.sort_unstable();
+        let made: Vec<u64> = (0..self.made.load(Ordering::Relaxed) as u64).collect();
+        assert_eq!(drops, made, "a copy was dropped twice or never");
+    }
+}
+
+/// The panics these tests cause on purpose print nothing: the default hook
+/// would write them into the test harness's captured output, whose buffer
+/// grows, and the counting allocator would see that growth as a leak.
+fn quiet_probe_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().downcast_ref::<&str>().is_some_and(|s| s.starts_with("Probe::")) {
+                default(info);
+            }
+        }));
+    });
+}
+
+impl Clone for Probe {
+    fn clone(&self) -> Self {
+        let left = self.log.clones_left.load(Ordering::Relaxed);
+        if left == 0 {
+            panic!("Probe::clone panics");
+        }
+        self.log.clones_left.store(left - 1, Ordering::Relaxed);
+        let mut copy = self.log.value();
+        copy.origin = self.origin;
+        copy
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.log.drops.lock().unwrap().push(self.serial);
+        if *self.log.panic_on_drop.lock().unwrap() == Some(self.serial) {
+            panic!("Probe::drop panics");
+        }
+    }
+}
+
+/// Fills keys 0, 1, 2 and 3 of a fresh map with probes 0 to 3.
+fn map_of_four_probes(collector: &Collector, log: &std::sync::Arc<ProbeLog>) -> PopcountMap<Probe> {
+    let map = PopcountMap::with_collector(collector.clone());
+    let handle = collector.register();
+    for k in 0..4 {
+        // Each insert clones the values already there: give it the budget.
+        log.clones_left.store(usize::from(k), Ordering::Relaxed);
+        map.insert(key(k), log.value(), &handle.pin());
+    }
+    map
+}
+
+/// The (serial, origin) of every copy the map holds, in key order.
+fn serials(map: &PopcountMap<Probe>, collector: &Collector) -> Vec<(u64, u64)> {
+    let handle = collector.register();
+    let guard = handle.pin();
+    map.iter(&guard).map(|(_, p)| (p.serial, p.origin)).collect()
+}
+
+// ANCHOR: panicking_clone
+/// `V::clone` panics in the middle of an insert's copy-on-write, once for a
+/// new key (the values are copied around the new one) and once for a present
+/// key (the whole array is copied). The panic reaches the caller; the value
+/// being inserted is dropped exactly once; the clones already made are
+/// dropped; the map is unchanged and keeps working; nothing leaks.
+#[test]
+fn a_panicking_clone_in_insert_loses_nothing_and_drops_nothing_twice() {
+    for (what, k) in [("a new key", 9u8), ("a present key", 2)] {
+        let log = ProbeLog::new(0);
+        test_kit::alloc::assert_no_leaks(|| {
+            let collector = Collector::new();
+            let map = map_of_four_probes(&collector, &log);
+            let before = serials(&map, &collector);
+            let handle = collector.register();
+            let value = log.value();
+            let serial = value.serial;
+            // Two clones succeed, the third panics.
+            log.clones_left.store(2, Ordering::Relaxed);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                map.insert(key(k), value, &handle.pin());
+            }));
+            assert_eq!(panic_text(result.expect_err("the panic must reach the caller")), "Probe::clone panics");
+            assert_eq!(log.times_dropped(serial), 1, "{what}: the value being inserted was not dropped exactly once");
+            assert_eq!(serials(&map, &collector), before, "{what}: the map changed");
+            // It still works.
+            log.clones_left.store(usize::MAX, Ordering::Relaxed);
+            map.insert(key(k), log.value(), &handle.pin());
+            assert!(map.contains(key(k), &handle.pin()));
+            (map, handle, collector)
+        });
+        log.assert_each_dropped_once();
+    }
+}
+// ANCHOR_END: panicking_clone
+
+/// `V::clone` panics in a remove: at the very last clone, the removed value's
+/// own, when the new node is already built (it is dropped, not leaked).
+#[test]
+fn a_panicking_clone_in_remove_loses_nothing_and_drops_nothing_twice() {
+    let log = ProbeLog::new(0);
+    test_kit::alloc::assert_no_leaks(|| {
+        let collector = Collector::new();
+        let map = map_of_four_probes(&collector, &log);
+        let before = serials(&map, &collector);
+        let handle = collector.register();
+        // The three values that stay are cloned; the removed one's clone panics.
+        log.clones_left.store(3, Ordering::Relaxed);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.remove(key(1), &handle.pin())));
+        assert_eq!(panic_text(result.expect_err("the panic must reach the caller")), "Probe::clone panics");
+        assert_eq!(serials(&map, &collector), before, "the map changed");
+        log.clones_left.store(usize::MAX, Ordering::Relaxed);
+        assert_eq!(map.remove(key(1), &handle.pin()).map(|p| p.origin), Some(1), "it still works");
+        (map, handle, collector)
+    });
+    log.assert_each_dropped_once();
+}
+
+// ANCHOR: panicking_drop
+/// A value whose `Drop` panics while the map is dropped: the other values are
+/// still dropped (a boxed slice drops every element, even after one panics),
+/// the node is freed, and the panic reaches whoever dropped the map.
+#[test]
+fn a_panicking_drop_while_dropping_the_map_still_drops_the_rest() {
+    let log = ProbeLog::new(0);
+    test_kit::alloc::assert_no_leaks(|| {
+        let collector = Collector::new();
+        let map = map_of_four_probes(&collector, &log);
+        let held = serials(&map, &collector);
+        drop(collector);
+        // The copy under key 1 panics when it is dropped.
+        *log.panic_on_drop.lock().unwrap() = Some(held[1].0);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(map)));
+        assert_eq!(panic_text(result.expect_err("the panic must reach the caller")), "Probe::drop panics");
+        for (serial, origin) in held {
+            assert_eq!(log.times_dropped(serial), 1, "the copy of value {origin} was not dropped exactly once");
+        }
+    });
+    log.assert_each_dropped_once();
+}
+// ANCHOR_END: panicking_drop

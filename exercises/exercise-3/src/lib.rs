@@ -1,6 +1,7 @@
 //! Exercise 3: a popcount-compressed map, replaced copy-on-write.
 //!
-//! The map is one pointer to an immutable node: a presence bitmap and a dense
+//! The map is two words: a pointer to an immutable node, and the epoch
+//! collector it is bound to. The node holds a presence bitmap and a dense
 //! array holding only the values present, in key order. Writers build a new
 //! node and swing the pointer with a compare-and-swap; crossbeam-epoch frees
 //! the old node once no reader can be looking at it.
@@ -14,8 +15,9 @@
 // The stub does not use everything yet.
 #![allow(dead_code, unused_imports, unused_variables, unused_mut)]
 
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{Atomic, Guard, Owned, Shared};
+use loom_facade::epoch::{Atomic, Collector, Guard, Owned, Shared};
 use loom_facade::sync::atomic::Ordering;
 use std::cell::Cell;
 use std::fmt;
@@ -91,7 +93,10 @@ impl<V> Dense<V> {
         }
         let at = dense_index(self.bitmap, key.bit());
         let mut values = self.values.into_vec();
-        (at < values.len()).then(|| values.swap_remove(at))
+        let value = (at < values.len()).then(|| values.swap_remove(at));
+        // If dropping the other values panics, unwinding drops `value` once.
+        drop(values);
+        value
     }
 }
 
@@ -114,15 +119,34 @@ impl<V: Clone> Dense<V> {
 }
 // ANCHOR_END: copy_on_write
 
-/// A concurrent map from [`Key`]s to `V`: one pointer, plus for a non-empty
-/// map one node of three words and the values present.
+/// A concurrent map from [`Key`]s to `V`: two words (the root pointer and
+/// the collector), plus for a non-empty map one node of three words and the
+/// values present.
+///
+/// # Panics
+/// Every method that takes a guard panics when the guard was pinned on a
+/// different collector from the map's: it would not keep the map's nodes alive.
+///
+/// # Bounds
+/// Writes need `V: Clone` (copy-on-write clones the values that stay) and
+/// `V: Send + 'static` (a replaced node, values and all, is dropped later, by
+/// whichever thread collects it, possibly after the map is gone).
 ///
 /// ```compile_fail
 /// fn shared<T: Sync>(_: &T) {}
 /// shared(&exercise_3::PopcountMap::<std::rc::Rc<u8>>::new());
 /// ```
+///
+/// ```compile_fail
+/// let map = exercise_3::PopcountMap::new();
+/// let handle = map.collector().register();
+/// let local = String::from("borrowed");
+/// map.insert(exercise_3::Key::new(1).unwrap(), local.as_str(), &handle.pin());
+/// ```
 pub struct PopcountMap<V> {
     root: Atomic<Node<V>>,
+    /// The collector nodes are retired to; guards are checked against it.
+    bound: BoundCollector,
 }
 
 // SAFETY: the map owns its values, which may be dropped on any thread: `V: Send`.
@@ -132,41 +156,59 @@ unsafe impl<V: Send> Send for PopcountMap<V> {}
 unsafe impl<V: Send + Sync> Sync for PopcountMap<V> {}
 
 impl<V> PopcountMap<V> {
-    /// An empty map: a null pointer.
+    /// An empty map bound to the default collector (guards from
+    /// `epoch::pin()`). Not under loom.
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        PopcountMap { root: Atomic::null() }
+        PopcountMap { root: Atomic::null(), bound: BoundCollector::default_collector() }
+    }
+
+    /// An empty map bound to `collector`: only guards pinned on it are accepted.
+    pub fn with_collector(collector: Collector) -> Self {
+        PopcountMap { root: Atomic::null(), bound: BoundCollector::new(collector) }
+    }
+
+    /// The collector the map is bound to.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
     }
 
     fn snapshot<'g>(&'g self, guard: &'g Guard) -> Option<&'g Dense<V>> {
         // Acquire pairs with the Release CAS that published the node.
         let root = self.root.load(Ordering::Acquire, guard);
-        // SAFETY: nodes are freed only through `defer_destroy` after being
-        // unlinked, and `guard` keeps this thread pinned.
+        // SAFETY: nodes are freed only through `defer_destroy` on the map's
+        // collector after being unlinked, and every caller checked that
+        // `guard` is pinned on that collector.
         unsafe { root.as_ref() }.map(Node::dense)
     }
 
     /// A reference to `key`'s value, valid while the map and `guard` are borrowed.
     pub fn get<'g>(&'g self, key: Key, guard: &'g Guard) -> Option<&'g V> {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard)?.get(key)
     }
 
     /// Whether `key` has a value.
     pub fn contains(&self, key: Key, guard: &Guard) -> bool {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard).is_some_and(|d| d.bitmap & key.bit() != 0)
     }
 
     /// How many keys have a value.
     pub fn len(&self, guard: &Guard) -> usize {
+        self.bound.check(guard, "PopcountMap");
         self.snapshot(guard).map_or(0, |d| d.bitmap.count_ones() as usize)
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self, guard: &Guard) -> bool {
+        self.bound.check(guard, "PopcountMap");
         self.len(guard) == 0
     }
 
     /// The keys and values in key order, from one snapshot.
     pub fn iter<'g>(&'g self, guard: &'g Guard) -> impl Iterator<Item = (Key, &'g V)> + 'g {
+        self.bound.check(guard, "PopcountMap");
         let (mut remaining, values) = match self.snapshot(guard) {
             Some(d) => (d.bitmap, &d.values[..]),
             None => (0, &[][..]),
@@ -207,6 +249,9 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
 
     /// Stores `value` under `key`; returns the value it replaced.
     pub fn insert(&self, key: Key, value: V, guard: &Guard) -> Option<V> {
+        // Provided: a guard of another collector is refused before anything
+        // is read (see `PopcountMap`'s `# Panics`).
+        self.bound.check(guard, "PopcountMap");
         let value = Cell::new(Some(value));
         self.update(guard, |d| Some(d.with_inserted(key, value.take()?)), |lost| value.set(lost.into_value(key)))
             .flatten()
@@ -214,6 +259,7 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
 
     /// Removes `key`'s value and returns it.
     pub fn remove(&self, key: Key, guard: &Guard) -> Option<V> {
+        self.bound.check(guard, "PopcountMap");
         self.update(guard, |d| d.without(key), drop)
     }
 }
@@ -232,6 +278,7 @@ impl<V> Drop for PopcountMap<V> {
     }
 }
 
+#[cfg(not(crossbeam_loom))]
 impl<V> Default for PopcountMap<V> {
     fn default() -> Self {
         Self::new()

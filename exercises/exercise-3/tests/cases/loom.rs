@@ -18,7 +18,7 @@ fn key(k: u8) -> Key {
 fn insert_is_seen_whole() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -42,7 +42,7 @@ fn insert_is_seen_whole() {
 fn concurrent_inserts_are_not_lost() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let writer = {
             let (map, collector) = (map.clone(), collector.clone());
             thread::spawn(move || {
@@ -66,7 +66,7 @@ fn concurrent_inserts_are_not_lost() {
 fn insert_races_with_remove() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let handle = collector.register();
         map.insert(key(5), 50u64, &handle.pin());
         map.insert(key(8), 80u64, &handle.pin());
@@ -91,7 +91,7 @@ fn insert_races_with_remove() {
 fn racing_removes() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let map = Arc::new(PopcountMap::new());
+        let map = Arc::new(PopcountMap::with_collector(collector.clone()));
         let handle = collector.register();
         map.insert(key(9), String::from("nine"), &handle.pin());
         let other = {

@@ -36,7 +36,7 @@ fn insert_get_remove_on_one_thread() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = handle.pin();
-    let map = PopcountMap::new();
+    let map = PopcountMap::with_collector(collector.clone());
     assert!(map.is_empty(&guard));
     assert_eq!(map.remove(key(3), &guard), None, "removing what is not there is None");
     assert_eq!(map.insert(key(3), "three".to_owned(), &guard), None);
@@ -61,7 +61,7 @@ fn insert_get_remove_on_one_thread() {
 fn every_key_in_a_shuffled_order_lands_at_its_index() {
     let collector = Collector::new();
     let handle = collector.register();
-    let map = PopcountMap::new();
+    let map = PopcountMap::with_collector(collector.clone());
     for i in 0..64u8 {
         let k = i.wrapping_mul(37) % 64;
         map.insert(key(k), u32::from(k) * 3, &handle.pin());
@@ -77,6 +77,21 @@ fn every_key_in_a_shuffled_order_lands_at_its_index() {
     assert_eq!(odd, (1..64u8).step_by(2).map(|k| (k, u32::from(k) * 3)).collect::<Vec<_>>());
 }
 
+/// A guard pinned on another collector would not keep this map's nodes
+/// alive, so the map refuses it (the check is written for you; it only has
+/// to stay in place).
+#[test]
+#[should_panic(expected = "PopcountMap: this guard was pinned on a different epoch collector")]
+fn a_guard_of_another_collector_is_refused() {
+    let collector = Collector::new();
+    let map = PopcountMap::with_collector(collector.clone());
+    let handle = collector.register();
+    assert_eq!(map.insert(key(1), 10u64, &handle.pin()), None);
+    assert_eq!(map.get(key(1), &handle.pin()), Some(&10));
+    let elsewhere = Collector::new().register();
+    map.insert(key(1), 11, &elsewhere.pin());
+}
+
 /// Every replaced node and every value is freed once the map and its
 /// collector are gone.
 #[test]
@@ -84,7 +99,7 @@ fn nothing_leaks() {
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         for k in 0..40u8 {
             map.insert(key(k), Box::new(u64::from(k)), &handle.pin());
         }
@@ -115,7 +130,7 @@ fn values_are_dropped_once_each() {
     {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         for k in 0..10u8 {
             LIVE.fetch_add(1, Ordering::Relaxed);
             map.insert(key(k), Tracked, &handle.pin());
@@ -134,7 +149,7 @@ fn concurrent_updates_conserve_values() {
     let ops = test_kit::scaled(5_000);
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
-        let map = PopcountMap::new();
+        let map = PopcountMap::with_collector(collector.clone());
         let results = test_kit::stress::run(threads, 3, |mut w| {
             let handle = collector.register();
             let (mut inserted, mut out) = (Vec::new(), Vec::new());
