@@ -363,6 +363,10 @@ impl<T> Slab<T> {
             // does not rest on the tag. On x86 every compare-and-swap is a
             // full barrier anyway.) Acquire on failure: the head we get back
             // is used like the first load's (its link is read next time).
+            // Weak: it may fail even when the head is as read (spuriously, on
+            // processors with load-linked/store-conditional), which costs
+            // one more turn of this loop. The three other compare-and-swap
+            // loops of the slab use the weak one for the same reason.
             match self.head.compare_exchange_weak(head, new_head(head, next), Ordering::Acquire, Ordering::Acquire) {
                 Ok(_) => break index,
                 Err(current) => head = current,

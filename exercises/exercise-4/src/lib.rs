@@ -200,7 +200,9 @@ unsafe impl<T: Send> Send for Slab<T> {}
 unsafe impl<T: Send + Sync> Sync for Slab<T> {}
 // ANCHOR_END: send_sync
 
-/// The error of [`Slab::try_with_capacity`]: more slots than a slab can index.
+/// The error of [`Slab::try_with_capacity`]: more slots than a slab can index
+/// ([`MAX_CAPACITY`]), more bytes than an allocation may have (`isize::MAX`),
+/// or more than the allocator could give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapacityError {
     /// The capacity that was asked for.
@@ -209,7 +211,11 @@ pub struct CapacityError {
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a slab holds at most {MAX_CAPACITY} values, {} were asked for", self.requested)
+        write!(
+            f,
+            "no slab of {} slots: a slab holds at most {MAX_CAPACITY} values, and its slots must fit in one allocation",
+            self.requested
+        )
     }
 }
 
@@ -221,9 +227,9 @@ impl<T> Slab<T> {
     ///
     /// # Panics
     ///
-    /// If `capacity` exceeds [`MAX_CAPACITY`] (as `Vec::with_capacity` panics
-    /// on an impossible size); [`Slab::try_with_capacity`] returns an error
-    /// instead.
+    /// If `capacity` exceeds [`MAX_CAPACITY`] or its slots cannot be
+    /// allocated (as `Vec::with_capacity` panics on an impossible size);
+    /// [`Slab::try_with_capacity`] returns an error instead.
     pub fn with_capacity(capacity: usize) -> Self {
         match Self::try_with_capacity(capacity) {
             Ok(slab) => slab,
@@ -232,19 +238,25 @@ impl<T> Slab<T> {
     }
 
     /// A slab with room for `capacity` values, or an error if `capacity`
-    /// exceeds [`MAX_CAPACITY`].
+    /// exceeds [`MAX_CAPACITY`] or its slots cannot be allocated (more than
+    /// `isize::MAX` bytes, or more than the allocator has).
     pub fn try_with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        let refused = CapacityError { requested: capacity };
         if capacity > MAX_CAPACITY {
-            return Err(CapacityError { requested: capacity });
+            return Err(refused);
         }
+        // Ask for the memory first: `collect` would panic on a byte size
+        // beyond `isize::MAX` (a large `T` gets there well below
+        // MAX_CAPACITY slots) and abort the process if the allocator said no.
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| refused)?;
         // Every slot starts vacant with generation 0, linked to the next one:
         // the free list is 0 → 1 → … → capacity-1 → NIL.
-        let slots = (0..capacity as u32)
-            .map(|i| {
-                let next = if i as usize + 1 == capacity { NIL } else { i + 1 };
-                Slot { lifecycle: AtomicU64::new(vacant(0, next)), value: UnsafeCell::new(MaybeUninit::uninit()) }
-            })
-            .collect();
+        slots.extend((0..capacity as u32).map(|i| {
+            let next = if i as usize + 1 == capacity { NIL } else { i + 1 };
+            Slot { lifecycle: AtomicU64::new(vacant(0, next)), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        }));
+        let slots = slots.into_boxed_slice();
         let first = if capacity == 0 { NIL } else { 0 };
         Ok(Slab { head: AtomicU64::new(u64::from(first)), len: AtomicUsize::new(0), slots, _owns: PhantomData })
     }
@@ -372,20 +384,46 @@ impl<T> Slab<T> {
 }
 
 // ANCHOR: drop
+impl<T> Slot<T> {
+    /// Drops the slot's value, if it holds one. `&mut self` is what makes
+    /// this safe to call: no other thread and no guard can be using the slot.
+    fn drop_value(&mut self) {
+        // Relaxed: `&mut` means no other thread is using the slot, and
+        // whatever handed it to us (a join, the end of a scope) ordered their
+        // operations before this point.
+        if is_occupied(self.lifecycle.load(Ordering::Relaxed)) {
+            // `remove` makes the generation even before it returns, so an odd
+            // one means the value has not been moved out.
+            // SAFETY: an odd generation means the cell holds an initialised
+            // value, and `&mut self` means nothing else is using it.
+            self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
 impl<T> Drop for Slab<T> {
     fn drop(&mut self) {
-        for slot in self.slots.iter() {
-            // Relaxed: `&mut self` means no other thread is using the slab,
-            // and whatever handed it to us (a join, the end of a scope)
-            // ordered their operations before this point.
-            if is_occupied(slot.lifecycle.load(Ordering::Relaxed)) {
-                // SAFETY: an odd generation means the cell holds a value that
-                // has not been moved out (`remove` makes the generation even
-                // before it returns), and `&mut self` means no guard or
-                // other operation can be using it.
-                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            }
+        // If a value's `Drop` panics, unwinding drops `rest`, which drops the
+        // values of the slots the loop has not reached yet; then the panic
+        // goes on, and the slots' memory is freed with the slab's other
+        // fields. The slot whose value panicked is behind the iterator
+        // already, so nothing is dropped twice.
+        let mut rest = DropRest(self.slots.iter_mut());
+        for slot in rest.0.by_ref() {
+            slot.drop_value();
         }
+    }
+}
+
+/// The slots whose values are still to be dropped, dropped when it is: a
+/// guard that finishes [`Slab`]'s `Drop` while a panic unwinds through it.
+struct DropRest<'a, T>(std::slice::IterMut<'a, Slot<T>>);
+
+impl<T> Drop for DropRest<'_, T> {
+    fn drop(&mut self) {
+        // Empty after a normal drop; after a panic, the slots past the one
+        // that panicked. A second panic here, during unwinding, aborts.
+        self.0.by_ref().for_each(Slot::drop_value);
     }
 }
 // ANCHOR_END: drop
