@@ -3,12 +3,16 @@
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
+mod common;
+
 use chapter_3::key::Key;
 use chapter_3::popcount::{PopcountMap, dense_index};
+use common::{Op, Register, Ret};
 use loom_facade::epoch::Collector;
 use rand::Rng;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use test_kit::lincheck::{self, Recorder};
 
 fn key(k: u8) -> Key {
     Key::new(k).unwrap()
@@ -184,6 +188,39 @@ fn stress_every_inserted_value_comes_out_exactly_once_and_nothing_leaks() {
     });
 }
 // ANCHOR_END: popcount_stress
+
+// ANCHOR: popcount_linearizable
+/// Linearizability, checked: threads insert, remove, get and test 8 keys at
+/// random, and every call is recorded with its interval on a shared clock.
+/// Each key's history must be one a sequential register could produce, in an
+/// order that keeps every call that returned before another began ahead of it.
+#[test]
+fn stress_histories_are_linearizable_per_key() {
+    let threads = test_kit::stress::default_threads();
+    let ops = test_kit::scaled(5_000);
+    let collector = Collector::new();
+    let map = PopcountMap::with_collector(collector.clone());
+    let recorder = Recorder::<Register>::with_capacity(threads, ops);
+    test_kit::stress::run(threads, 0x11CE, |mut w| {
+        let handle = collector.register();
+        for i in 0..ops as u64 {
+            let (t, k) = (w.index, w.rng.random_range(0..8u8));
+            // Unique values, so that a value read names the insert it came from.
+            let value = (t as u64) << 32 | i;
+            let guard = handle.pin();
+            match w.rng.random_range(0..4) {
+                0 => recorder.record(t, Op::Insert(k, value), || Ret::Value(map.insert(key(k), value, &guard))),
+                1 => recorder.record(t, Op::Remove(k), || Ret::Value(map.remove(key(k), &guard))),
+                2 => recorder.record(t, Op::Get(k), || Ret::Value(map.get(key(k), &guard).copied())),
+                _ => recorder.record(t, Op::Contains(k), || Ret::Present(map.contains(key(k), &guard))),
+            };
+        }
+    });
+    let history = recorder.into_history();
+    assert_eq!(history.len(), threads * ops);
+    lincheck::assert_linearizable_per_key(history, Op::key, |_| Register::default());
+}
+// ANCHOR_END: popcount_linearizable
 
 // ---- Whose guard? The map is bound to one collector ----
 

@@ -1,9 +1,13 @@
 //! Unit and stress tests of design (a), `AtomicSlotMap`.
 
+mod common;
+
 use chapter_3::key::{Key, KeyOutOfRange};
 use chapter_3::slots::{AtomicSlotMap, InsertError};
+use common::{Op, Register, Ret};
 use rand::Rng;
 use std::collections::BTreeSet;
+use test_kit::lincheck::{self, Recorder};
 
 fn key(k: u8) -> Key {
     Key::new(k).unwrap()
@@ -108,3 +112,40 @@ fn stress_every_inserted_value_is_removed_or_remains_exactly_once() {
     assert!(!inserted.is_empty());
 }
 // ANCHOR_END: slots_stress
+
+// ANCHOR: slots_linearizable
+/// Linearizability, checked: threads insert, remove, get and test 8 keys at
+/// random, every call recorded with its interval; each key's history must be
+/// one a sequential register could produce. An insert answered `Busy` changed
+/// nothing and may be answered while another write of the key is in flight,
+/// which a sequential register has no notion of: those calls are left out,
+/// and every other answer (`Ok`, `Occupied`, every value read or removed)
+/// must fit one order.
+#[test]
+fn stress_histories_are_linearizable_per_key() {
+    let map = AtomicSlotMap::<u64>::new();
+    let threads = test_kit::stress::default_threads();
+    let ops = test_kit::scaled(5_000);
+    let recorder = Recorder::<Register>::with_capacity(threads, ops);
+    test_kit::stress::run(threads, 0x11CE, |mut w| {
+        for i in 0..ops as u64 {
+            let (t, k) = (w.index, w.rng.random_range(0..8u8));
+            let value = (t as u64) << 32 | i;
+            match w.rng.random_range(0..4) {
+                0 => recorder.record(t, Op::TryInsert(k, value), || match map.insert(key(k), value) {
+                    Ok(()) => Ret::Stored(true),
+                    Err(InsertError::Occupied(_)) => Ret::Stored(false),
+                    Err(InsertError::Busy(_)) => Ret::Done,
+                }),
+                1 => recorder.record(t, Op::Remove(k), || Ret::Value(map.remove(key(k)))),
+                2 => recorder.record(t, Op::Get(k), || Ret::Value(map.get(key(k)))),
+                _ => recorder.record(t, Op::Contains(k), || Ret::Present(map.contains(key(k)))),
+            };
+        }
+    });
+    let mut history = recorder.into_history();
+    assert_eq!(history.len(), threads * ops);
+    history.ops.retain(|o| o.ret != Ret::Done);
+    lincheck::assert_linearizable_per_key(history, Op::key, |_| Register::default());
+}
+// ANCHOR_END: slots_linearizable
