@@ -58,11 +58,30 @@ pub const MAX_SHARDS: usize = 1 << 16;
 ///
 /// # Panics
 ///
-/// The map never panics on its own account. A panic in your closure (or in a
-/// key's `Hash` or `Eq`) unwinds through the map and releases the lock; the
-/// shard stays usable (the poisoned lock is recovered, since a hashbrown table
-/// is still a valid table after a panic), and the value stays as your closure
-/// left it.
+/// The map never panics on its own account. A panic in your code unwinds
+/// through the map and releases the lock; the shard stays usable (the
+/// poisoned lock is recovered, since a hashbrown table is still a valid table
+/// after a panic), no other shard is touched, and nothing is dropped twice or
+/// leaked. What each kind of panic leaves behind:
+///
+/// - a closure (`with`, `update`, `upsert`, `retain`, `for_each`): the value
+///   stays as the closure left it; `upsert`'s `make` panicking inserts nothing;
+/// - a key's `Hash` when the key is first hashed: nothing at all, since that
+///   happens before any lock is taken;
+/// - a key's `Eq`: nothing; lookups only read the table;
+/// - a value's `Clone` (in `get_cloned`): nothing; it runs under a read lock;
+/// - a value's `Drop`: `remove`, `remove_entry` and `insert` hand the value
+///   back, so it is dropped by you, outside the map. `clear`, `into_iter` and
+///   dropping the map drop the values themselves: they go on dropping every
+///   other value, once, and then let the panic go on (a second value panicking
+///   in that unwinding aborts, as in any `Drop`). `retain` removes the entry
+///   before dropping its value, and stops there;
+/// - a key's `Hash` that panics *later*, while a shard's table grows or is
+///   rehashed in place (a key whose hash has changed since it was inserted,
+///   a logic error as for `std::collections::HashMap`): a table that was
+///   growing is left as it was; a table that was being rehashed in place
+///   loses, and drops, the entries it had not rehashed yet. Other shards are
+///   untouched, and nothing is dropped twice or leaked.
 ///
 /// # Thread safety
 ///
@@ -241,18 +260,28 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// Keeps only the entries for which `f` returns `true`, one shard at a
     /// time under its write lock; same consistency as [`for_each`](Self::for_each).
+    /// The entries removed are dropped under the lock (hashbrown takes each
+    /// out of the table before dropping it, so a `Drop` that panics leaves a
+    /// valid table), so their `Drop` may not call into the map either.
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
         for i in 0..self.shards.len() {
             self.write(i).retain(|(k, v)| f(k, v));
         }
     }
 
-    /// Removes every entry, one shard at a time.
+    // ANCHOR: clear
+    /// Removes every entry, one shard at a time, and gives the shards' memory
+    /// back. Each shard's table is swapped for an empty one under its lock,
+    /// and its entries are dropped after the lock is released: their `Drop`
+    /// runs outside every lock, and if one panics, every other entry of every
+    /// shard is still dropped, once, before the panic goes on.
     pub fn clear(&self) {
-        for i in 0..self.shards.len() {
-            self.write(i).clear();
-        }
+        // Lazy: shard `i` is emptied only when the entries before it are
+        // dropped, so the shards are cleared one at a time, as before.
+        let tables = (0..self.shards.len()).map(|i| std::mem::take(&mut *self.write(i)));
+        drop_all(tables.flatten());
     }
+    // ANCHOR_END: clear
 }
 
 impl<K, V, S> ShardedMap<K, V, S>
@@ -380,6 +409,42 @@ where
     }
 }
 
+// ANCHOR: drop_all
+/// Drops every item of `items`, even when dropping one of them panics.
+///
+/// hashbrown's own `Drop` (and its `clear`, and its `IntoIter`'s `Drop`) stops
+/// at the first entry whose `Drop` panics, leaking every entry after it and
+/// the table's memory. Here each entry is moved out of the iterator before it
+/// is dropped, so the iterator is always past it; if its `Drop` panics,
+/// unwinding drops `rest`, whose own `Drop` drops whatever the iterator still
+/// holds, and then the panic goes on. A second entry panicking during that
+/// unwinding aborts the process, as in any `Drop` that panics while
+/// unwinding.
+fn drop_all<I: Iterator>(items: I) {
+    /// What is left of the iterator, dropped if a panic unwinds through it.
+    struct Rest<I: Iterator>(I);
+    impl<I: Iterator> Drop for Rest<I> {
+        fn drop(&mut self) {
+            self.0.by_ref().for_each(drop);
+        }
+    }
+    let mut rest = Rest(items);
+    for item in rest.0.by_ref() {
+        drop(item);
+    }
+}
+
+impl<K, V, S> Drop for ShardedMap<K, V, S> {
+    fn drop(&mut self) {
+        // `&mut self`: no guard of ours is alive, so `get_mut` needs no lock;
+        // a poisoned lock's table is still a valid table.
+        let tables =
+            self.shards.iter_mut().map(|shard| std::mem::take(shard.get_mut().unwrap_or_else(PoisonError::into_inner)));
+        drop_all(tables.flatten());
+    }
+}
+// ANCHOR_END: drop_all
+
 impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for ShardedMap<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
@@ -391,6 +456,8 @@ impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for ShardedMap<K, V, S> {
 }
 
 /// The entries of a map, moved out of it: see [`ShardedMap::into_iter`].
+/// Dropping it drops the entries not yet taken, every one of them even if one
+/// panics (see [`ShardedMap`]'s panic rules).
 #[derive(Debug)]
 pub struct IntoIter<K, V> {
     shards: std::vec::IntoIter<HashTable<(K, V)>>,
@@ -410,15 +477,22 @@ impl<K, V> Iterator for IntoIter<K, V> {
     }
 }
 
+impl<K, V> Drop for IntoIter<K, V> {
+    fn drop(&mut self) {
+        drop_all(self.by_ref());
+    }
+}
+
 impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
     type Item = (K, V);
     type IntoIter = IntoIter<K, V>;
 
     /// Every entry, moved out, shard by shard. Owning the map means no other
     /// thread can use it, so this sees exactly the map's entries.
-    fn into_iter(self) -> IntoIter<K, V> {
-        let tables: Vec<HashTable<(K, V)>> = self
-            .shards
+    fn into_iter(mut self) -> IntoIter<K, V> {
+        // The map has a `Drop`, so its shards cannot be moved out of it:
+        // take them, and leave the map an empty box of shards to drop.
+        let tables: Vec<HashTable<(K, V)>> = std::mem::take(&mut self.shards)
             .into_vec()
             .into_iter()
             .map(|s| s.into_inner().into_inner().unwrap_or_else(PoisonError::into_inner))
