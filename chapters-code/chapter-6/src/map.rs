@@ -53,8 +53,9 @@ pub const MAX_SHARDS: usize = 1 << 16;
 ///    locks in the cycle.
 ///
 /// Copy what you need out of the closure, return, and make the next call from
-/// outside. Keys' `Eq` runs under a shard lock too, and `Hash` runs under it
-/// while a shard grows: neither may call into the map.
+/// outside. Keys' `Eq` runs under a shard lock too, `Hash` runs under it
+/// while a shard grows, and the `Drop` of the entries `retain` removes runs
+/// under it: none of them may call into the map.
 ///
 /// # Panics
 ///

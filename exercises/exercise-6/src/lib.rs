@@ -175,3 +175,31 @@ where
     }
     // ANCHOR_END: upsert
 }
+
+// ANCHOR: drop
+/// Drops every entry of every shard, even when one value's `Drop` panics.
+/// hashbrown's own drop stops at such an entry and leaks the rest of its
+/// table; here each entry is moved out before it is dropped, and if its
+/// `Drop` panics, unwinding drops `rest`, which drops the entries still to
+/// come before the panic goes on. (Written for you: chapter 6's `ShardedMap`
+/// has the same `Drop`.)
+impl<K, V, S> Drop for ShardMap<K, V, S> {
+    fn drop(&mut self) {
+        /// What is left of the entries, dropped if a panic unwinds through it.
+        struct Rest<I: Iterator>(I);
+        impl<I: Iterator> Drop for Rest<I> {
+            fn drop(&mut self) {
+                self.0.by_ref().for_each(drop);
+            }
+        }
+        // `&mut self`: no lock is needed, and a poisoned lock's table is
+        // still a valid table.
+        let tables =
+            self.shards.iter_mut().map(|shard| std::mem::take(shard.get_mut().unwrap_or_else(PoisonError::into_inner)));
+        let mut rest = Rest(tables.flatten());
+        for entry in rest.0.by_ref() {
+            drop(entry);
+        }
+    }
+}
+// ANCHOR_END: drop

@@ -164,6 +164,45 @@ fn dropping_the_map_frees_everything() {
     });
 }
 
+/// Not a mistake of yours: this checks the map's `Drop`, which the stub
+/// gives you. A value whose `Drop` panics must not stop the map from dropping
+/// the others, or leak its shard's table (hashbrown's own drop would).
+#[test]
+fn a_value_that_panics_in_drop_does_not_leak_the_others() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Value {
+        panics: bool,
+        _heap: Box<u64>,
+    }
+    impl Drop for Value {
+        fn drop(&mut self) {
+            // Relaxed: a count read by this thread after the drops.
+            DROPS.fetch_add(1, Ordering::Relaxed);
+            if self.panics {
+                panic!("a value's Drop panics (on purpose)");
+            }
+        }
+    }
+    // The default hook would print the panic (with a backtrace when
+    // RUST_BACKTRACE is set, whose caches the allocator would count as a
+    // leak): keep this panic quiet, print any other.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<&str>().is_none_or(|s| !s.ends_with("(on purpose)")) {
+            default(info);
+        }
+    }));
+    test_kit::alloc::assert_no_leaks(|| {
+        let map = ShardMap::new();
+        for k in 0..40u64 {
+            map.insert(k, Value { panics: k == 20, _heap: Box::new(k) });
+        }
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(map)));
+        assert!(dropped.is_err(), "the value's panic reaches the caller");
+    });
+    assert_eq!(DROPS.load(Ordering::Relaxed), 40, "every value dropped exactly once");
+}
+
 /// Many threads upsert a few shared counters and insert their own keys: no
 /// increment is lost, no key is duplicated, nothing leaks.
 #[test]
