@@ -376,13 +376,13 @@ fn retain_stops_at_a_value_that_panics_and_loses_nothing_else() {
             map.insert(key(id as u64), value);
         }
         // Keep the even ids: 21 is removed, and panics.
-        panics(|| map.retain(|_, v| v.id % 2 == 0));
+        panics(|| map.retain(|_, v| v.id.is_multiple_of(2)));
         assert!(!map.contains_key(&key(21)));
         for id in 0..VALUES {
             let dropped = counts(&drops)[id];
             let present = map.contains_key(&key(id as u64));
             assert!(dropped + usize::from(present) == 1, "id {id}: dropped {dropped} times, present: {present}");
-            if id % 2 == 0 {
+            if id.is_multiple_of(2) {
                 assert!(present, "an even id is never removed");
             }
         }
@@ -416,7 +416,7 @@ fn grow_with_a_changed_hash(changed: &'static AtomicBool, shards: usize, old: us
     assert_no_leaks(|| {
         let map = ShardedMap::with_shards_and_hasher(shards, Mul::default()).unwrap();
         let old_key = |id: usize| Key { id: id as u64, fault: Fault::HashWhile(changed) };
-        let removed = |id: usize| id < old && id % keep != 0;
+        let removed = |id: usize| id < old && !id.is_multiple_of(keep);
         for id in 0..old {
             map.insert(old_key(id), Noisy::new(id, &drops));
         }
