@@ -42,7 +42,7 @@
 //! success, so the lock-free argument also rests on spurious failures being
 //! transient, as they are on real hardware; the book's chapter 4 explains weak
 //! against strong compare-and-swap where the slab first uses it.
-//! `contains_key`, `len` and `capacity` are wait-free: one load each.
+//! `contains_key`, `len` and `capacity` are wait-free: a single read each.
 //!
 //! `remove` is **blocking**. Once it has claimed a key, it waits for the
 //! [`Ref`] guards *of that one key* to be dropped, as a writer waits for the
@@ -129,7 +129,9 @@ fn new_head(old: u64, index: u32) -> u64 {
 /// after another value has taken the slot. A key built with
 /// [`Key::from_bits`] from arbitrary bits is just as harmless: at worst it
 /// names another live value (if the bits are a real key), never memory that
-/// is not a live value.
+/// is not a live value. So is a key used on another slab than the one that
+/// made it: a key is an index and a generation, and does not say which slab
+/// it came from.
 ///
 /// A key finds its value from any thread that received it from the inserting
 /// thread through synchronisation: a channel, a lock, a join, or a `Release`

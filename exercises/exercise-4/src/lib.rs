@@ -85,7 +85,9 @@ fn new_head(old: u64, index: u32) -> u64 {
 /// after another value has taken the slot. A key built with
 /// [`Key::from_bits`] from arbitrary bits is just as harmless: at worst it
 /// names another live value (if the bits are a real key), never memory that
-/// is not a live value.
+/// is not a live value. So is a key used on another slab than the one that
+/// made it: a key is an index and a generation, and does not say which slab
+/// it came from.
 ///
 /// A key finds its value from any thread that received it from the inserting
 /// thread through synchronisation: a channel, a lock, a join, or a `Release`
