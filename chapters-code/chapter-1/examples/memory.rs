@@ -33,7 +33,7 @@ impl Drop for Emptied {
 fn churned(n: usize, pin_once: bool) -> (TreiberStack<u64>, LocalHandle, Collector) {
     let collector = Collector::new();
     let handle = collector.register();
-    let stack = TreiberStack::new();
+    let stack = TreiberStack::with_collector(collector.clone());
     for i in 0..n as u64 {
         stack.push(i, &handle.pin());
     }
@@ -93,7 +93,7 @@ fn main() {
 fn churned_none(n: usize) -> (TreiberStack<u64>, LocalHandle, Collector) {
     let collector = Collector::new();
     let handle = collector.register();
-    let stack = TreiberStack::new();
+    let stack = TreiberStack::with_collector(collector.clone());
     for i in 0..n as u64 {
         stack.push(i, &handle.pin());
     }

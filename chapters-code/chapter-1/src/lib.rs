@@ -9,7 +9,11 @@
 //! - [`stack::TreiberStack`] is the fix: a Treiber stack whose popped nodes
 //!   are retired to crossbeam-epoch, values in `ManuallyDrop` so each is moved
 //!   out exactly once, a `Drop` that frees everything, and `Send`/`Sync` only
-//!   for `T: Send`.
+//!   for `T: Send`. It is bound to one epoch collector and refuses guards of
+//!   any other.
+//! - [`any_guard::EpochBox`] is the "any guard" design that binding fixes: a
+//!   guard of one collector does not hold back another, so safe calls alone
+//!   can read freed memory (Miri shows it in `tests/ub.rs`).
 //!
 //! `tests/` proves each bug and verifies the fix (unit, stress, loom, Miri);
 //! `benches/stack.rs` measures it against `Mutex<Vec<T>>`, crossbeam-queue's
@@ -17,5 +21,6 @@
 
 #![warn(missing_docs)]
 
+pub mod any_guard;
 pub mod naive;
 pub mod stack;

@@ -7,21 +7,41 @@
 //! that was pinned at the time has unpinned. So a thread that has loaded the
 //! head can always read it (no use-after-free), and an address a pinned thread
 //! holds cannot be handed out again (no ABA).
+//!
+//! A guard holds back only the collector it was pinned on, so the stack is
+//! bound to one collector ([`BoundCollector`]) and refuses a guard of any
+//! other with a panic, before it reads anything (chapter 1, "Whose guard is
+//! it?").
 
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{self, Atomic, Guard, Owned, Shared};
+use loom_facade::epoch::{self, Atomic, Collector, Guard, Owned, Shared};
 use loom_facade::sync::atomic::Ordering;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 
+/// The name the guard check puts in its panic message.
+const NAME: &str = "TreiberStack";
+
 // ANCHOR: types
 /// A lock-free LIFO stack (Treiber, 1986) with epoch-based reclamation.
 ///
-/// The core API takes a [`Guard`] (`push`, `pop`, `peek`, `drain`), so that
-/// it works with any [`epoch::Collector`], including the local ones of loom
-/// models. Outside loom builds, `push_pinned`, `pop_pinned` and `peek_pinned`
-/// pin the default collector for you.
+/// The stack is bound to one [`Collector`], the one it retires popped nodes
+/// to: [`new`](Self::new) binds crossbeam-epoch's default collector,
+/// [`with_collector`](Self::with_collector) any other (the loom models and
+/// the leak-checked tests each make their own). The core API takes a
+/// [`Guard`] (`push`, `pop`, `peek`, `drain`), which must be pinned on that
+/// collector: a guard holds back only its own collector, so a guard of
+/// another one would protect nothing, and the stack refuses it with a panic
+/// before it reads or changes anything. Outside loom builds, `push_pinned`,
+/// `pop_pinned` and `peek_pinned` pin the default collector for you.
+///
+/// No `T: Send` or `T: 'static` bound is needed to push or pop: a popped
+/// value is moved out of its node *before* the node is retired, so what the
+/// collector frees later, perhaps on another thread after the stack and the
+/// value's borrows are gone, is bare memory that runs no code of `T`'s. A
+/// stack of borrowed `&str`s is fine (and tested under Miri).
 ///
 /// ```
 /// # // Miri would report the default collector's garbage as leaked at exit.
@@ -65,6 +85,9 @@ use std::mem::ManuallyDrop;
 /// ```
 pub struct TreiberStack<T> {
     head: Atomic<Node<T>>,
+    /// The collector every popped node is retired to; every guard the core
+    /// API is given is checked against it.
+    bound: BoundCollector,
     /// The stack owns `T`s: for the drop checker and for variance.
     _owns: PhantomData<T>,
 }
@@ -82,7 +105,8 @@ struct Node<T> {
 // SAFETY: the stack owns its values and hands them out only by moving them
 // (`pop`, `drain`, `into_iter`) or by copying `T: Copy` values (`peek`);
 // it never gives out a `&T`. So moving a stack to another thread moves `T`s,
-// which `T: Send` allows, exactly as for `Vec<T>`.
+// which `T: Send` allows, exactly as for `Vec<T>`. (The `BoundCollector` is
+// `Send` and `Sync` itself: it is a handle to a collector.)
 unsafe impl<T: Send> Send for TreiberStack<T> {}
 // SAFETY: through `&TreiberStack<T>` threads only move `T`s in and out, each
 // value to exactly one thread (the compare-and-swap that unlinks a node gives
@@ -92,15 +116,59 @@ unsafe impl<T: Send> Send for TreiberStack<T> {}
 unsafe impl<T: Send> Sync for TreiberStack<T> {}
 // ANCHOR_END: types
 
+// ANCHOR: bind
 impl<T> TreiberStack<T> {
-    /// An empty stack.
+    /// An empty stack bound to crossbeam-epoch's default collector: pin its
+    /// guards with `epoch::pin()` (or use the `*_pinned` methods). Not in
+    /// loom builds, where there is no default collector.
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        TreiberStack { head: Atomic::null(), _owns: PhantomData }
+        Self::bound_to(BoundCollector::default_collector())
     }
 
+    /// An empty stack bound to `collector`: pin its guards through a handle
+    /// of that collector (`collector.register().pin()`).
+    pub fn with_collector(collector: Collector) -> Self {
+        Self::bound_to(BoundCollector::new(collector))
+    }
+
+    fn bound_to(bound: BoundCollector) -> Self {
+        TreiberStack { head: Atomic::null(), bound, _owns: PhantomData }
+    }
+
+    /// The collector this stack retires its nodes to, and whose guards it
+    /// accepts.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
+    }
+}
+// ANCHOR_END: bind
+
+impl<T> TreiberStack<T> {
     // ANCHOR: push
     /// Pushes `value` on top of the stack.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector) (the stack is left untouched and
+    /// `value` is dropped).
     pub fn push(&self, value: T, guard: &Guard) {
+        self.bound.check(guard, NAME);
+        // SAFETY: just checked: `guard` belongs to our collector (or is the
+        // unprotected guard, whose own contract the caller keeps).
+        unsafe { self.push_unchecked(value, guard) }
+    }
+
+    /// [`push`](Self::push) without the guard check, for the benchmark that
+    /// measures what the check costs.
+    ///
+    /// # Safety
+    /// `guard` must be pinned on [`collector()`](Self::collector), or be the
+    /// unprotected guard used under its contract. (`push` itself never
+    /// dereferences a node, so today any guard would do; it keeps the one
+    /// contract of the core API so that changing `push` cannot silently break
+    /// its callers' proofs.)
+    pub unsafe fn push_unchecked(&self, value: T, guard: &Guard) {
         let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
         // Relaxed: this thread only copies the head into `node.next`; it
         // never dereferences it, so it needs no other thread's writes.
@@ -125,14 +193,35 @@ impl<T> TreiberStack<T> {
 
     // ANCHOR: pop
     /// Pops the value on top of the stack, or `None` when it is empty.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector); the stack is left untouched.
     pub fn pop(&self, guard: &Guard) -> Option<T> {
+        self.bound.check(guard, NAME);
+        // SAFETY: just checked: `guard` holds back the collector `pop`
+        // retires to.
+        unsafe { self.pop_unchecked(guard) }
+    }
+
+    /// [`pop`](Self::pop) without the guard check, for the benchmark that
+    /// measures what the check costs: the "unsafe API with a contract"
+    /// design of chapter 1's "Whose guard is it?".
+    ///
+    /// # Safety
+    /// `guard` must be pinned on [`collector()`](Self::collector), or be the
+    /// unprotected guard used under its contract (no other thread can reach
+    /// the stack).
+    pub unsafe fn pop_unchecked(&self, guard: &Guard) -> Option<T> {
         // Acquire pairs with the Release of the `push` that published the
         // node: its value and `next` are visible below.
         let mut head = self.head.load(Ordering::Acquire, guard);
         loop {
-            // SAFETY: `head` was loaded from `self.head` under `guard`. A node
-            // is retired with `defer_destroy` only after it has been unlinked,
-            // so one we could still load is not freed before `guard` unpins.
+            // SAFETY: `head` was loaded from `self.head` under `guard`, which
+            // is pinned on our collector (the caller's contract). A node is
+            // retired to that collector with `defer_destroy` only after it has
+            // been unlinked, so one we could still load is not freed before
+            // `guard` unpins.
             let node = unsafe { head.as_ref() }?;
             // Relaxed: `next` was written before the node was published, and
             // the Acquire load that gave us `head` already made it visible.
@@ -153,9 +242,15 @@ impl<T> TreiberStack<T> {
                     // SAFETY: our compare-and-swap unlinked the node, so no other
                     // `pop` can win it: we move the value out exactly once.
                     let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
+                    // The value is out: the node retired below holds only bytes
+                    // that `ManuallyDrop` never drops, so freeing it later (on
+                    // any thread, after any lifetime has ended) runs no code of
+                    // `T`'s. That is why `pop` needs neither `T: Send` nor
+                    // `T: 'static`.
                     // SAFETY: the node is unlinked, so no thread can load it
-                    // from now on; threads that loaded it earlier are pinned,
-                    // and the epoch frees it only once they have all unpinned.
+                    // from now on; threads that loaded it earlier are pinned on
+                    // our collector (every guard is checked), and the epoch
+                    // frees it only once they have all unpinned.
                     unsafe { guard.defer_destroy(head) };
                     return Some(value);
                 }
@@ -173,13 +268,19 @@ impl<T> TreiberStack<T> {
     /// may drop it (free a `String`'s buffer, decrement an `Arc`) while a
     /// `&T` into the node would still be in use. Copying bytes that nobody
     /// owns elsewhere is the one access that stays sound.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector).
     pub fn peek(&self, guard: &Guard) -> Option<T>
     where
         T: Copy,
     {
+        self.bound.check(guard, NAME);
         // Acquire pairs with the Release in `push`: the value is visible.
         let head = self.head.load(Ordering::Acquire, guard);
-        // SAFETY: loaded under `guard`; see `pop`: not freed before unpin.
+        // SAFETY: loaded under `guard`, checked to be pinned on our collector;
+        // see `pop`: not freed before unpin.
         let node = unsafe { head.as_ref() }?;
         // SAFETY: values in the stack are only ever read (copied or moved out
         // bit for bit), never written in place, so this read races with
@@ -200,7 +301,12 @@ impl<T> TreiberStack<T> {
     // ANCHOR: drain
     /// Takes every element off the stack at once (one atomic swap) and
     /// returns them, top first. Elements pushed after the swap stay.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector); nothing is taken.
     pub fn drain<'g>(&self, guard: &'g Guard) -> Drain<'g, T> {
+        self.bound.check(guard, NAME);
         // Acquire pairs with the Release of every push (and the compare-and-
         // swaps after it on the head): the values of all the nodes in the
         // chain are visible. The null we store publishes nothing.
@@ -213,6 +319,12 @@ impl<T> TreiberStack<T> {
 // ANCHOR: pinned
 /// The convenient API: each call pins the default collector. Not in loom
 /// builds, where crossbeam-epoch has no default collector.
+///
+/// For a stack made with [`new`](TreiberStack::new) (or `default()`, or
+/// `collect()`), which is bound to the default collector. On a stack made
+/// [`with_collector`](TreiberStack::with_collector) these panic, as the core
+/// API does with any guard of another collector: pin that collector's
+/// handle and use the core API instead.
 #[cfg(not(crossbeam_loom))]
 impl<T> TreiberStack<T> {
     /// [`push`](Self::push) under a fresh pin of the default collector.
@@ -235,6 +347,8 @@ impl<T> TreiberStack<T> {
 }
 // ANCHOR_END: pinned
 
+/// An empty stack bound to the default collector, as [`TreiberStack::new`].
+#[cfg(not(crossbeam_loom))]
 impl<T> Default for TreiberStack<T> {
     fn default() -> Self {
         Self::new()
@@ -255,22 +369,83 @@ impl<T> Drop for TreiberStack<T> {
         // SAFETY: `&mut self`: no other thread can reach the stack, and every
         // node that was popped is no longer linked, so the nodes reachable
         // from the head are ours alone and can be freed at once.
-        unsafe {
-            let guard = epoch::unprotected();
-            // Relaxed: whatever handed us `&mut self` (a join, the end of a
-            // scope) already ordered the other threads' pushes before us.
-            let mut current = self.head.load(Ordering::Relaxed, guard);
-            while !current.is_null() {
-                let node = current.into_owned();
-                current = node.next.load(Ordering::Relaxed, guard);
-                // The value was never moved out: it is still in the stack.
-                node.value.with_mut(|p| ManuallyDrop::drop(&mut *p));
-                drop(node);
-            }
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: whatever handed us `&mut self` (a join, the end of a
+        // scope) already ordered the other threads' pushes before us.
+        let first = self.head.load(Ordering::Relaxed, guard);
+        // SAFETY: as above, the chain from the head is ours alone; the values
+        // in it were never moved out (they are still in the stack).
+        let chain = unsafe { Chain::owned(first) };
+        drop_each(chain);
+    }
+}
+
+/// A chain of nodes that only its owner can reach, taken apart one node at
+/// a time: each node is freed at once and its value handed out.
+struct Chain<'g, T> {
+    next: Shared<'g, Node<T>>,
+}
+
+impl<'g, T> Chain<'g, T> {
+    /// # Safety
+    /// No other thread can reach any node of the chain from `first` on, and
+    /// no node of it has had its value moved out.
+    unsafe fn owned(first: Shared<'g, Node<T>>) -> Self {
+        Chain { next: first }
+    }
+}
+
+impl<T> Iterator for Chain<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        if self.next.is_null() {
+            return None;
         }
+        // SAFETY: the chain is ours alone (`Chain::owned`'s contract), and
+        // `self.next` moves past each node as it is taken: each node is
+        // turned back into a box exactly once.
+        let node = unsafe { self.next.into_owned() }.into_box();
+        // SAFETY: the chain is ours alone: nobody can be holding its nodes.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: `next` never changes once the node is published.
+        self.next = node.next.load(Ordering::Relaxed, guard);
+        // The value, never moved out, is moved out now, exactly once; the
+        // node's memory is freed as `node` goes out of scope.
+        Some(ManuallyDrop::into_inner(node.value.into_inner()))
+    }
+}
+
+impl<T> Drop for Chain<'_, T> {
+    fn drop(&mut self) {
+        drop_each(self);
     }
 }
 // ANCHOR_END: drop
+
+// ANCHOR: drop_each
+/// Drops every value `values` yields, *even when one of those drops panics*:
+/// the rest are still dropped, then the panic carries on, as with `Vec`. (A
+/// second panic while the first unwinds aborts the process, again as with
+/// `Vec`: Rust cannot unwind two panics at once.)
+fn drop_each<I: Iterator>(values: I) {
+    /// Armed around each value's drop; if that drop unwinds, dropping this
+    /// guard drops the values not yet reached.
+    struct KeepDropping<I: Iterator>(I);
+
+    impl<I: Iterator> Drop for KeepDropping<I> {
+        fn drop(&mut self) {
+            self.0.by_ref().for_each(drop);
+        }
+    }
+
+    let mut rest = KeepDropping(values);
+    for value in rest.0.by_ref() {
+        drop(value);
+    }
+    // Nothing is left: dropping `rest` now finds no more values.
+}
+// ANCHOR_END: drop_each
 
 /// The elements taken by [`TreiberStack::drain`], top first.
 ///
@@ -306,7 +481,9 @@ impl<T> Iterator for Drain<'_, T> {
 
 impl<T> Drop for Drain<'_, T> {
     fn drop(&mut self) {
-        self.for_each(drop);
+        // The values not taken yet are dropped here, all of them even when
+        // one's `Drop` panics.
+        drop_each(self);
     }
 }
 
@@ -317,6 +494,9 @@ impl<T> fmt::Debug for Drain<'_, T> {
 }
 
 /// The elements of a stack taken by value, top first.
+///
+/// Dropping it drops the elements not yet taken (through the stack's own
+/// `Drop`, which keeps going when one of them panics).
 #[derive(Debug)]
 pub struct IntoIter<T> {
     stack: TreiberStack<T>,
@@ -328,7 +508,7 @@ impl<T> Iterator for IntoIter<T> {
     fn next(&mut self) -> Option<T> {
         // SAFETY: we own the stack, so no other thread can be pinned on it:
         // the unprotected guard's immediate `defer_destroy` frees a node that
-        // nobody else can be reading.
+        // nobody else can be reading. (`pop` accepts the unprotected guard.)
         self.stack.pop(unsafe { epoch::unprotected() })
     }
 }
@@ -343,12 +523,15 @@ impl<T> IntoIterator for TreiberStack<T> {
     }
 }
 
+/// A stack bound to the default collector, as [`TreiberStack::new`].
+#[cfg(not(crossbeam_loom))]
 impl<T> FromIterator<T> for TreiberStack<T> {
     /// Pushes the elements in order: the last one ends on top.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let stack = TreiberStack::new();
         // SAFETY: the stack is not shared yet: nothing is ever retired while
-        // pushing, and no other thread can read it.
+        // pushing, and no other thread can read it. (`push` accepts the
+        // unprotected guard.)
         let guard = unsafe { epoch::unprotected() };
         for value in iter {
             stack.push(value, guard);

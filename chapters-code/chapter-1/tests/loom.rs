@@ -24,7 +24,7 @@ fn s(v: &str) -> String {
 fn push_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         stack.push(s("a"), &collector.register().pin());
         let pusher = {
             let (stack, collector) = (stack.clone(), collector.clone());
@@ -48,7 +48,7 @@ fn push_races_pop() {
 fn pop_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             stack.push(s("a"), &guard);
@@ -74,7 +74,7 @@ fn pop_races_pop() {
 fn push_races_push() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         let pusher = {
             let (stack, collector) = (stack.clone(), collector.clone());
             thread::spawn(move || stack.push(s("a"), &collector.register().pin()))
@@ -95,7 +95,7 @@ fn push_races_push() {
 fn pop_races_drain() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             stack.push(s("a"), &guard);
@@ -121,7 +121,7 @@ fn pop_races_drain() {
 fn push_races_drain() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         stack.push(s("a"), &collector.register().pin());
         let pusher = {
             let (stack, collector) = (stack.clone(), collector.clone());
@@ -144,7 +144,7 @@ fn push_races_drain() {
 fn peek_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         stack.push(7u64, &collector.register().pin());
         let popper = {
             let (stack, collector) = (stack.clone(), collector.clone());
@@ -164,7 +164,7 @@ fn peek_races_pop() {
 fn drain_races_drain() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             stack.push(s("a"), &guard);
@@ -192,7 +192,7 @@ fn drain_races_drain() {
 fn peek_races_push() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         let pusher = {
             let (stack, collector) = (stack.clone(), collector.clone());
             thread::spawn(move || stack.push((7u64, 8u64), &collector.register().pin()))
@@ -220,7 +220,7 @@ fn every_value_is_dropped_once() {
     loom_facade::model(|| {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             for _ in 0..3 {

@@ -1,7 +1,8 @@
 //! Unit and stress tests of the fixed stack, through the core API with local
-//! collectors (or no guard at all where the stack is not shared). The
+//! collectors (or the unprotected guard where the stack is not shared). The
 //! convenient API, which pins the default collector, is tested in
-//! `tests/pinned.rs`.
+//! `tests/pinned.rs`. Also here: the guard check (a guard of another
+//! collector is refused), panic safety of every `Drop`, borrowed payloads.
 //!
 //! Under Miri these run with Tree Borrows (`cargo xtask miri 1` sets
 //! `-Zmiri-tree-borrows`): crossbeam-epoch 0.9 breaks the older Stacked
@@ -13,6 +14,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 use chapter_1::stack::TreiberStack;
 use loom_facade::epoch::{self, Collector, Guard};
 use rand::Rng;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use test_kit::alloc::assert_no_leaks;
 
@@ -34,6 +36,14 @@ fn unshared() -> &'static Guard {
     // SAFETY: every caller uses it on a stack no other thread can reach, so
     // no node it retires (and frees at once) can be in use elsewhere.
     unsafe { epoch::unprotected() }
+}
+
+/// `new()` (and `collect()`) bind the stack to crossbeam-epoch's default
+/// collector, which is created once per process, on first use, and lives as
+/// long as the process. A leak-checked scope that makes such a stack calls
+/// this first, so that creating it is not counted as the test's leak.
+fn default_collector_exists() {
+    let _ = epoch::default_collector();
 }
 
 #[test]
@@ -70,7 +80,8 @@ fn values_come_back_last_in_first_out() {
 fn core_api_works_with_a_local_collector() {
     let collector = Collector::new();
     let handle = collector.register();
-    let stack = TreiberStack::new();
+    let stack = TreiberStack::with_collector(collector.clone());
+    assert!(stack.collector() == &collector, "the stack is bound to the collector it was given");
     let guard = handle.pin();
     stack.push(String::from("a"), &guard);
     stack.push(String::from("b"), &guard);
@@ -99,6 +110,7 @@ fn into_iter_and_from_iter_round_trip() {
 
 #[test]
 fn dropping_a_full_stack_frees_every_node_and_value() {
+    default_collector_exists();
     assert_no_leaks(|| {
         let stack = TreiberStack::new();
         for i in 0..100u64 {
@@ -110,6 +122,7 @@ fn dropping_a_full_stack_frees_every_node_and_value() {
 
 #[test]
 fn a_half_used_drain_and_into_iter_free_everything() {
+    default_collector_exists();
     assert_no_leaks(|| {
         let stack: TreiberStack<String> = (0..10).map(|i| format!("value {i}")).collect();
         let mut drain = stack.drain(unshared());
@@ -167,7 +180,7 @@ fn stress_every_value_is_popped_exactly_once_and_nothing_leaks() {
     let ops = test_kit::scaled(20_000);
     assert_no_leaks(|| {
         let collector = Collector::new();
-        let stack = TreiberStack::new();
+        let stack = TreiberStack::with_collector(collector.clone());
         let results = test_kit::stress::run(threads, 0x5eed_0001, |mut w| {
             let handle = collector.register();
             let (mut pushed, mut popped) = (Vec::new(), Vec::new());
@@ -197,3 +210,208 @@ fn stress_every_value_is_popped_exactly_once_and_nothing_leaks() {
     });
 }
 // ANCHOR_END: stress
+
+// ANCHOR: refused
+/// The sequence that reads freed memory through the "any guard" `EpochBox`
+/// (`tests/ub.rs`), on the stack: a reader pinned on collector A, then a
+/// `pop` under a guard of collector B. The stack is bound to A, so B's guard
+/// is refused, before the stack reads or changes anything.
+#[test]
+#[should_panic(expected = "TreiberStack: this guard was pinned on a different epoch collector")]
+fn the_stack_refuses_a_guard_of_another_collector() {
+    let (a, b) = (Collector::new(), Collector::new());
+    let stack = TreiberStack::with_collector(a.clone());
+
+    let reader = a.register();
+    let guard_a = reader.pin();
+    stack.push(7u64, &guard_a);
+    assert_eq!(stack.peek(&guard_a), Some(7));
+
+    let writer = b.register();
+    stack.pop(&writer.pin());
+}
+// ANCHOR_END: refused
+
+/// The panic message of `f`, which must panic.
+fn refusal(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("a guard of another collector was accepted");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+/// Every method that takes a guard checks it first: a foreign guard is
+/// refused with the message that names the stack, and the stack is exactly
+/// as it was. The unprotected guard, and guards of the stack's own
+/// collector, are accepted.
+#[test]
+fn every_guard_taking_method_refuses_a_foreign_guard_before_changing_anything() {
+    let (ours, theirs) = (Collector::new(), Collector::new());
+    let stack = TreiberStack::with_collector(ours.clone());
+    let (mine, foreign) = (ours.register(), theirs.register());
+    stack.push(1u64, &mine.pin());
+    let expected = "TreiberStack: this guard was pinned on a different epoch collector";
+    for message in [
+        refusal(|| stack.push(2, &foreign.pin())),
+        refusal(|| assert_eq!(stack.pop(&foreign.pin()), None, "unreachable: refused first")),
+        refusal(|| assert_eq!(stack.peek(&foreign.pin()), None, "unreachable: refused first")),
+        refusal(|| drop(stack.drain(&foreign.pin()))),
+    ] {
+        assert!(message.starts_with(expected), "unexpected panic message: {message}");
+    }
+    // Nothing was pushed, popped or drained by the refused calls.
+    assert_eq!(stack.pop(&mine.pin()), Some(1));
+    assert_eq!(stack.pop(&mine.pin()), None);
+    // The unprotected guard belongs to no collector and is accepted (getting
+    // one is `unsafe`; here no other thread can reach the stack).
+    stack.push(3, unshared());
+    assert_eq!(stack.pop(unshared()), Some(3));
+}
+
+/// A stack made with `new()` is bound to the default collector, so a guard of
+/// a local collector is refused too, and `collector()` says which one it is.
+#[test]
+fn a_stack_made_with_new_is_bound_to_the_default_collector() {
+    let stack = TreiberStack::<u64>::new();
+    assert!(stack.collector() == epoch::default_collector());
+    let local = Collector::new();
+    let handle = local.register();
+    let message = refusal(|| stack.push(1, &handle.pin()));
+    assert!(message.contains("epoch::pin()"), "the message says how to get an accepted guard: {message}");
+    assert!(stack.is_empty());
+}
+
+/// A value whose `Drop` unwinds when its id is `bomb`. Every drop, the
+/// unwinding one included, is counted per id; each value owns a box, so a
+/// value never dropped shows up as a leak too. It unwinds with
+/// `resume_unwind`, which skips the panic hook: nothing is printed (and so
+/// nothing is allocated for printing while the allocator is counting).
+struct Fragile<'a> {
+    id: usize,
+    bomb: usize,
+    drops: &'a [AtomicUsize],
+    _owns: Box<u64>,
+}
+
+/// The payload a `Fragile` value unwinds with.
+#[derive(Debug, PartialEq)]
+struct Refused(usize);
+
+impl<'a> Fragile<'a> {
+    fn new(id: usize, bomb: usize, drops: &'a [AtomicUsize]) -> Self {
+        Fragile { id, bomb, drops, _owns: Box::new(id as u64) }
+    }
+}
+
+impl Drop for Fragile<'_> {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
+        if self.id == self.bomb {
+            std::panic::resume_unwind(Box::new(Refused(self.id)));
+        }
+    }
+}
+
+/// Runs `drop_it` on a stack of `n` `Fragile`s (ids `0..n`, the last pushed
+/// on top) whose value `bomb` panics when dropped. Requires the panic to
+/// reach the caller, every value to be dropped exactly once (the one that
+/// panicked included), and nothing to be left allocated.
+fn panics_once_and_drops_everything(n: usize, bomb: usize, drop_it: impl FnOnce(TreiberStack<Fragile<'_>>)) {
+    let drops: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+    default_collector_exists();
+    assert_no_leaks(|| {
+        let stack = TreiberStack::new();
+        for id in 0..n {
+            stack.push(Fragile::new(id, bomb, &drops), unshared());
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| drop_it(stack)));
+        let payload = outcome.expect_err("the panic of a value's Drop must reach the caller");
+        assert_eq!(payload.downcast_ref::<Refused>(), Some(&Refused(bomb)), "another panic than the value's");
+    });
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Ordering::Relaxed),
+            1,
+            "value {id} of {n} (value {bomb} panics) was not dropped exactly once"
+        );
+    }
+}
+
+// ANCHOR: panic_safety
+/// Dropping the stack keeps dropping after a value's `Drop` panics, as `Vec`
+/// does: the values below the one that panicked are dropped too, and the
+/// panic reaches the caller afterwards.
+#[test]
+fn dropping_the_stack_keeps_going_when_a_value_panics() {
+    // Value 5 is on top (dropped first), value 0 at the bottom (last).
+    for bomb in [5, 3, 0] {
+        panics_once_and_drops_everything(6, bomb, |stack| drop(stack));
+    }
+}
+// ANCHOR_END: panic_safety
+
+#[test]
+fn a_dropped_drain_keeps_going_when_a_value_panics() {
+    panics_once_and_drops_everything(6, 2, |stack| {
+        let mut drain = stack.drain(unshared());
+        assert_eq!(drain.next().map(|v| v.id), Some(5));
+        drop(drain);
+    });
+}
+
+#[test]
+fn a_dropped_into_iter_keeps_going_when_a_value_panics() {
+    panics_once_and_drops_everything(6, 1, |stack| {
+        let mut iter = stack.into_iter();
+        assert_eq!(iter.next().map(|v| v.id), Some(5));
+        drop(iter);
+    });
+}
+
+// ANCHOR: borrowed
+/// No `T: 'static` bound is needed: a popped value is moved out before its
+/// node is retired, so the collector later frees bare memory that runs no
+/// code of `T`'s, even once the data the value borrowed is gone. Here the
+/// retired nodes outlive the local `String` their `&str`s pointed into, and
+/// a value whose `Drop` reads its borrow counts its drops: a retired node
+/// that dropped its value again would read freed memory (Miri) and count a
+/// second drop (everywhere).
+#[test]
+fn a_stack_of_borrowed_values_outlives_nothing_it_borrows() {
+    struct Reads<'a> {
+        text: &'a str,
+        drops: &'a AtomicUsize,
+    }
+    impl Drop for Reads<'_> {
+        fn drop(&mut self) {
+            assert!(!self.text.is_empty());
+            self.drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    let drops = AtomicUsize::new(0);
+    let collector = Collector::new();
+    let handle = collector.register();
+    {
+        let owner = String::from("borrowed, not owned");
+        let words: TreiberStack<&str> = TreiberStack::with_collector(collector.clone());
+        let readers = TreiberStack::with_collector(collector.clone());
+        for word in owner.split(' ') {
+            words.push(word, &handle.pin());
+            readers.push(Reads { text: word, drops: &drops }, &handle.pin());
+        }
+        assert_eq!(words.pop(&handle.pin()), Some("owned"));
+        assert_eq!(readers.pop(&handle.pin()).map(|r| r.text), Some("owned"));
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "the popped value was dropped by its taker");
+        // The two popped nodes wait in the collector; the stacks drop the
+        // values still in them, then `owner` is freed.
+    }
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+    // Dropping the handle and the collector frees the retired nodes now,
+    // after the `String` they borrowed from is gone.
+    drop(handle);
+    drop(collector);
+    assert_eq!(drops.load(Ordering::Relaxed), 3, "freeing a retired node dropped its value a second time");
+}
+// ANCHOR_END: borrowed

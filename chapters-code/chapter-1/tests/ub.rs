@@ -1,9 +1,12 @@
-//! The naive list's undefined behaviour and leaks, which only Miri can see.
+//! The naive list's undefined behaviour and leaks, which only Miri can see,
+//! and the "any guard" API's use-after-free.
 //!
 //! Ignored in a normal run. `cargo xtask miri 1` runs each one alone under
 //! Miri and requires Miri to reject it with the text in its `ignore` reason.
 
+use chapter_1::any_guard::EpochBox;
 use chapter_1::naive::List;
+use loom_facade::epoch::Collector;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -57,3 +60,31 @@ fn obvious_pop_is_a_use_after_free() {
     }
 }
 // ANCHOR_END: pop_uaf
+
+// ANCHOR: foreign_guard_uaf
+/// Safe calls only. A reader borrows the value under a guard of collector A;
+/// a writer replaces it under a guard of collector B, which is then dropped.
+/// B frees the old value: A's guard never held B back. The reader's borrow
+/// now points at freed memory.
+#[test]
+#[ignore = "miri rejects: encountered a dangling reference (use-after-free)"]
+fn a_guard_of_another_collector_protects_nothing() {
+    let shared = EpochBox::new(String::from("first"));
+    let (a, b) = (Collector::new(), Collector::new());
+
+    let reader = a.register();
+    let guard_a = reader.pin();
+    let seen: &String = shared.get(&guard_a);
+
+    let writer = b.register();
+    shared.replace(String::from("second"), &writer.pin());
+    // The writer's handle hands its garbage to B; dropping B, the last
+    // reference to it, frees that garbage: the String "first".
+    drop(writer);
+    drop(b);
+
+    // Still pinned on A, and reading freed memory: `seen` was "first".
+    assert_eq!(seen.len(), 5);
+    drop(guard_a);
+}
+// ANCHOR_END: foreign_guard_uaf

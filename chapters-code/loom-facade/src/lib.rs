@@ -26,8 +26,9 @@
 //! mode its global collector does not exist, so `crossbeam_epoch::pin()` is
 //! gone. Every epoch-based structure in the book therefore follows one rule:
 //!
-//! - its **core API takes `&Guard`** (`push(&self, value, guard)`, ...), so a
-//!   test can pin a guard from any collector;
+//! - its **core API takes `&Guard`** (`push(&self, value, guard)`, ...), so
+//!   that it works with the collector it is bound to, whichever that is (a
+//!   loom model's own, a test's own, or the default one);
 //! - a **convenient API** pins the default collector (`epoch::pin()`) and is
 //!   compiled only when `not(crossbeam_loom)`;
 //! - the structure is **bound to one collector** ([`BoundCollector`]): `new()`

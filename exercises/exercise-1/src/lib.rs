@@ -6,16 +6,19 @@
 //! retired to crossbeam-epoch, which frees it once no pinned thread can still
 //! be reading it. `Drop` frees whatever is left.
 //!
-//! `push` is written for you. Your job: `pop` and `Drop`, choosing each
-//! memory ordering. `cargo test -p exercise-1` runs the tests;
+//! `push` is written for you, and so is the check at the top of `pop` that
+//! refuses a guard of another collector than the stack's own (chapter 1,
+//! "Whose guard is it?"). Your job: the rest of `pop`, and `Drop`, choosing
+//! each memory ordering. `cargo test -p exercise-1` runs the tests;
 //! `exercises/exercise-1/README.md` says how to run the loom models and has
 //! hints. Chapter 1 of the book explains the design.
 
 // The stub does not use everything yet.
 #![allow(dead_code, unused_imports, unused_variables, unused_mut)]
 
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{self, Atomic, Guard, Owned};
+use loom_facade::epoch::{self, Atomic, Collector, Guard, Owned};
 use loom_facade::sync::atomic::Ordering;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -29,6 +32,9 @@ use std::mem::ManuallyDrop;
 #[derive(Debug)]
 pub struct TreiberStack<T> {
     head: Atomic<Node<T>>,
+    /// The collector popped nodes are retired to; only its guards are
+    /// accepted.
+    bound: BoundCollector,
     _owns: PhantomData<T>,
 }
 
@@ -49,13 +55,31 @@ unsafe impl<T: Send> Send for TreiberStack<T> {}
 unsafe impl<T: Send> Sync for TreiberStack<T> {}
 
 impl<T> TreiberStack<T> {
-    /// An empty stack.
+    /// An empty stack bound to crossbeam-epoch's default collector (pin with
+    /// `epoch::pin()`). Not under loom, which has no default collector.
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        TreiberStack { head: Atomic::null(), _owns: PhantomData }
+        TreiberStack { head: Atomic::null(), bound: BoundCollector::default_collector(), _owns: PhantomData }
+    }
+
+    /// An empty stack bound to `collector` (pin with
+    /// `collector.register().pin()`).
+    pub fn with_collector(collector: Collector) -> Self {
+        TreiberStack { head: Atomic::null(), bound: BoundCollector::new(collector), _owns: PhantomData }
+    }
+
+    /// The collector the stack retires its nodes to, and whose guards it
+    /// accepts.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
     }
 
     /// Pushes `value` on top of the stack.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than `collector()`.
     pub fn push(&self, value: T, guard: &Guard) {
+        self.bound.check(guard, "TreiberStack");
         let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
         // Relaxed: the head is only copied into `node.next`, never read through.
         let mut head = self.head.load(Ordering::Relaxed, guard);
@@ -74,7 +98,14 @@ impl<T> TreiberStack<T> {
     }
 
     /// Pops the value on top of the stack, or `None` when it is empty.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than `collector()`.
     pub fn pop(&self, guard: &Guard) -> Option<T> {
+        // Given: a guard of another collector would not keep our nodes
+        // alive, so it is refused before anything is read.
+        self.bound.check(guard, "TreiberStack");
+        // Your part:
         // 1. Load the head. Null means the stack is empty.
         // 2. Read the head node's `next`.
         // 3. Swing the head from the node to `next` with a compare-and-swap;
@@ -94,6 +125,7 @@ impl<T> TreiberStack<T> {
     }
 }
 
+#[cfg(not(crossbeam_loom))]
 impl<T> Default for TreiberStack<T> {
     fn default() -> Self {
         Self::new()
@@ -103,6 +135,7 @@ impl<T> Default for TreiberStack<T> {
 impl<T> Drop for TreiberStack<T> {
     fn drop(&mut self) {
         // Every node still linked from the head, and every value in it, must
-        // be freed here, each exactly once.
+        // be freed here, each exactly once, even when one value's own `Drop`
+        // panics (the others are still dropped, then the panic goes on).
     }
 }

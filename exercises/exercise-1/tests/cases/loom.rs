@@ -16,7 +16,7 @@ use subject::TreiberStack;
 fn push_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         stack.push(String::from("a"), &collector.register().pin());
         let pusher = {
             let (stack, collector) = (stack.clone(), collector.clone());
@@ -37,7 +37,7 @@ fn push_races_pop() {
 fn pop_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             stack.push(String::from("a"), &guard);
@@ -69,7 +69,7 @@ fn every_value_is_dropped_once() {
     loom_facade::model(|| {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::new());
+        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
         {
             let guard = collector.register().pin();
             for _ in 0..3 {
@@ -98,7 +98,7 @@ fn pop_retires_instead_of_freeing_while_a_reader_is_pinned() {
     loom_facade::model(|| {
         let collector = Collector::new();
         let (reader, popper) = (collector.register(), collector.register());
-        let stack = TreiberStack::new();
+        let stack = TreiberStack::with_collector(collector.clone());
         stack.push(7u64, &popper.pin());
         let reading = reader.pin();
         let guard = popper.pin();

@@ -10,6 +10,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use loom_facade::epoch::{self, Collector, Guard};
 use rand::Rng;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use subject::TreiberStack;
 use test_kit::alloc::assert_no_leaks;
@@ -28,6 +29,13 @@ fn unshared() -> &'static Guard {
     // SAFETY: used only on stacks no other thread can reach, so a node it
     // frees at once cannot be in use elsewhere.
     unsafe { epoch::unprotected() }
+}
+
+/// `TreiberStack::new()` binds the default collector, created once per
+/// process on first use: create it before a leak-checked scope, so that it
+/// is not counted as the test's leak.
+fn default_collector_exists() {
+    let _ = epoch::default_collector();
 }
 
 #[test]
@@ -80,6 +88,7 @@ fn dropping_the_stack_drops_each_remaining_value_once() {
 
 #[test]
 fn dropping_a_full_stack_frees_every_node_and_value() {
+    default_collector_exists();
     assert_no_leaks(|| {
         let stack = TreiberStack::new();
         for i in 0..50u64 {
@@ -94,7 +103,7 @@ fn popped_nodes_are_freed_once_the_collector_is_done() {
     assert_no_leaks(|| {
         let collector = Collector::new();
         let handle = collector.register();
-        let stack = TreiberStack::new();
+        let stack = TreiberStack::with_collector(collector.clone());
         for i in 0..50u64 {
             stack.push(Box::new(i), &handle.pin());
         }
@@ -116,7 +125,7 @@ fn popped_nodes_are_freed_once_the_collector_is_done() {
 fn pop_defers_the_free_while_another_thread_is_pinned() {
     let collector = Collector::new();
     let (reader, popper) = (collector.register(), collector.register());
-    let stack = TreiberStack::new();
+    let stack = TreiberStack::with_collector(collector.clone());
     stack.push(7u64, &popper.pin());
     let reading = reader.pin();
     let (popped, report) = test_kit::alloc::measure(|| stack.pop(&popper.pin()));
@@ -125,6 +134,57 @@ fn pop_defers_the_free_while_another_thread_is_pinned() {
     drop(reading);
 }
 // ANCHOR_END: defer_test
+
+/// A guard of another collector does not hold back the stack's collector,
+/// so `pop` must refuse it (the check is given in the stub: keep it first).
+#[test]
+#[should_panic(expected = "TreiberStack: this guard was pinned on a different epoch collector")]
+fn pop_refuses_a_guard_of_another_collector() {
+    let stack = TreiberStack::with_collector(Collector::new());
+    stack.push(1u32, unshared());
+    let other = Collector::new();
+    let handle = other.register();
+    let _ = stack.pop(&handle.pin());
+}
+
+/// A value whose `Drop` panics (with `resume_unwind`, which prints nothing)
+/// when its id is `bomb`; every drop is counted per id, and each value owns a
+/// box, so a value never dropped is also a leak.
+struct Fragile<'a> {
+    id: usize,
+    bomb: usize,
+    drops: &'a [AtomicUsize],
+    _owns: Box<usize>,
+}
+
+impl Drop for Fragile<'_> {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
+        if self.id == self.bomb {
+            std::panic::resume_unwind(Box::new(self.id));
+        }
+    }
+}
+
+/// Dropping the stack keeps dropping when one value's `Drop` panics, as
+/// `Vec` does: every value is dropped once, nothing leaks, and the panic
+/// reaches the caller afterwards.
+#[test]
+fn dropping_the_stack_keeps_going_when_a_value_panics() {
+    let drops: Vec<AtomicUsize> = (0..5).map(|_| AtomicUsize::new(0)).collect();
+    default_collector_exists();
+    assert_no_leaks(|| {
+        let stack = TreiberStack::new();
+        for id in 0..5 {
+            stack.push(Fragile { id, bomb: 2, drops: &drops, _owns: Box::new(id) }, unshared());
+        }
+        let payload = catch_unwind(AssertUnwindSafe(|| drop(stack))).expect_err("the value's panic must reach the caller");
+        assert_eq!(payload.downcast_ref::<usize>(), Some(&2), "a different panic than the value's");
+    });
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(count.load(Ordering::Relaxed), 1, "value {id} (value 2 panics) was not dropped exactly once");
+    }
+}
 
 #[test]
 fn the_stack_is_send_and_sync_for_send_values() {
@@ -141,7 +201,7 @@ fn stress_every_value_is_popped_exactly_once_and_nothing_leaks() {
     let ops = test_kit::scaled(10_000);
     assert_no_leaks(|| {
         let collector = Collector::new();
-        let stack = TreiberStack::new();
+        let stack = TreiberStack::with_collector(collector.clone());
         let results = test_kit::stress::run(threads, 0x0e1, |mut w| {
             let handle = collector.register();
             let (mut pushed, mut popped) = (Vec::new(), Vec::new());
