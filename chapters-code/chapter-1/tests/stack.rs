@@ -17,6 +17,7 @@ use rand::Rng;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use test_kit::alloc::assert_no_leaks;
+use test_kit::lincheck::{self, Recorder, models::Stack, models::StackOp};
 
 /// Counts its drops, so a test can tell a value dropped twice (or never).
 #[derive(Debug)]
@@ -210,6 +211,51 @@ fn stress_every_value_is_popped_exactly_once_and_nothing_leaks() {
     });
 }
 // ANCHOR_END: stress
+
+// ANCHOR: lincheck
+/// Linearizability: in many short rounds, a few workers push and pop at
+/// random on a fresh stack holding two values, every operation recorded with
+/// the interval it ran in; then the main thread pops until the stack is
+/// empty, recorded too. The checker must find one order of all of it that a
+/// sequential stack would answer the same way, respecting real time. A stack
+/// that lost a value, popped one twice, popped in the wrong order, or popped
+/// a value before its push began would have no such order. The rounds are
+/// short because the search grows with the number of overlapping operations.
+#[test]
+fn every_round_of_pushes_and_pops_is_linearizable() {
+    let threads = test_kit::stress::default_threads();
+    let rounds = test_kit::scaled(300);
+    const OPS: usize = 6;
+    let collector = Collector::new();
+    for round in 0..rounds {
+        let stack = TreiberStack::with_collector(collector.clone());
+        let initial = Stack { items: vec![u64::MAX - 1, u64::MAX] };
+        for &v in &initial.items {
+            stack.push(v, unshared());
+        }
+        // One log per worker, and one for the main thread's final pops.
+        let recorder = Recorder::<Stack<u64>>::new(threads + 1);
+        test_kit::stress::run(threads, 0x11ce_0000 + round as u64, |mut w| {
+            let handle = collector.register();
+            for i in 0..OPS {
+                if w.rng.random_bool(0.5) {
+                    let value = ((round * threads + w.index) * OPS + i) as u64;
+                    recorder.record(w.index, StackOp::Push(value), || {
+                        stack.push(value, &handle.pin());
+                        None
+                    });
+                } else {
+                    recorder.record(w.index, StackOp::Pop, || stack.pop(&handle.pin()));
+                }
+            }
+        });
+        let handle = collector.register();
+        while recorder.record(threads, StackOp::Pop, || stack.pop(&handle.pin())).is_some() {}
+        let history = recorder.into_history();
+        lincheck::assert_linearizable(&initial, &history);
+    }
+}
+// ANCHOR_END: lincheck
 
 // ANCHOR: refused
 /// The sequence that reads freed memory through the "any guard" `EpochBox`
