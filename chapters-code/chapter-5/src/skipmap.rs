@@ -10,19 +10,33 @@
 //! - A node is removed **logically** by marking its next pointers (top level
 //!   first, level 0 last: the level-0 mark is the moment the key disappears),
 //!   then **physically** unlinked by any search that passes it (helping).
+//! - A key is **replaced** by one compare-and-swap on the old node's level-0
+//!   next pointer, which marks the old node and links the new one right
+//!   behind it: the key is present throughout, first with the old value, then
+//!   with the new one. At every moment at most one node of a key is unmarked
+//!   at level 0, and that node is the entry.
 //! - Memory is reclaimed with crossbeam-epoch: a node is handed to
 //!   `defer_destroy` once it is unlinked everywhere, and freed when no pinned
-//!   thread can still be reading it.
+//!   thread can still be reading it. The map is bound to one collector and
+//!   refuses guards of any other (a guard holds back only its own collector),
+//!   and everything that retires nodes requires `K, V: Send + 'static`.
+//! - User code (`Ord`, `Borrow`, `Drop` of keys and values) may panic: a panic
+//!   in the middle of unlinking or of building a tower is caught, the work is
+//!   finished without calling user code again, and the panic goes on.
 
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{Atomic, Guard, Owned, Pointable, Pointer, Shared};
+use loom_facade::epoch::{Atomic, Collector, Guard, Owned, Pointable, Pointer, Shared};
 use loom_facade::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::{self, Layout};
+use std::any::Any;
 use std::borrow::Borrow;
 use std::cell::Cell;
+use std::cmp;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds, RangeFull};
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 
 /// The tallest tower a node can have. Under loom the cap is 2, which keeps
@@ -33,8 +47,15 @@ pub const MAX_HEIGHT: usize = if cfg!(loom) { 2 } else { 24 };
 const MARK: usize = 1;
 /// `Node::flags`: the inserter has finished building the tower.
 const BUILT: u32 = 1;
-/// `Node::flags`: the remover has finished marking the tower.
+/// `Node::flags`: the remover (or the replacer) has finished marking the tower.
 const REMOVED: u32 = 2;
+
+/// The name the collector check puts in its panic message.
+const NAME: &str = "SkipMap";
+
+/// A panic caught while the map finished work that must not be left half
+/// done; it is resumed once the work is complete.
+type Panic = Box<dyn Any + Send + 'static>;
 
 // ANCHOR: node
 /// One entry of the map, allocated in one block whose size depends on its
@@ -173,13 +194,24 @@ impl<K, V> Pointable for Node<K, V> {
     }
 
     unsafe fn drop(ptr: usize) {
+        /// Frees the block when dropped: after the key and the value, or
+        /// while unwinding from a panic in one of their destructors.
+        struct Block(*mut u8, Layout);
+        impl Drop for Block {
+            fn drop(&mut self) {
+                // SAFETY: the block was allocated with this layout, and this
+                // guard is the only thing that frees it.
+                unsafe { alloc::dealloc(self.0, self.1) }
+            }
+        }
         // SAFETY: the caller passes a live node that nobody else can reach any
-        // more; it is dropped once and freed with the layout of its height.
+        // more; its fields are dropped once (if the key's destructor panics,
+        // the value is still dropped, as for any struct), and `Block` frees it
+        // with the layout of its height even when a destructor panics.
         unsafe {
             let node = Self::from_addr(ptr);
-            let layout = Self::layout((*node).height as usize);
+            let _block = Block(node.cast::<u8>(), Self::layout((*node).height as usize));
             ptr::drop_in_place(node);
-            alloc::dealloc(node.cast::<u8>(), layout);
         }
     }
 }
@@ -229,14 +261,20 @@ fn seed() -> u64 {
 /// `*_pinned` methods pin the default collector themselves and clone what they
 /// return.
 ///
+/// The map is bound to one epoch [`Collector`]: [`new`](Self::new) binds the
+/// default one (the one `epoch::pin()` pins), [`with_collector`](Self::with_collector)
+/// any other, and every method that takes a guard refuses, with a panic, a
+/// guard pinned on another collector. A guard holds back only its own
+/// collector: a reference handed out under a guard of collector A would not
+/// stop collector B from freeing the node it points into.
+///
 /// ```
 /// use chapter_5::skipmap::SkipMap;
 /// use loom_facade::epoch::Collector;
-/// let map = SkipMap::new();
 /// // A local collector (rather than `epoch::pin()`'s global one) frees the
 /// // removed entries when it is dropped, at the end of this example.
-/// let collector = Collector::new();
-/// let handle = collector.register();
+/// let map = SkipMap::with_collector(Collector::new());
+/// let handle = map.collector().register();
 /// let guard = &handle.pin();
 /// assert_eq!(map.insert(2, "two", guard), None);
 /// assert_eq!(map.insert(1, "one", guard), None);
@@ -248,12 +286,23 @@ fn seed() -> u64 {
 /// assert_eq!(map.len(), 1);
 /// ```
 ///
+/// A guard of another collector is refused before anything is read:
+///
+/// ```should_panic
+/// use chapter_5::skipmap::SkipMap;
+/// use loom_facade::epoch::Collector;
+/// let map = SkipMap::<u64, u64>::with_collector(Collector::new());
+/// let elsewhere = Collector::new();
+/// let handle = elsewhere.register();
+/// map.get(&1, &handle.pin()); // panics: "SkipMap: this guard was pinned on a different epoch collector …"
+/// ```
+///
 /// It is `Send` when the keys and values are, and `Sync` when they are both
 /// `Send` and `Sync`: threads sharing the map move keys and values in, read
 /// them through shared references, and the thread that runs a deferred
 /// destructor may be any of them. A map of `Rc`s therefore cannot be sent:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use chapter_5::skipmap::SkipMap;
 /// fn send<T: Send>(_: T) {}
 /// send(SkipMap::<std::rc::Rc<u8>, u64>::new());
@@ -261,7 +310,7 @@ fn seed() -> u64 {
 ///
 /// and a map of `Cell`s (`Send` but not `Sync`) cannot be shared:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use chapter_5::skipmap::SkipMap;
 /// fn share<T: Sync>(_: &T) {}
 /// share(&SkipMap::<u64, std::cell::Cell<u64>>::new());
@@ -272,6 +321,9 @@ pub struct SkipMap<K, V> {
     head: [Atomic<Node<K, V>>; MAX_HEIGHT],
     /// Entries present; exact whenever no operation is in flight.
     len: AtomicUsize,
+    /// The collector removed nodes are retired to; guards of any other are
+    /// refused.
+    bound: BoundCollector,
     /// The map owns its keys and values (for the drop check).
     _owns: PhantomData<(K, V)>,
 }
@@ -282,7 +334,8 @@ pub struct SkipMap<K, V> {
 unsafe impl<K: Send, V: Send> Send for SkipMap<K, V> {}
 // SAFETY: through `&SkipMap` threads move keys and values in (`Send`), read
 // them through `&K` and `&V` at the same time (`Sync`), and drop them on any
-// thread (`Send`). Every shared field is an atomic.
+// thread (`Send`). Every shared field is an atomic (or the collector handle,
+// which is `Sync`).
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for SkipMap<K, V> {}
 // ANCHOR_END: map
 
@@ -296,16 +349,37 @@ struct Position<'g, K, V> {
     found: Option<Shared<'g, Node<K, V>>>,
 }
 
+// ANCHOR: new
 impl<K, V> SkipMap<K, V> {
-    /// An empty map. It allocates nothing until the first insert.
+    /// An empty map bound to crossbeam-epoch's default collector, the one
+    /// `epoch::pin()` pins. It allocates nothing until the first insert.
+    /// (Not under loom, which has no default collector.)
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        SkipMap { head: std::array::from_fn(|_| Atomic::null()), len: AtomicUsize::new(0), _owns: PhantomData }
+        Self::bound_to(BoundCollector::default_collector())
     }
+
+    /// An empty map bound to `collector`: its guards, and only its guards, are
+    /// accepted, and removed nodes are retired to it.
+    pub fn with_collector(collector: Collector) -> Self {
+        Self::bound_to(BoundCollector::new(collector))
+    }
+
+    fn bound_to(bound: BoundCollector) -> Self {
+        SkipMap { head: std::array::from_fn(|_| Atomic::null()), len: AtomicUsize::new(0), bound, _owns: PhantomData }
+    }
+
+    /// The collector the map is bound to: pin guards on a handle of it
+    /// (`map.collector().register().pin()`).
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
+    }
+    // ANCHOR_END: new
 
     /// The number of entries. Exact when no operation is in flight; while
     /// other threads insert and remove, it may be off by the operations in
-    /// flight (an insert counts its entry just after linking it, and a
-    /// replacement briefly counts both the new and the old entry).
+    /// flight (an insert counts its entry just after linking it, a remove
+    /// just after marking it; a replacement does not change it).
     pub fn len(&self) -> usize {
         // Relaxed: a counter read for its own sake; it publishes nothing.
         self.len.load(Ordering::Relaxed)
@@ -322,10 +396,12 @@ impl<K: Ord, V> SkipMap<K, V> {
     /// Finds where `key` is or would go, unlinking every marked node it meets
     /// on the way (helping removals finish).
     ///
-    /// With a `target`, the walk goes on past nodes whose key equals `key`
-    /// until it meets the target: a replaced node sits behind its replacement,
-    /// which has the same key, and this is how its remover unlinks it.
-    fn search<'g, Q>(&'g self, key: &Q, target: Option<Shared<'g, Node<K, V>>>, guard: &'g Guard) -> Position<'g, K, V>
+    /// On the levels below `clean`, the walk also goes on through all the
+    /// nodes whose key equals `key`, unlinking the marked ones: a replaced
+    /// node is linked in front of its replacement, with the same key, and
+    /// this is how the thread that retires a node of height `h` (`clean = h`)
+    /// makes sure it is unlinked everywhere. Other searches pass 0.
+    fn search<'g, Q>(&'g self, key: &Q, clean: usize, guard: &'g Guard) -> Position<'g, K, V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
@@ -335,91 +411,211 @@ impl<K: Ord, V> SkipMap<K, V> {
             let mut succs = [Shared::null(); MAX_HEIGHT];
             // The tower we are walking along: the head's, then a node's.
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
+            // How the last node compared with `key`: at level 0, whether the
+            // node the walk stopped at has the key.
+            let mut last = cmp::Ordering::Greater;
             for level in (0..MAX_HEIGHT).rev() {
-                // Acquire: pairs with the Release compare-and-swap that
-                // stored this pointer (a link or an unlink), so the node it
-                // points to is fully initialised for us.
-                let mut curr = tower[level].load(Ordering::Acquire, guard);
-                if curr.tag() == MARK {
-                    // The node we are standing on is being removed: its tower
-                    // may lead to nodes already unlinked. Start again.
+                let less = |k: &K| {
+                    last = k.borrow().cmp(key);
+                    last == cmp::Ordering::Less
+                };
+                let Some((pred, succ)) = self.walk(tower, level, less, guard) else { continue 'retry };
+                // Through the nodes equal to `key`, from where the walk
+                // stopped; the next level still starts from `pred`.
+                if level < clean && self.walk_from(pred, level, succ, |k: &K| k.borrow() <= key, guard).is_none() {
                     continue 'retry;
                 }
-                // A node is retired only once unlinked everywhere, and freed only
-                // after every guard pinned before its retirement is gone.
-                // SAFETY: `curr` was read from an unmarked slot while `guard`
-                // pins us, so it was linked at that moment and is not freed yet.
-                while let Some(node) = unsafe { curr.as_ref() } {
-                    // Acquire: as above, for the node after `node`.
-                    let next = node.tower[level].load(Ordering::Acquire, guard);
-                    if next.tag() == MARK {
-                        // `node` is removed: unlink it at this level. Release
-                        // publishes `next` to readers of this slot (we saw its
-                        // node initialised through our Acquire load); a
-                        // failure means the slot changed, so start again
-                        // (Relaxed: the value read is not used).
-                        match tower[level].compare_exchange(
-                            curr,
-                            next.with_tag(0),
-                            Ordering::Release,
-                            Ordering::Relaxed,
-                            guard,
-                        ) {
-                            Ok(_) => curr = next.with_tag(0),
-                            Err(_) => continue 'retry,
-                        }
-                        continue;
-                    }
-                    let advance = match node.key.borrow().cmp(key) {
-                        std::cmp::Ordering::Less => true,
-                        std::cmp::Ordering::Equal => target.is_some_and(|t| t != curr),
-                        std::cmp::Ordering::Greater => false,
-                    };
-                    if !advance {
-                        break;
-                    }
-                    tower = &node.tower;
-                    curr = next;
-                }
+                tower = pred;
                 preds[level] = &tower[level];
-                succs[level] = curr;
+                succs[level] = succ;
             }
-            // SAFETY: as above; `succs[0]` was unmarked when we read its next
-            // pointer.
-            let found = unsafe { succs[0].as_ref() }.filter(|n| n.key.borrow() == key).map(|_| succs[0]);
+            let found = (!succs[0].is_null() && last == cmp::Ordering::Equal).then_some(succs[0]);
             return Position { preds, succs, found };
         }
+    }
+
+    /// Walks `level` from `tower[level]` while `advance` says so, unlinking
+    /// every marked node on the way; returns the tower of the last node it
+    /// advanced past and the node it stopped at (null at the end of the
+    /// level). `None`: the walk stood on a marked slot, or lost a race to
+    /// unlink; start again from the head.
+    fn walk<'g>(
+        &'g self,
+        tower: &'g [Atomic<Node<K, V>>],
+        level: usize,
+        advance: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> Option<Stop<'g, K, V>> {
+        // Acquire: pairs with the Release compare-and-swap that stored this
+        // pointer (a link, an unlink or a replacement), so the node it points
+        // to is fully initialised for us.
+        let curr = tower[level].load(Ordering::Acquire, guard);
+        if curr.tag() == MARK {
+            // The node we stand on is being removed: a compare-and-swap on
+            // its marked slot, expecting an unmarked pointer, can never
+            // succeed, so it cannot serve as a predecessor. Start again.
+            return None;
+        }
+        self.walk_from(tower, level, curr, advance, guard)
+    }
+
+    /// [`walk`](Self::walk), from `curr`, just read from `tower[level]`
+    /// (unmarked).
+    fn walk_from<'g>(
+        &'g self,
+        mut tower: &'g [Atomic<Node<K, V>>],
+        level: usize,
+        mut curr: Shared<'g, Node<K, V>>,
+        mut advance: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> Option<Stop<'g, K, V>> {
+        // A node is retired only once it can no longer be reached at any
+        // level, and freed only after every guard pinned before its
+        // retirement is gone.
+        // SAFETY: `curr` was read from an unmarked slot of the head or of a
+        // node reached the same way, while `guard` pins us (and `guard` is
+        // ours: every public method checked it), so `curr` was reachable at
+        // that moment and is not freed yet.
+        while let Some(node) = unsafe { curr.as_ref() } {
+            // Acquire: as above, for the node after `node`.
+            let next = node.tower[level].load(Ordering::Acquire, guard);
+            if next.tag() == MARK {
+                // `node` is removed: unlink it at this level. Release
+                // publishes `next` to readers of this slot (we saw its node
+                // initialised through our Acquire load); a failure means the
+                // slot changed, so start again (Relaxed: the value read is
+                // not used).
+                match tower[level].compare_exchange(curr, next.with_tag(0), Ordering::Release, Ordering::Relaxed, guard)
+                {
+                    Ok(_) => curr = next.with_tag(0),
+                    Err(_) => return None,
+                }
+                continue;
+            }
+            if !advance(&node.key) {
+                break;
+            }
+            tower = &node.tower;
+            curr = next;
+        }
+        Some((tower, curr))
     }
     // ANCHOR_END: search
 
     // ANCHOR: get
     /// The value of `key`, if present.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn get<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let found = self.search(key, None, guard).found?;
-        // SAFETY: `found` is protected by `guard` (see `search`).
+        self.bound.check(guard, NAME);
+        let found = self.search(key, 0, guard).found?;
+        // SAFETY: `found` is protected by `guard` (see `walk`).
         Some(unsafe { found.deref() }.value())
     }
 
     /// `true` if `key` is present.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn contains_key<Q>(&self, key: &Q, guard: &Guard) -> bool
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.search(key, None, guard).found.is_some()
+        self.bound.check(guard, NAME);
+        self.search(key, 0, guard).found.is_some()
     }
     // ANCHOR_END: get
 
-    /// Inserts `key` with `value`, replacing the value if `key` is present,
-    /// and returns the value replaced.
+    /// All entries in key order.
     ///
-    /// A replacement is a removal of the old entry followed by the insert of
-    /// a new one: a concurrent `get` may find the key missing in between.
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
+    pub fn iter<'g>(&'g self, guard: &'g Guard) -> Range<'g, K, V, K, RangeFull> {
+        self.bound.check(guard, NAME);
+        // Acquire: as in `walk`.
+        Range { next: self.head[0].load(Ordering::Acquire, guard), range: .., guard, _key: PhantomData }
+    }
+
+    /// The entries whose keys lie in `range`, in key order. An empty or
+    /// inverted range (`5..2`) yields nothing.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
+    pub fn range<'g, Q, R>(&'g self, range: R, guard: &'g Guard) -> Range<'g, K, V, Q, R>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: RangeBounds<Q>,
+    {
+        self.bound.check(guard, NAME);
+        let next = match range.start_bound() {
+            Bound::Included(start) | Bound::Excluded(start) => self.search(start, 0, guard).succs[0],
+            // Acquire: as in `walk`.
+            Bound::Unbounded => self.head[0].load(Ordering::Acquire, guard),
+        };
+        Range { next, range, guard, _key: PhantomData }
+    }
+}
+
+// ANCHOR: writers
+/// The operations that retire nodes need `K: Send + 'static` and
+/// `V: Send + 'static`. A removed or replaced node is handed to the
+/// collector, and its key and value are dropped later, by whichever thread
+/// happens to collect (`Send`), possibly after the map itself and anything a
+/// borrowed key or value pointed to are gone (`'static`).
+impl<K, V> SkipMap<K, V>
+where
+    K: Ord + Send + 'static,
+    V: Send + 'static,
+{
+    // ANCHOR_END: writers
+    // ANCHOR: insert_doc
+    /// Inserts `key` with `value`, replacing the value if `key` is present,
+    /// and returns the value replaced, which stays readable while `guard`
+    /// lives.
+    ///
+    /// A replacement is atomic: the key is present throughout, with the old
+    /// value until one compare-and-swap and with the new value from then on,
+    /// so a concurrent `get` sees one or the other, never neither, and once
+    /// it has seen the new value it never sees the old one again.
+    ///
+    /// A retired value may be dropped on another thread, after the map is
+    /// gone, so values that are not `Send`, or that borrow something, are
+    /// refused:
+    ///
+    /// ```compile_fail,E0277
+    /// use chapter_5::skipmap::SkipMap;
+    /// let map = SkipMap::new();
+    /// // `Rc` is not `Send`: another thread could drop it while this one
+    /// // clones it, and the two would race on its count.
+    /// map.insert_pinned(1u64, std::rc::Rc::new(1u64));
+    /// ```
+    ///
+    /// ```compile_fail,E0597
+    /// use chapter_5::skipmap::SkipMap;
+    /// let map = SkipMap::new();
+    /// {
+    ///     let local = 1u64;
+    ///     // The value borrows `local`; the collector could drop it (and a
+    ///     // `Drop` impl could read it) after `local` is gone.
+    ///     map.insert_pinned(1u64, &local);
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than
+    /// [`collector`](Self::collector). A panic in `K`'s `Ord` leaves the map
+    /// whole: before the link the entry is dropped, after it the entry is in
+    /// the map and only the shortcuts of its tower may be missing.
+    // ANCHOR_END: insert_doc
     pub fn insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Option<&'g V> {
+        self.bound.check(guard, NAME);
         match self.insert_node(key, value, true, guard) {
             Ok((_, replaced)) => replaced,
             Err(_) => unreachable!("an insert that replaces never gives its entry back"),
@@ -428,7 +624,11 @@ impl<K: Ord, V> SkipMap<K, V> {
 
     /// Inserts `key` with `value` unless `key` is present, in which case both
     /// come back in `Err`.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn try_insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Result<&'g V, (K, V)> {
+        self.bound.check(guard, NAME);
         let (node, _) = self.insert_node(key, value, false, guard)?;
         // SAFETY: the node was just linked, and `guard` protects it.
         Ok(unsafe { node.deref() }.value())
@@ -445,95 +645,224 @@ impl<K: Ord, V> SkipMap<K, V> {
         // The node is built once, when the first attempt to link it comes,
         // and kept across retries.
         let mut entry = Err((key, value));
-        let (node, pos) = loop {
-            let pos = self.search(entry_key(&entry), None, guard);
-            if pos.found.is_some() && !replace {
-                return Err(match entry {
-                    Err(entry) => entry,
-                    Ok(node) => Node::into_parts(node),
-                });
-            }
-            let node = match entry {
-                Ok(node) => node,
-                Err((key, value)) => Owned::<Node<K, V>>::init((random_height(), key, value)),
+        loop {
+            let pos = self.search(entry_key(&entry), 0, guard);
+            let node = match (pos.found, entry) {
+                (Some(_), Err(entry)) if !replace => return Err(entry),
+                (Some(_), Ok(node)) if !replace => return Err(Node::into_parts(node)),
+                (_, Ok(node)) => node,
+                (_, Err((key, value))) => Owned::<Node<K, V>>::init((random_height(), key, value)),
             };
-            // The new node goes in front of the first node not less than its
-            // key: in front of the old entry, when it replaces one. Relaxed:
-            // the node is not shared yet; the Release below publishes it.
+            if let Some(old) = pos.found {
+                match self.replace_node(old, node, guard) {
+                    Ok(node) => {
+                        // The replacer owns the old node's removal: it
+                        // finishes it, then builds the new node's tower from
+                        // a fresh search (the one above is out of date).
+                        let finished = self.finish(old, REMOVED, guard);
+                        let built = self.build_tower(node, None, guard);
+                        resume_first(finished.and(built));
+                        // SAFETY: `old` is protected by `guard`.
+                        return Ok((node, Some(unsafe { old.deref() }.value())));
+                    }
+                    // A remover or another replacer took the old node first:
+                    // search again (the key may now be absent).
+                    Err(node) => entry = Ok(node),
+                }
+                continue;
+            }
+            // The new node goes in front of the first node greater than its
+            // key. Relaxed: the node is not shared yet; the Release below
+            // publishes it.
             node.tower[0].store(pos.succs[0], Ordering::Relaxed);
             // Release: whoever reads this pointer with Acquire sees the node's
             // key, value and tower initialised. Failure: the slot changed
             // under us; search again (Relaxed: the value read is not used).
             match pos.preds[0].compare_exchange(pos.succs[0], node, Ordering::Release, Ordering::Relaxed, guard) {
+                Ok(node) => {
+                    // Relaxed: `len` is a statistic.
+                    self.len.fetch_add(1, Ordering::Relaxed);
+                    resume_first(self.build_tower(node, Some(pos), guard));
+                    return Ok((node, None));
+                }
+                Err(err) => entry = Ok(err.new),
+            }
+        }
+    }
+    // ANCHOR_END: insert
+
+    // ANCHOR: replace
+    /// Replaces `old` by `new` with one compare-and-swap on `old`'s level-0
+    /// next pointer, which marks `old` and links `new` right behind it. Gives
+    /// `new` back if a remover or another replacer marked `old` first.
+    fn replace_node<'g>(
+        &'g self,
+        old: Shared<'g, Node<K, V>>,
+        mut new: Owned<Node<K, V>>,
+        guard: &'g Guard,
+    ) -> Replaced<'g, K, V> {
+        // SAFETY: `old` is protected by `guard`.
+        let o = unsafe { old.deref() };
+        // The upper levels first, top-down, exactly as `remove_node` marks
+        // them (and for the same reason, Release). The key stays present
+        // meanwhile: upper levels are only shortcuts.
+        for level in (1..o.tower.len()).rev() {
+            o.tower[level].fetch_or(MARK, Ordering::Release, guard);
+        }
+        // Acquire: `next` is stored into `new` and published by the
+        // compare-and-swap below, so its node must be initialised for us.
+        let mut next = o.tower[0].load(Ordering::Acquire, guard);
+        loop {
+            if next.tag() == MARK {
+                return Err(new);
+            }
+            // Relaxed: `new` is not shared yet; the Release below publishes it.
+            new.tower[0].store(next, Ordering::Relaxed);
+            // Success (Release): the moment of the replacement. A reader whose
+            // Acquire load sees the marked pointer to `new` also sees `new`'s
+            // key, value and next pointer, and the upper marks made above.
+            // Failure (Acquire, as the load above): an unmarked value is a
+            // node inserted right after `old`, to go behind `new`; a marked
+            // one means someone else removed or replaced `old`.
+            match o.tower[0].compare_exchange(next, new.with_tag(MARK), Ordering::Release, Ordering::Acquire, guard) {
+                Ok(new) => return Ok(new.with_tag(0)),
+                Err(err) => {
+                    next = err.current;
+                    new = err.new.with_tag(0);
+                }
+            }
+        }
+    }
+    // ANCHOR_END: replace
+
+    // ANCHOR: shadowing
+    /// **The first attempt at replacing, kept to show its bug: it is not
+    /// linearizable.** It links the new node *in front of* the old one (a
+    /// search stops at the first node of a key, so the new node shadows the
+    /// old one) and removes the old node afterwards. In between, a concurrent
+    /// `remove` takes the new node, and a `get` that follows it finds the old
+    /// one: a removed key comes back, with an older value. Memory-safe, and
+    /// used only by the tests and loom models that demonstrate the bug.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
+    #[doc(hidden)]
+    pub fn insert_shadowing<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Option<&'g V> {
+        self.bound.check(guard, NAME);
+        let mut entry = Err((key, value));
+        let (node, pos) = loop {
+            let pos = self.search(entry_key(&entry), 0, guard);
+            let node = match entry {
+                Ok(node) => node,
+                Err((key, value)) => Owned::<Node<K, V>>::init((random_height(), key, value)),
+            };
+            // In front of the first node not less than the key: in front of
+            // the old entry, when there is one.
+            node.tower[0].store(pos.succs[0], Ordering::Relaxed);
+            match pos.preds[0].compare_exchange(pos.succs[0], node, Ordering::Release, Ordering::Relaxed, guard) {
                 Ok(node) => break (node, pos),
                 Err(err) => entry = Ok(err.new),
             }
         };
-        // The new entry is visible, and shadows the old one (a search stops
-        // at the first node with the key). Relaxed: `len` is a statistic.
         self.len.fetch_add(1, Ordering::Relaxed);
-        // Remove the old entry. If a concurrent remove marked it first, that
-        // remove took it out before our insert: nothing was replaced.
-        let replaced = pos.found.filter(|&old| self.remove_node(old, guard)).map(|old| {
-            // SAFETY: `old` is protected by `guard`.
-            unsafe { old.deref() }.value()
+        // The window: the new node is visible, the old one is not yet marked.
+        let mut panicked = Ok(());
+        let replaced = pos.found.filter(|&old| match self.remove_node(old, guard) {
+            Ok(won) => won,
+            Err(panic) => {
+                panicked = Err(panic);
+                true
+            }
         });
-        self.build_tower(node, pos, guard);
-        Ok((node, replaced))
+        resume_first(panicked.and(self.build_tower(node, Some(pos), guard)));
+        // SAFETY: `old` is protected by `guard`.
+        replaced.map(|old| unsafe { old.deref() }.value())
     }
+    // ANCHOR_END: shadowing
 
     /// Links `node` at its levels above 0, bottom-up, until done or until a
-    /// removal marks it; then hands over to `finish`.
-    fn build_tower<'g>(&'g self, node: Shared<'g, Node<K, V>>, mut pos: Position<'g, K, V>, guard: &'g Guard) {
+    /// removal marks it; then hands over to `finish`. Without `pos`, it first
+    /// searches for where the levels go.
+    ///
+    /// Never unwinds: a panic in `K`'s `Ord` during a search stops the
+    /// building (upper levels are only shortcuts), the node is still handed
+    /// to `finish`, and the panic is returned for the caller to resume.
+    fn build_tower<'g>(
+        &'g self,
+        node: Shared<'g, Node<K, V>>,
+        pos: Option<Position<'g, K, V>>,
+        guard: &'g Guard,
+    ) -> Result<(), Panic> {
         // SAFETY: `node` is linked and protected by `guard`.
         let n = unsafe { node.deref() };
-        'levels: for level in 1..n.tower.len() {
-            loop {
-                let succ = pos.succs[level];
-                // Point the new level at its successor, unless a remover has
-                // marked it: a compare-and-swap, so that a mark is never
-                // overwritten. Relaxed: the node is not reachable at this
-                // level yet; the Release link below publishes the store.
-                let old = n.tower[level].load(Ordering::Relaxed, guard);
-                if old.tag() == MARK
-                    || n.tower[level].compare_exchange(old, succ, Ordering::Relaxed, Ordering::Relaxed, guard).is_err()
-                {
-                    break 'levels;
-                }
-                // Release: publishes the node's tower slot for this level to
-                // readers arriving through `preds[level]`.
-                if pos.preds[level].compare_exchange(succ, node, Ordering::Release, Ordering::Relaxed, guard).is_ok() {
-                    break;
-                }
-                pos = self.search(&n.key, None, guard);
+        // `AssertUnwindSafe`: a panic can only come from a search, and a
+        // search leaves the map consistent after each of its steps.
+        let built = panic::catch_unwind(AssertUnwindSafe(|| {
+            if n.tower.len() == 1 {
+                return;
             }
-        }
-        self.finish(node, BUILT, guard);
+            let mut pos = pos.unwrap_or_else(|| self.search(&n.key, 0, guard));
+            'levels: for level in 1..n.tower.len() {
+                loop {
+                    let succ = pos.succs[level];
+                    // Point the new level at its successor, unless a remover has
+                    // marked it: a compare-and-swap, so that a mark is never
+                    // overwritten. Relaxed: the node is not reachable at this
+                    // level yet; the Release link below publishes the store.
+                    let old = n.tower[level].load(Ordering::Relaxed, guard);
+                    if old.tag() == MARK
+                        || n.tower[level]
+                            .compare_exchange(old, succ, Ordering::Relaxed, Ordering::Relaxed, guard)
+                            .is_err()
+                    {
+                        break 'levels;
+                    }
+                    // Release: publishes the node's tower slot for this level to
+                    // readers arriving through `preds[level]`.
+                    if pos.preds[level]
+                        .compare_exchange(succ, node, Ordering::Release, Ordering::Relaxed, guard)
+                        .is_ok()
+                    {
+                        break;
+                    }
+                    pos = self.search(&n.key, 0, guard);
+                }
+            }
+        }));
+        let finished = self.finish(node, BUILT, guard);
+        built.and(finished)
     }
-    // ANCHOR_END: insert
 
     // ANCHOR: remove
     /// Removes `key` and returns its value, which stays readable while `guard`
     /// lives.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
+    /// A panic in `K`'s `Ord` after the entry is marked still unlinks and
+    /// retires it before the panic goes on.
     pub fn remove<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.bound.check(guard, NAME);
         loop {
-            let found = self.search(key, None, guard).found?;
-            if self.remove_node(found, guard) {
+            let found = self.search(key, 0, guard).found?;
+            match self.remove_node(found, guard) {
                 // SAFETY: `found` is protected by `guard`.
-                return Some(unsafe { found.deref() }.value());
+                Ok(true) => return Some(unsafe { found.deref() }.value()),
+                // Another thread marked it first: a remove, or an insert that
+                // replaced it (and whose new entry is now behind it). Look again.
+                Ok(false) => {}
+                Err(panic) => panic::resume_unwind(panic),
             }
-            // Another thread marked it first: a remove, or an insert that
-            // replaced it (and whose new entry is now there). Look again.
         }
     }
 
-    /// Marks `node`'s tower, top level first; `true` if this thread's mark of
-    /// level 0 is the one that removed it.
-    fn remove_node<'g>(&'g self, node: Shared<'g, Node<K, V>>, guard: &'g Guard) -> bool {
+    /// Marks `node`'s tower, top level first; `Ok(true)` if this thread's mark
+    /// of level 0 is the one that removed it.
+    fn remove_node<'g>(&'g self, node: Shared<'g, Node<K, V>>, guard: &'g Guard) -> Result<bool, Panic> {
         // SAFETY: `node` is protected by `guard`.
         let n = unsafe { node.deref() };
         // Release, top level first: a thread whose Acquire load sees the mark
@@ -548,56 +877,75 @@ impl<K: Ord, V> SkipMap<K, V> {
             n.tower[level].fetch_or(MARK, Ordering::Release, guard);
         }
         if n.tower[0].fetch_or(MARK, Ordering::Release, guard).tag() == MARK {
-            return false;
+            return Ok(false);
         }
         // Relaxed: a statistic.
         self.len.fetch_sub(1, Ordering::Relaxed);
-        self.finish(node, REMOVED, guard);
-        true
+        self.finish(node, REMOVED, guard).map(|()| true)
     }
 
-    /// The inserter (with `BUILT`) and the remover (with `REMOVED`) each call
-    /// this once they are done with a node; the second one unlinks the node
-    /// from every level (a search for its key does that) and retires it.
-    fn finish<'g>(&'g self, node: Shared<'g, Node<K, V>>, flag: u32, guard: &'g Guard) {
+    /// The inserter (with `BUILT`) and the remover or replacer (with
+    /// `REMOVED`) each call this once they are done with a node; the second
+    /// one unlinks the node from every level and retires it.
+    ///
+    /// Never unwinds: if `K`'s `Ord` panics during the unlinking search, the
+    /// node is unlinked without comparing keys, retired all the same, and the
+    /// panic is returned for the caller to resume.
+    fn finish<'g>(&'g self, node: Shared<'g, Node<K, V>>, flag: u32, guard: &'g Guard) -> Result<(), Panic> {
         // SAFETY: `node` is protected by `guard`.
         let n = unsafe { node.deref() };
         // AcqRel: Release hands this thread's links or marks to the other
         // party; Acquire, for the second one, makes the first one's visible,
-        // so that the search below sees the final tower, marked everywhere.
-        if n.flags.fetch_or(flag, Ordering::AcqRel) & (BUILT | REMOVED) != 0 {
-            self.search(&n.key, Some(node), guard);
-            // The tower is final and marked at every level, and the search has
-            // unlinked the node wherever it was linked; current readers are pinned.
-            // SAFETY: no new reader can reach the node, and only the second
-            // party gets here, so it is retired exactly once.
-            unsafe { guard.defer_destroy(node) };
+        // so that the unlinking below sees the final tower, marked everywhere.
+        if n.flags.fetch_or(flag, Ordering::AcqRel) & (BUILT | REMOVED) == 0 {
+            return Ok(());
         }
+        // `AssertUnwindSafe`: a search leaves the map consistent after each
+        // of its steps, and the fallback below finishes what it started.
+        let unlinked = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.search(&n.key, n.tower.len(), guard);
+        }));
+        if unlinked.is_err() {
+            self.unlink_marked(n.tower.len(), guard);
+        }
+        // The tower is final and marked at every level, and the node can no
+        // longer be reached at any level: the search walked every level
+        // through all the nodes of its key and unlinked the marked ones.
+        // SAFETY: no new reader can reach the node, and only the second party
+        // gets here, so it is retired exactly once; `K, V: Send + 'static`
+        // let the collector drop it on any thread, at any later time.
+        unsafe { guard.defer_destroy(node) };
+        unlinked
     }
     // ANCHOR_END: remove
 
-    /// All entries in key order.
-    pub fn iter<'g>(&'g self, guard: &'g Guard) -> Range<'g, K, V, K, RangeFull> {
-        // Acquire: as in `search`.
-        Range { next: self.head[0].load(Ordering::Acquire, guard), last: None, range: .., guard, _key: PhantomData }
+    // ANCHOR: unlink_marked
+    /// Unlinks every marked node from levels `0..height`, walking each level
+    /// from the head to its end without comparing a single key: what `finish`
+    /// falls back on when `K`'s `Ord` panicked. Slow (it visits every node),
+    /// and only ever run after a panic.
+    fn unlink_marked(&self, height: usize, guard: &Guard) {
+        for level in (0..height).rev() {
+            while self.walk(&self.head, level, |_| true, guard).is_none() {}
+        }
     }
+    // ANCHOR_END: unlink_marked
+}
 
-    /// The entries whose keys lie in `range`, in key order. An empty or
-    /// inverted range (`5..2`) yields nothing.
-    pub fn range<'g, Q, R>(&'g self, range: R, guard: &'g Guard) -> Range<'g, K, V, Q, R>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-        R: RangeBounds<Q>,
-    {
-        let next = match range.start_bound() {
-            Bound::Included(start) | Bound::Excluded(start) => self.search(start, None, guard).succs[0],
-            // Acquire: as in `search`.
-            Bound::Unbounded => self.head[0].load(Ordering::Acquire, guard),
-        };
-        Range { next, last: None, range, guard, _key: PhantomData }
+/// Resumes the panic in `result`, if there is one.
+fn resume_first(result: Result<(), Panic>) {
+    if let Err(panic) = result {
+        panic::resume_unwind(panic);
     }
 }
+
+/// Where a walk along one level stopped: the tower of the last node it
+/// advanced past (or the head's), and the node after it there.
+type Stop<'g, K, V> = (&'g [Atomic<Node<K, V>>], Shared<'g, Node<K, V>>);
+
+/// What `replace_node` hands back: the new node, linked, or the new node,
+/// not linked, when the old one was taken first.
+type Replaced<'g, K, V> = Result<Shared<'g, Node<K, V>>, Owned<Node<K, V>>>;
 
 /// What `insert_node` hands back: the new node, and the value it replaced.
 type Inserted<'g, K, V> = (Shared<'g, Node<K, V>>, Option<&'g V>);
@@ -610,18 +958,11 @@ fn entry_key<K, V>(entry: &Result<Owned<Node<K, V>>, (K, V)>) -> &K {
 }
 
 // ANCHOR: pinned
+/// The convenient API: each call pins crossbeam-epoch's default collector.
+/// For a map made with [`SkipMap::new`]; on a map bound to another collector
+/// these methods panic (the default collector's guard is foreign to it).
 #[cfg(not(crossbeam_loom))]
 impl<K: Ord, V> SkipMap<K, V> {
-    /// [`insert`](Self::insert) on a pinned guard: `true` if `key` was new.
-    pub fn insert_pinned(&self, key: K, value: V) -> bool {
-        self.insert(key, value, &loom_facade::epoch::pin()).is_none()
-    }
-
-    /// [`try_insert`](Self::try_insert) on a pinned guard.
-    pub fn try_insert_pinned(&self, key: K, value: V) -> Result<(), (K, V)> {
-        self.try_insert(key, value, &loom_facade::epoch::pin()).map(drop)
-    }
-
     /// [`get`](Self::get) on a pinned guard, cloning the value.
     pub fn get_pinned<Q>(&self, key: &Q) -> Option<V>
     where
@@ -640,6 +981,20 @@ impl<K: Ord, V> SkipMap<K, V> {
     {
         self.contains_key(key, &loom_facade::epoch::pin())
     }
+}
+
+/// The convenient writers, with the bounds of the writers they call.
+#[cfg(not(crossbeam_loom))]
+impl<K: Ord + Send + 'static, V: Send + 'static> SkipMap<K, V> {
+    /// [`insert`](Self::insert) on a pinned guard: `true` if `key` was new.
+    pub fn insert_pinned(&self, key: K, value: V) -> bool {
+        self.insert(key, value, &loom_facade::epoch::pin()).is_none()
+    }
+
+    /// [`try_insert`](Self::try_insert) on a pinned guard.
+    pub fn try_insert_pinned(&self, key: K, value: V) -> Result<(), (K, V)> {
+        self.try_insert(key, value, &loom_facade::epoch::pin()).map(drop)
+    }
 
     /// [`remove`](Self::remove) on a pinned guard, cloning the value.
     pub fn remove_pinned<Q>(&self, key: &Q) -> Option<V>
@@ -653,6 +1008,7 @@ impl<K: Ord, V> SkipMap<K, V> {
 }
 // ANCHOR_END: pinned
 
+#[cfg(not(crossbeam_loom))]
 impl<K, V> Default for SkipMap<K, V> {
     fn default() -> Self {
         Self::new()
@@ -668,20 +1024,40 @@ impl<K, V> fmt::Debug for SkipMap<K, V> {
 // ANCHOR: drop
 impl<K, V> Drop for SkipMap<K, V> {
     fn drop(&mut self) {
-        // A removed node is unlinked everywhere before its remover returns,
-        // and was handed to `defer_destroy`, so every node linked at level 0 is live.
-        // SAFETY: `&mut self`: no other thread can be using the map, so no
-        // guard is needed; each linked node is freed exactly once here.
-        unsafe {
-            let guard = loom_facade::epoch::unprotected();
-            let mut curr = self.head[0].load(Ordering::Relaxed, guard);
-            while !curr.is_null() {
-                let next = curr.deref().tower[0].load(Ordering::Relaxed, guard);
-                debug_assert_eq!(next.tag(), 0, "a removed node is still linked");
-                drop(curr.into_owned());
-                curr = next;
+        /// The nodes from `next` on, along level 0, still to be freed. If a
+        /// key's or a value's destructor panics, unwinding drops the `Rest`,
+        /// and its `Drop` frees the nodes after that one all the same.
+        struct Rest<'a, K, V> {
+            next: Shared<'a, Node<K, V>>,
+            guard: &'a Guard,
+        }
+        impl<K, V> Rest<'_, K, V> {
+            fn free(&mut self) {
+                // SAFETY: (1) `&mut SkipMap`: no other thread can be using
+                // the map, so no guard is needed. (2) Every node reachable
+                // from the head at level 0, marked or not, was never retired:
+                // a node is retired only by `finish`, after its search has
+                // made it unreachable at every level, and nothing links a
+                // retired node again. So each node freed here is live, and it
+                // is freed exactly once: `next` moves past it first.
+                unsafe {
+                    while let Some(node) = self.next.as_ref() {
+                        let curr = self.next;
+                        self.next = node.tower[0].load(Ordering::Relaxed, self.guard).with_tag(0);
+                        drop(curr.into_owned());
+                    }
+                }
             }
         }
+        impl<K, V> Drop for Rest<'_, K, V> {
+            fn drop(&mut self) {
+                self.free();
+            }
+        }
+        // SAFETY: no other thread can be using the map (`&mut self`).
+        let guard = unsafe { loom_facade::epoch::unprotected() };
+        let mut rest = Rest { next: self.head[0].load(Ordering::Relaxed, guard), guard };
+        rest.free();
     }
 }
 // ANCHOR_END: drop
@@ -692,14 +1068,12 @@ impl<K, V> Drop for SkipMap<K, V> {
 /// meanwhile; keys come out strictly increasing.
 pub struct Range<'g, K, V, Q: ?Sized, R> {
     next: Shared<'g, Node<K, V>>,
-    /// The last key yielded: a replaced entry still linked behind its
-    /// replacement has the same key, and is skipped.
-    last: Option<&'g K>,
     range: R,
     guard: &'g Guard,
     _key: PhantomData<fn(&Q)>,
 }
 
+// ANCHOR: range_next
 impl<'g, K, V, Q, R> Iterator for Range<'g, K, V, Q, R>
 where
     K: Borrow<Q>,
@@ -710,17 +1084,29 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            // A marked node's frozen pointer leads to a node that was linked
-            // as long as it was.
-            // SAFETY: `next` was read from a node's tower (or the head) while
-            // `guard` pins us; no node it can lead to is freed before `guard` drops.
+            // A marked node's next pointer is frozen at the node that
+            // followed it when it was marked (its replacement, or a greater
+            // key), and that node stays reachable at level 0 for as long as
+            // the marked node is: unlinking it needs an unmarked pointer to
+            // it, and the only pointer to it is the marked one. So every node
+            // this walk reaches was reachable at some moment after we pinned,
+            // was retired (if at all) after that moment, and is not freed
+            // before `guard` drops.
+            // SAFETY: see above; `next` was read from the head or from a node
+            // reached that way while `guard` pins us.
             let node = unsafe { self.next.as_ref() }?;
-            // Acquire: as in `search`.
+            // Acquire: as in `walk`.
             let succ = node.tower[0].load(Ordering::Acquire, self.guard);
             self.next = succ.with_tag(0);
             if succ.tag() == MARK {
+                // Removed or replaced: skip it. Its replacement, if any, is
+                // next, with the same key.
                 continue;
             }
+            // Unmarked when read: `node` was the entry of its key at that
+            // moment, and `succ` its successor, with a greater key; every
+            // node after it has a key at least as great, so keys come out
+            // strictly increasing.
             let key: &Q = node.key.borrow();
             let past_end = match self.range.end_bound() {
                 Bound::Included(end) => key > end,
@@ -736,14 +1122,13 @@ where
                 Bound::Excluded(start) => key <= start,
                 Bound::Unbounded => false,
             };
-            let repeated = self.last.is_some_and(|last| last.borrow() >= key);
-            if !before_start && !repeated {
-                self.last = Some(&node.key);
+            if !before_start {
                 return Some((&node.key, node.value()));
             }
         }
     }
 }
+// ANCHOR_END: range_next
 
 impl<K, V, Q: ?Sized, R> fmt::Debug for Range<'_, K, V, Q, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

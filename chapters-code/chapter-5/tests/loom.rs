@@ -2,8 +2,8 @@
 //! concurrent operations on the fixed map. Run with `cargo xtask loom 5`.
 //!
 //! Each fixed-map model makes its own `Collector` (the convention of
-//! `loom-facade`), fills the map on the main thread, then runs one operation
-//! on a spawned thread and one on the main thread. Under loom, towers are at
+//! `loom-facade`), binds the map to it, fills the map on the main thread, then
+//! runs one operation on a spawned thread and one on the main thread. Under loom, towers are at
 //! most 2 levels tall and every thread draws the heights 2, 1, 2, 1, … so the
 //! spawned thread's insert always builds a two-level tower while the other
 //! operation runs.
@@ -11,7 +11,7 @@
 
 use chapter_5::naive::SkipList;
 use chapter_5::skipmap::SkipMap;
-use loom_facade::epoch::Collector;
+use loom_facade::epoch::{Collector, Guard};
 use loom_facade::sync::Arc;
 use loom_facade::thread;
 use rand::SeedableRng;
@@ -44,15 +44,15 @@ fn naive_splice_loses_a_concurrent_insert() {
 /// and both results to `check`.
 fn pair<A, B>(
     initial: &'static [u64],
-    spawned: impl Fn(&SkipMap<u64, u64>, &loom_facade::epoch::Guard) -> A + Send + Sync + Copy + 'static,
-    main: impl Fn(&SkipMap<u64, u64>, &loom_facade::epoch::Guard) -> B + Send + Sync + Copy + 'static,
-    check: impl Fn(&SkipMap<u64, u64>, &loom_facade::epoch::Guard, A, B) + Send + Sync + Copy + 'static,
+    spawned: impl Fn(&SkipMap<u64, u64>, &Guard) -> A + Send + Sync + Copy + 'static,
+    main: impl Fn(&SkipMap<u64, u64>, &Guard) -> B + Send + Sync + Copy + 'static,
+    check: impl Fn(&SkipMap<u64, u64>, &Guard, A, B) + Send + Sync + Copy + 'static,
 ) where
     A: Send + 'static,
 {
     loom_facade::model(move || {
         let collector = Collector::new();
-        let map = Arc::new(SkipMap::new());
+        let map = Arc::new(SkipMap::with_collector(collector.clone()));
         let handle = collector.register();
         for &k in initial {
             map.insert(k, 10 * k, &handle.pin());
@@ -71,7 +71,7 @@ fn pair<A, B>(
     });
 }
 
-fn keys(map: &SkipMap<u64, u64>, guard: &loom_facade::epoch::Guard) -> Vec<u64> {
+fn keys(map: &SkipMap<u64, u64>, guard: &Guard) -> Vec<u64> {
     map.iter(guard).map(|(k, _)| *k).collect()
 }
 
@@ -234,3 +234,105 @@ fn remove_and_iterate() {
     );
 }
 // ANCHOR_END: models
+
+// ANCHOR: replace_models
+/// The first attempt at replacing (`insert_shadowing`, which links the new
+/// node in front of the old one and removes the old one afterwards) races a
+/// remove followed by a get. Loom finds the interleaving in which the remove
+/// takes the new node and the get then finds the old one: a removed key comes
+/// back, with the value it had before the replacement.
+#[test]
+#[should_panic(expected = "a removed key came back with an older value")]
+fn shadowing_replace_resurrects_a_removed_key() {
+    replace_then_remove_and_get(|map, g| map.insert_shadowing(1, 20, g).copied());
+}
+
+/// The same race against the real `insert`, whose replacement is one
+/// compare-and-swap: whichever of the replace and the remove comes first,
+/// the get that follows the remove never sees 10 again.
+#[test]
+fn replace_and_remove_then_get() {
+    replace_then_remove_and_get(|map, g| map.insert(1, 20, g).copied());
+}
+
+/// Key 1 holds 10. The spawned thread replaces it with 20; the main thread
+/// removes key 1 and then reads it. Both orders are allowed, and each
+/// decides every result:
+/// - replace first: it returns `Some(10)`, the remove `Some(20)`, the get `None`;
+/// - remove first: the remove returns `Some(10)`, the replace `None` (the key
+///   was absent), and the get `None` or `Some(20)`.
+fn replace_then_remove_and_get(
+    replace: impl Fn(&SkipMap<u64, u64>, &Guard) -> Option<u64> + Send + Sync + Copy + 'static,
+) {
+    pair(
+        &[1],
+        replace,
+        |map, g| (map.remove(&1, g).copied(), map.get(&1, g).copied()),
+        |map, g, replaced, (removed, seen)| {
+            assert_ne!(seen, Some(10), "a removed key came back with an older value");
+            match (replaced, removed) {
+                (Some(10), Some(20)) => assert_eq!(seen, None, "the key was removed after the replace"),
+                (None, Some(10)) => assert!(matches!(seen, None | Some(20)), "read {seen:?}"),
+                other => panic!("replace and remove returned {other:?}"),
+            }
+            let left = if removed == Some(10) { Some(20) } else { None };
+            assert_eq!(map.get(&1, g).copied(), left);
+            assert_eq!(map.len(), usize::from(left.is_some()));
+        },
+    );
+}
+
+/// Two replaces of one key: one goes first and gets 10 back, the other gets
+/// the first one's value, and the map keeps the second one's.
+#[test]
+fn replace_and_replace_of_one_key() {
+    pair(
+        &[1],
+        |map, g| map.insert(1, 20, g).copied(),
+        |map, g| map.insert(1, 30, g).copied(),
+        |map, g, a, b| {
+            match (a, b) {
+                (Some(10), Some(20)) => assert_eq!(map.get(&1, g), Some(&30)),
+                (Some(30), Some(10)) => assert_eq!(map.get(&1, g), Some(&20)),
+                other => panic!("two replaces did not go one after the other: {other:?}"),
+            }
+            assert_eq!(keys(map, g), [1]);
+            assert_eq!(map.len(), 1);
+        },
+    );
+}
+
+/// A reader racing a replace sees the old value or the new one, never
+/// neither, and once it has seen the new value it never sees the old one.
+#[test]
+fn replace_and_get_twice() {
+    pair(
+        &[1],
+        |map, g| map.insert(1, 20, g).copied(),
+        |map, g| (map.get(&1, g).copied(), map.get(&1, g).copied()),
+        |map, g, replaced, seen| {
+            assert_eq!(replaced, Some(10));
+            assert!(
+                matches!(seen, (Some(10), Some(10) | Some(20)) | (Some(20), Some(20))),
+                "read {seen:?} during a replace"
+            );
+            assert_eq!(map.get(&1, g), Some(&20));
+        },
+    );
+}
+
+/// Iteration racing a replace sees every key exactly once, in order, with
+/// the old value or the new one.
+#[test]
+fn replace_and_iterate() {
+    pair(
+        &[1, 2],
+        |map, g| map.insert(1, 100, g).copied(),
+        |map, g| map.iter(g).map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+        |_, _, replaced, seen| {
+            assert_eq!(replaced, Some(10));
+            assert!(seen == [(1, 10), (2, 20)] || seen == [(1, 100), (2, 20)], "iteration saw {seen:?}");
+        },
+    );
+}
+// ANCHOR_END: replace_models

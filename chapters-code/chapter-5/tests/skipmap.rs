@@ -9,6 +9,7 @@ use chapter_5::skipmap::SkipMap;
 use loom_facade::epoch::Collector;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use test_kit::alloc::assert_no_leaks;
 
@@ -17,7 +18,7 @@ fn an_empty_map_answers_none() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::<u64, u64>::new();
+    let map = SkipMap::<u64, u64>::with_collector(collector.clone());
     assert!(map.is_empty());
     assert_eq!(map.get(&1, guard), None);
     assert!(!map.contains_key(&1, guard));
@@ -31,7 +32,7 @@ fn insert_get_replace_and_remove() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     assert_eq!(map.insert(5, "five", guard), None);
     assert_eq!(map.insert(3, "three", guard), None);
     assert_eq!(map.get(&5, guard), Some(&"five"));
@@ -44,6 +45,62 @@ fn insert_get_replace_and_remove() {
     assert_eq!(map.len(), 1);
 }
 
+// ANCHOR: foreign_guard
+/// A guard holds back only its own collector, so the map refuses a guard
+/// pinned on any other, before it reads anything.
+#[test]
+#[should_panic(expected = "SkipMap: this guard was pinned on a different epoch collector")]
+fn a_guard_of_another_collector_is_refused() {
+    let map = SkipMap::<u64, u64>::with_collector(Collector::new());
+    let elsewhere = Collector::new();
+    let handle = elsewhere.register();
+    map.get(&1, &handle.pin());
+}
+
+/// Every method that takes a guard checks it, writers included: the refused
+/// insert leaves the map empty.
+#[test]
+fn every_guard_taking_method_refuses_a_foreign_guard() {
+    let collector = Collector::new();
+    let map = SkipMap::<u64, u64>::with_collector(collector.clone());
+    let elsewhere = Collector::new();
+    let foreign = elsewhere.register();
+    let refused = |op: &dyn Fn(&loom_facade::epoch::Guard)| {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&foreign.pin())))
+            .expect_err("a foreign guard was accepted");
+        let message = panic.downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+        assert!(message.starts_with("SkipMap: this guard was pinned on a different epoch collector"), "{message}");
+    };
+    refused(&|g| {
+        let _ = map.get(&1, g);
+    });
+    refused(&|g| {
+        let _ = map.contains_key(&1, g);
+    });
+    refused(&|g| {
+        let _ = map.insert(1, 10, g);
+    });
+    refused(&|g| {
+        let _ = map.try_insert(1, 10, g);
+    });
+    refused(&|g| {
+        let _ = map.remove(&1, g);
+    });
+    refused(&|g| {
+        let _ = map.iter(g);
+    });
+    refused(&|g| {
+        let _ = map.range(0..2, g);
+    });
+    assert!(map.is_empty());
+    // The map's own collector, and the unprotected guard, are accepted.
+    let handle = map.collector().register();
+    assert_eq!(map.insert(1, 10, &handle.pin()), None);
+    // SAFETY: no other thread uses the map.
+    assert_eq!(map.get(&1, unsafe { loom_facade::epoch::unprotected() }), Some(&10));
+}
+// ANCHOR_END: foreign_guard
+
 /// Bad input gets an answer: `try_insert` of a present key hands the key and
 /// value back untouched, and the map keeps its old value.
 #[test]
@@ -51,7 +108,7 @@ fn try_insert_hands_the_entry_back_when_the_key_is_present() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     assert_eq!(map.try_insert(1, String::from("one"), guard), Ok(&String::from("one")));
     assert_eq!(map.try_insert(1, String::from("uno"), guard), Err((1, String::from("uno"))));
     assert_eq!(map.get(&1, guard).map(String::as_str), Some("one"));
@@ -63,7 +120,7 @@ fn try_insert_hands_the_entry_back_when_the_key_is_present() {
 fn random_operations_agree_with_btreemap() {
     let collector = Collector::new();
     let handle = collector.register();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     let mut model = BTreeMap::new();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
     for i in 0..test_kit::scaled(2_000) as u64 {
@@ -96,7 +153,7 @@ fn ranges_respect_their_bounds() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     for k in (0..20u64).step_by(2) {
         map.insert(k, k * 10, guard);
     }
@@ -117,31 +174,32 @@ fn ranges_respect_their_bounds() {
 // ANCHOR: no_leaks
 /// Dropping the map frees every node, and dropping the collector frees the
 /// removed and replaced ones: nothing is left, and every value is dropped
-/// exactly once.
+/// exactly once. (The count is shared through an `Arc`: a value the map may
+/// retire must be `'static`, so it cannot borrow a local counter.)
 #[test]
 fn every_node_and_value_is_freed_exactly_once() {
-    struct Counted<'a>(&'a AtomicUsize);
-    impl Drop for Counted<'_> {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
         fn drop(&mut self) {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let drops = AtomicUsize::new(0);
+    let drops = Arc::new(AtomicUsize::new(0));
     let n = test_kit::scaled(1_000);
     assert_no_leaks(|| {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = SkipMap::new();
+        let map = SkipMap::with_collector(collector.clone());
         for i in 0..n {
-            map.insert(i, Counted(&drops), &handle.pin());
+            map.insert(i, Counted(drops.clone()), &handle.pin());
         }
         for i in (0..n).step_by(3) {
             assert!(map.remove(&i, &handle.pin()).is_some());
         }
         for i in (1..n).step_by(3) {
-            assert!(map.insert(i, Counted(&drops), &handle.pin()).is_some());
+            assert!(map.insert(i, Counted(drops.clone()), &handle.pin()).is_some());
         }
-        assert!(map.try_insert(2, Counted(&drops), &handle.pin()).is_err());
+        assert!(map.try_insert(2, Counted(drops.clone()), &handle.pin()).is_err());
         drop(map);
         drop(handle);
         collector
@@ -158,10 +216,12 @@ fn every_node_and_value_is_freed_exactly_once() {
 #[test]
 fn one_allocation_per_entry_of_forty_bytes_on_average() {
     let n = test_kit::scaled(20_000);
+    // The collector and this thread's handle are made outside the measured
+    // scope: the map keeps the collector alive, and they are not per entry.
+    let collector = Collector::new();
+    let handle = collector.register();
     let (map, report) = test_kit::alloc::measure(|| {
-        let collector = Collector::new();
-        let handle = collector.register();
-        let map = SkipMap::new();
+        let map = SkipMap::with_collector(collector.clone());
         for i in 0..n as u64 {
             map.insert(i, i, &handle.pin());
         }
@@ -191,7 +251,7 @@ fn stress_every_value_comes_out_exactly_once() {
     let ops = test_kit::scaled(20_000);
     assert_no_leaks(|| {
         let collector = Collector::new();
-        let map = SkipMap::<u64, u64>::new();
+        let map = SkipMap::<u64, u64>::with_collector(collector.clone());
         let results = test_kit::stress::run(threads, 55, |mut worker| {
             let handle = collector.register();
             let (mut inserted, mut out) = (Vec::new(), Vec::new());
