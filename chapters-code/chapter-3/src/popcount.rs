@@ -176,8 +176,9 @@ impl<V: Clone> Dense<V> {
 /// use chapter_3::{key::Key, popcount::PopcountMap};
 /// use loom_facade::epoch::Collector;
 /// let map = PopcountMap::<u64>::with_collector(Collector::new());
-/// let elsewhere = Collector::new().register();
-/// map.get(Key::new(1).unwrap(), &elsewhere.pin()); // panics: a foreign guard
+/// let elsewhere = Collector::new();
+/// let handle = elsewhere.register();
+/// map.get(Key::new(1).unwrap(), &handle.pin()); // panics: a foreign guard
 /// ```
 ///
 /// # Bounds

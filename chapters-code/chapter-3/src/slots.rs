@@ -13,11 +13,23 @@
 //!   Only the owner writes the slot, so two writers never mix their values and
 //!   a remove never races an insert on the same slot.
 //!
-//! Reads and writes are wait-free: every operation is a fixed, small number of
-//! atomic instructions, and none waits for another thread. The price of never
-//! waiting is one extra answer: an insert that finds another write to the same
-//! key in flight (an insert not yet published, or a remove not yet finished)
-//! does nothing and hands the value back as [`InsertError::Busy`].
+//! No operation loops or waits for another thread: each is a fixed, small
+//! number of atomic operations. Reads are plain loads (`get` does three), so
+//! they are wait-free everywhere. Writes are `fetch_or`s and `fetch_and`s:
+//! wait-free where the processor does each in one instruction (x86-64's
+//! `lock or`, `lock and`, `lock bts`, `lock btr`; AArch64's `ldset`/`ldclr`
+//! with the LSE extension), but lock-free only where it has to build them
+//! from a load-linked / store-conditional retry loop (AArch64 without LSE,
+//! POWER, 32-bit Arm), since a store-conditional fails whenever another core
+//! wrote the word in between. The price of never waiting is one extra
+//! answer: an insert that finds another write to the same key in flight (an
+//! insert not yet published, or a remove not yet finished) does nothing and
+//! hands the value back as [`InsertError::Busy`].
+//!
+//! The map is not epoch-based: it never frees anything while it is shared
+//! (values live in its own words), so it takes no guard and has no collector
+//! to be bound to. Nor does it run user code: [`Packable`] is sealed to
+//! integers, `bool` and floats, whose copies and drops cannot panic.
 
 use crate::key::{CAPACITY, Key};
 use loom_facade::sync::atomic::{AtomicU64, Ordering};

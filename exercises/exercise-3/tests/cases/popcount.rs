@@ -88,8 +88,12 @@ fn a_guard_of_another_collector_is_refused() {
     let handle = collector.register();
     assert_eq!(map.insert(key(1), 10u64, &handle.pin()), None);
     assert_eq!(map.get(key(1), &handle.pin()), Some(&10));
-    let elsewhere = Collector::new().register();
-    map.insert(key(1), 11, &elsewhere.pin());
+    // Keep the other collector alive until its handle is gone (crossbeam-epoch
+    // frees a collector's last handle from inside that handle's own method
+    // otherwise, which Miri's Tree Borrows reports).
+    let elsewhere = Collector::new();
+    let handle = elsewhere.register();
+    map.insert(key(1), 11, &handle.pin());
 }
 
 /// Every replaced node and every value is freed once the map and its
