@@ -5,9 +5,11 @@
 //! for the expiry order and chapter 1's Treiber stack for the buffer pool.
 //!
 //! The structures that reclaim memory through crossbeam-epoch (the stack, the
-//! popcount map and the skiplist) take a `&Guard` in their core API. The store
-//! owns their [`Collector`], so that dropping the store frees every node they
-//! retired, and each thread registers once ([`SessionStore::handle`]).
+//! popcount map and the skiplist) take a `&Guard` in their core API and are
+//! each bound to one collector, which refuses guards of any other. The store
+//! makes one [`Collector`] and binds all of them to it, so that its guards are
+//! accepted everywhere and dropping the store frees every node they retired;
+//! each thread registers once ([`SessionStore::handle`]).
 
 use crate::workload::{
     Component, Config, FLAGS, PAGE_BYTES, Reply, Request, SessionStore, Token, render, tenant_default_flags,
@@ -67,7 +69,9 @@ impl LeanStore {
     // ANCHOR: login
     fn login(&self, token: Token, tenant: u16, user_agent: &str, now: u64, guard: &Guard) -> Reply {
         let Some(config) = self.tenants.get(usize::from(tenant)) else { return Reply::NotFound };
-        let flags = PopcountMap::new();
+        // Bound to the store's collector, like every epoch structure here:
+        // the guards the store pins come from that collector alone.
+        let flags = PopcountMap::with_collector(self.collector.clone());
         for f in (0..FLAGS).filter(|f| config.default_flags & 1 << f != 0) {
             if let Ok(key) = FlagKey::new(f) {
                 flags.insert(key, 1, guard);
@@ -166,14 +170,15 @@ impl SessionStore for LeanStore {
                 })
             })
             .collect();
+        let collector = Collector::new();
         LeanStore {
             config,
             tenants,
             sessions: Slab::with_capacity(config.capacity),
             index: ShardedMap::new(),
-            expiry: SkipMap::new(),
-            pool: TreiberStack::new(),
-            collector: Collector::new(),
+            expiry: SkipMap::with_collector(collector.clone()),
+            pool: TreiberStack::with_collector(collector.clone()),
+            collector,
         }
     }
 
