@@ -80,8 +80,10 @@ const NAME: &str = "TreiberStack";
 /// so a stack of them can be shared.
 ///
 /// ```
+/// # // A collector of its own: Miri would report the default one as leaked.
+/// # let collector = loom_facade::epoch::Collector::new();
 /// fn share<T: Sync>(_: &T) {}
-/// share(&chapter_1::stack::TreiberStack::<std::cell::Cell<u8>>::new());
+/// share(&chapter_1::stack::TreiberStack::<std::cell::Cell<u8>>::with_collector(collector));
 /// ```
 pub struct TreiberStack<T> {
     head: Atomic<Node<T>>,

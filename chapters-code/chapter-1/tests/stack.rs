@@ -39,17 +39,26 @@ fn unshared() -> &'static Guard {
     unsafe { epoch::unprotected() }
 }
 
-/// `new()` (and `collect()`) bind the stack to crossbeam-epoch's default
-/// collector, which is created once per process, on first use, and lives as
-/// long as the process. A leak-checked scope that makes such a stack calls
-/// this first, so that creating it is not counted as the test's leak.
-fn default_collector_exists() {
-    let _ = epoch::default_collector();
+/// A stack that only the calling thread will reach, bound to a collector of
+/// its own, which goes when the stack goes. Not `TreiberStack::new()`: that
+/// binds crossbeam-epoch's default collector, which lives in a `static` for
+/// the rest of the process (a leak-checked scope would count its creation,
+/// and Miri reports it as leaked at exit: the static holds it through an
+/// integer, which Miri's leak check does not follow).
+fn unshared_stack<T>() -> TreiberStack<T> {
+    TreiberStack::with_collector(Collector::new())
+}
+
+/// `values` pushed in order on an [`unshared_stack`]: the last one on top.
+fn unshared_stack_of<T>(values: impl IntoIterator<Item = T>) -> TreiberStack<T> {
+    let stack = unshared_stack();
+    values.into_iter().for_each(|v| stack.push(v, unshared()));
+    stack
 }
 
 #[test]
 fn an_empty_stack_answers_none() {
-    let stack = TreiberStack::<u64>::new();
+    let stack = unshared_stack::<u64>();
     let guard = unshared();
     assert!(stack.is_empty());
     assert_eq!(stack.pop(guard), None);
@@ -65,7 +74,7 @@ fn an_empty_stack_answers_none() {
 
 #[test]
 fn values_come_back_last_in_first_out() {
-    let stack = TreiberStack::new();
+    let stack = unshared_stack();
     let guard = unshared();
     for i in 0..5 {
         stack.push(i, guard);
@@ -94,7 +103,7 @@ fn core_api_works_with_a_local_collector() {
 
 #[test]
 fn drain_takes_everything_top_first() {
-    let stack: TreiberStack<String> = (0..4).map(|i| i.to_string()).collect();
+    let stack = unshared_stack_of((0..4).map(|i| i.to_string()));
     let guard = unshared();
     let drained: Vec<String> = stack.drain(guard).collect();
     assert_eq!(drained, ["3", "2", "1", "0"]);
@@ -104,16 +113,23 @@ fn drain_takes_everything_top_first() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "collect() binds the default collector, which Miri reports as leaked at exit")]
 fn into_iter_and_from_iter_round_trip() {
     let stack: TreiberStack<u32> = (1..=3).collect();
+    assert!(stack.collector() == epoch::default_collector());
     assert_eq!(stack.into_iter().collect::<Vec<_>>(), vec![3, 2, 1]);
+    assert!(TreiberStack::<u32>::default().is_empty());
+}
+
+#[test]
+fn into_iter_takes_everything_top_first() {
+    assert_eq!(unshared_stack_of(1..=3).into_iter().collect::<Vec<_>>(), vec![3, 2, 1]);
 }
 
 #[test]
 fn dropping_a_full_stack_frees_every_node_and_value() {
-    default_collector_exists();
     assert_no_leaks(|| {
-        let stack = TreiberStack::new();
+        let stack = unshared_stack();
         for i in 0..100u64 {
             stack.push(Box::new(i), unshared());
         }
@@ -123,14 +139,13 @@ fn dropping_a_full_stack_frees_every_node_and_value() {
 
 #[test]
 fn a_half_used_drain_and_into_iter_free_everything() {
-    default_collector_exists();
     assert_no_leaks(|| {
-        let stack: TreiberStack<String> = (0..10).map(|i| format!("value {i}")).collect();
+        let stack = unshared_stack_of((0..10).map(|i| format!("value {i}")));
         let mut drain = stack.drain(unshared());
         assert_eq!(drain.next().as_deref(), Some("value 9"));
         // The other nine are dropped with the iterator.
         drop(drain);
-        let stack: TreiberStack<String> = (0..10).map(|i| format!("value {i}")).collect();
+        let stack = unshared_stack_of((0..10).map(|i| format!("value {i}")));
         let mut iter = stack.into_iter();
         assert_eq!(iter.next().as_deref(), Some("value 9"));
         iter
@@ -140,7 +155,7 @@ fn a_half_used_drain_and_into_iter_free_everything() {
 #[test]
 fn each_value_is_dropped_exactly_once() {
     let drops = AtomicUsize::new(0);
-    let stack = TreiberStack::new();
+    let stack = unshared_stack();
     let guard = unshared();
     for id in 0..6 {
         stack.push(Counted { id, drops: &drops }, guard);
@@ -318,6 +333,7 @@ fn every_guard_taking_method_refuses_a_foreign_guard_before_changing_anything() 
 /// A stack made with `new()` is bound to the default collector, so a guard of
 /// a local collector is refused too, and `collector()` says which one it is.
 #[test]
+#[cfg_attr(miri, ignore = "new() binds the default collector, which Miri reports as leaked at exit")]
 fn a_stack_made_with_new_is_bound_to_the_default_collector() {
     let stack = TreiberStack::<u64>::new();
     assert!(stack.collector() == epoch::default_collector());
@@ -365,9 +381,8 @@ impl Drop for Fragile<'_> {
 /// panicked included), and nothing to be left allocated.
 fn panics_once_and_drops_everything(n: usize, bomb: usize, drop_it: impl FnOnce(TreiberStack<Fragile<'_>>)) {
     let drops: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
-    default_collector_exists();
     assert_no_leaks(|| {
-        let stack = TreiberStack::new();
+        let stack = unshared_stack();
         for id in 0..n {
             stack.push(Fragile::new(id, bomb, &drops), unshared());
         }
