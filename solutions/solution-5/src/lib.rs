@@ -16,8 +16,9 @@
 
 #![warn(missing_docs)]
 
+use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{Atomic, Guard, Owned, Pointable, Pointer, Shared};
+use loom_facade::epoch::{Atomic, Collector, Guard, Owned, Pointable, Pointer, Shared};
 use loom_facade::sync::atomic::{AtomicUsize, Ordering};
 use std::alloc::{self, Layout};
 use std::borrow::Borrow;
@@ -25,6 +26,9 @@ use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
+
+/// The name the collector check puts in its panic message.
+const NAME: &str = "SkipMap";
 
 /// The tallest tower a node can have (2 under loom, to keep models small).
 pub const MAX_HEIGHT: usize = if cfg!(loom) { 2 } else { 24 };
@@ -178,6 +182,14 @@ fn random_height() -> usize {
 
 /// A lock-free ordered map that only grows.
 ///
+/// Like the chapter's map, it is bound to one epoch [`Collector`], and every
+/// method that takes a guard first refuses, with a panic, a guard pinned on
+/// another collector (the check is given: keep it as the first line of
+/// `get` and `insert`). This map never frees a node before it is dropped, so
+/// here a foreign guard could do no harm; the check keeps the API the same as
+/// the chapter's map, where it prevents a use-after-free. For the same reason
+/// `insert` needs no `Send + 'static` bounds: nothing is ever retired.
+///
 /// It is `Send` and `Sync` when its keys and values are (`Sync` needs both
 /// `Send` and `Sync`: threads move entries in and read them through shared
 /// references). A map of `Rc`s is neither:
@@ -190,6 +202,8 @@ pub struct SkipMap<K, V> {
     /// `head[level]`: the first node at `level`.
     head: [Atomic<Node<K, V>>; MAX_HEIGHT],
     len: AtomicUsize,
+    /// The collector whose guards are accepted.
+    bound: BoundCollector,
     _owns: PhantomData<(K, V)>,
 }
 
@@ -210,9 +224,25 @@ struct Position<'g, K, V> {
 }
 
 impl<K, V> SkipMap<K, V> {
-    /// An empty map.
+    /// An empty map bound to crossbeam-epoch's default collector (the one
+    /// `epoch::pin()` pins). Not under loom, which has no default collector.
+    #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        SkipMap { head: std::array::from_fn(|_| Atomic::null()), len: AtomicUsize::new(0), _owns: PhantomData }
+        Self::with_bound(BoundCollector::default_collector())
+    }
+
+    /// An empty map bound to `collector`.
+    pub fn with_collector(collector: Collector) -> Self {
+        Self::with_bound(BoundCollector::new(collector))
+    }
+
+    fn with_bound(bound: BoundCollector) -> Self {
+        SkipMap { head: std::array::from_fn(|_| Atomic::null()), len: AtomicUsize::new(0), bound, _owns: PhantomData }
+    }
+
+    /// The collector the map is bound to: pin guards on a handle of it.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
     }
 
     /// The number of entries (exact when no insert is in flight).
@@ -262,11 +292,15 @@ impl<K: Ord, V> SkipMap<K, V> {
 
     // ANCHOR: get
     /// The value of `key`, if present.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn get<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.bound.check(guard, NAME);
         let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
         for level in (0..MAX_HEIGHT).rev() {
             loop {
@@ -290,7 +324,11 @@ impl<K: Ord, V> SkipMap<K, V> {
     // ANCHOR: insert
     /// Inserts `key` with `value`, unless `key` is present: then both come
     /// back in `Err`, untouched.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Result<&'g V, (K, V)> {
+        self.bound.check(guard, NAME);
         let mut pos = self.search(&key, guard);
         if pos.found.is_some() {
             return Err((key, value));
@@ -341,12 +379,17 @@ impl<K: Ord, V> SkipMap<K, V> {
     // ANCHOR_END: insert
 
     /// All entries in key order.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, K, V> {
+        self.bound.check(guard, NAME);
         // Acquire: as in `search`.
         Iter { next: self.head[0].load(Ordering::Acquire, guard), guard }
     }
 }
 
+#[cfg(not(crossbeam_loom))]
 impl<K, V> Default for SkipMap<K, V> {
     fn default() -> Self {
         Self::new()

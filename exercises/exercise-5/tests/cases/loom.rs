@@ -21,7 +21,7 @@ fn pair<A: Send + 'static, B: 'static>(
 ) {
     loom_facade::model(move || {
         let collector = Collector::new();
-        let map = Arc::new(SkipMap::new());
+        let map = Arc::new(SkipMap::with_collector(collector.clone()));
         let handle = collector.register();
         for &k in initial {
             map.insert(k, 10 * k, &handle.pin()).unwrap();

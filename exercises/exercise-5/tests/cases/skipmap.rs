@@ -1,6 +1,6 @@
 // The test cases of exercise 5, included by the exercise's and the solution's
-// test files after `use <crate> as subject;`. Each map gets a local epoch
-// collector, so the leak checks see everything the test allocated.
+// test files after `use <crate> as subject;`. Each map is bound to a local
+// epoch collector, so the leak checks see everything the test allocated.
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
@@ -15,7 +15,7 @@ use subject::SkipMap;
 fn an_empty_map_has_nothing() {
     let collector = Collector::new();
     let handle = collector.register();
-    let map = SkipMap::<u64, u64>::new();
+    let map = SkipMap::<u64, u64>::with_collector(collector.clone());
     assert_eq!(map.get(&1, &handle.pin()), None);
     assert!(map.is_empty());
 }
@@ -25,7 +25,7 @@ fn inserted_values_are_found() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     assert_eq!(map.insert(2, "two", guard), Ok(&"two"));
     assert_eq!(map.insert(1, "one", guard), Ok(&"one"));
     assert_eq!(map.insert(3, "three", guard), Ok(&"three"));
@@ -37,6 +37,20 @@ fn inserted_values_are_found() {
     assert_eq!(map.len(), 3);
 }
 
+/// A guard of another collector is refused, before anything is read. (The
+/// entry is inserted first with one of the map's own guards, so that this
+/// test cannot pass before `insert` is written.)
+#[test]
+#[should_panic(expected = "SkipMap: this guard was pinned on a different epoch collector")]
+fn a_guard_of_another_collector_is_refused() {
+    let map = SkipMap::with_collector(Collector::new());
+    let handle = map.collector().register();
+    assert!(map.insert(1, 10, &handle.pin()).is_ok());
+    let elsewhere = Collector::new();
+    let foreign = elsewhere.register();
+    map.get(&1, &foreign.pin());
+}
+
 /// Bad input gets an answer: inserting a key that is present hands the key
 /// and the value back, and the map keeps its value.
 #[test]
@@ -44,7 +58,7 @@ fn a_present_key_hands_the_entry_back() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     assert!(map.insert(7, String::from("seven"), guard).is_ok());
     assert_eq!(map.insert(7, String::from("sept"), guard), Err((7, String::from("sept"))));
     assert_eq!(map.get(&7, guard).map(String::as_str), Some("seven"));
@@ -56,7 +70,7 @@ fn borrowed_keys_are_found() {
     let collector = Collector::new();
     let handle = collector.register();
     let guard = &handle.pin();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     map.insert(String::from("b"), 2, guard).unwrap();
     map.insert(String::from("a"), 1, guard).unwrap();
     assert_eq!(map.get("a", guard), Some(&1));
@@ -69,7 +83,7 @@ fn borrowed_keys_are_found() {
 fn random_inserts_agree_with_btreemap() {
     let collector = Collector::new();
     let handle = collector.register();
-    let map = SkipMap::new();
+    let map = SkipMap::with_collector(collector.clone());
     let mut model = BTreeMap::new();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
     for i in 0..test_kit::scaled(2_000) as u64 {
@@ -103,7 +117,7 @@ fn every_value_is_dropped_exactly_once_and_nothing_leaks() {
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
         let handle = collector.register();
-        let map = SkipMap::new();
+        let map = SkipMap::with_collector(collector.clone());
         for i in 0..n {
             assert!(map.insert(i, Counted(&drops), &handle.pin()).is_ok());
         }
@@ -125,7 +139,7 @@ fn racing_inserts_conserve_entries() {
     let keys = test_kit::scaled(2_000) as u64;
     test_kit::alloc::assert_no_leaks(|| {
         let collector = Collector::new();
-        let map = SkipMap::new();
+        let map = SkipMap::with_collector(collector.clone());
         let won = test_kit::stress::run(threads, 5, |mut worker| {
             let handle = collector.register();
             let mut won = Vec::new();
