@@ -407,13 +407,13 @@ impl Drop for Probe {
     }
 }
 
-/// Fills keys 0, 1, 2 and 3 of a fresh map with probes 0 to 3.
+/// A fresh map holding a probe under each of the keys 0, 2, 4 and 6.
 fn map_of_four_probes(collector: &Collector, log: &std::sync::Arc<ProbeLog>) -> PopcountMap<Probe> {
     let map = PopcountMap::with_collector(collector.clone());
     let handle = collector.register();
-    for k in 0..4 {
+    for (held, k) in [0, 2, 4, 6].into_iter().enumerate() {
         // Each insert clones the values already there: give it the budget.
-        log.clones_left.store(usize::from(k), Ordering::Relaxed);
+        log.clones_left.store(held, Ordering::Relaxed);
         map.insert(key(k), log.value(), &handle.pin());
     }
     map
@@ -427,14 +427,16 @@ fn serials(map: &PopcountMap<Probe>, collector: &Collector) -> Vec<(u64, u64)> {
 }
 
 // ANCHOR: panicking_clone
-/// `V::clone` panics in the middle of an insert's copy-on-write, once for a
-/// new key (the values are copied around the new one) and once for a present
-/// key (the whole array is copied). The panic reaches the caller; the value
-/// being inserted is dropped exactly once; the clones already made are
-/// dropped; the map is unchanged and keeps working; nothing leaks.
+/// `V::clone` panics in the middle of an insert's copy-on-write (the map
+/// holds keys 0, 2, 4 and 6, and the third clone panics): for a new key
+/// above the others (the panic comes before the new value is placed), for a
+/// new key between them (after), and for a present key (the whole array is
+/// copied). The panic reaches the caller; the value being inserted is
+/// dropped exactly once; the clones already made are dropped; the map is
+/// unchanged and keeps working; nothing leaks.
 #[test]
 fn a_panicking_clone_in_insert_loses_nothing_and_drops_nothing_twice() {
-    for (what, k) in [("a new key", 9u8), ("a present key", 2)] {
+    for (what, k) in [("a new key above the others", 9u8), ("a new key between them", 3), ("a present key", 2)] {
         let log = ProbeLog::new(0);
         test_kit::alloc::assert_no_leaks(|| {
             let collector = Collector::new();
@@ -462,8 +464,9 @@ fn a_panicking_clone_in_insert_loses_nothing_and_drops_nothing_twice() {
 }
 // ANCHOR_END: panicking_clone
 
-/// `V::clone` panics in a remove: at the very last clone, the removed value's
-/// own, when the new node is already built (it is dropped, not leaked).
+/// `V::clone` panics in a remove of key 2: at the very last clone, the
+/// removed value's own, when the new node is already built (it is dropped,
+/// not leaked).
 #[test]
 fn a_panicking_clone_in_remove_loses_nothing_and_drops_nothing_twice() {
     let log = ProbeLog::new(0);
@@ -474,11 +477,12 @@ fn a_panicking_clone_in_remove_loses_nothing_and_drops_nothing_twice() {
         let handle = collector.register();
         // The three values that stay are cloned; the removed one's clone panics.
         log.clones_left.store(3, Ordering::Relaxed);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.remove(key(1), &handle.pin())));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.remove(key(2), &handle.pin())));
         assert_eq!(panic_text(result.expect_err("the panic must reach the caller")), "Probe::clone panics");
         assert_eq!(serials(&map, &collector), before, "the map changed");
         log.clones_left.store(usize::MAX, Ordering::Relaxed);
-        assert_eq!(map.remove(key(1), &handle.pin()).map(|p| p.origin), Some(1), "it still works");
+        let removed = map.remove(key(2), &handle.pin()).map(|p| p.origin);
+        assert_eq!(removed, Some(before[1].1), "it still works");
         (map, handle, collector)
     });
     log.assert_each_dropped_once();
@@ -496,7 +500,7 @@ fn a_panicking_drop_while_dropping_the_map_still_drops_the_rest() {
         let map = map_of_four_probes(&collector, &log);
         let held = serials(&map, &collector);
         drop(collector);
-        // The copy under key 1 panics when it is dropped.
+        // The copy under key 2 panics when it is dropped.
         *log.panic_on_drop.lock().unwrap() = Some(held[1].0);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(map)));
         assert_eq!(panic_text(result.expect_err("the panic must reach the caller")), "Probe::drop panics");
