@@ -269,7 +269,11 @@ fn replace_then_remove_and_get(
         replace,
         |map, g| (map.remove(&1, g).copied(), map.get(&1, g).copied()),
         |map, g, replaced, (removed, seen)| {
-            assert_ne!(seen, Some(10), "a removed key came back with an older value");
+            assert_ne!(
+                seen,
+                Some(10),
+                "a removed key came back with an older value: the remove returned {removed:?}, the replace {replaced:?}"
+            );
             match (replaced, removed) {
                 (Some(10), Some(20)) => assert_eq!(seen, None, "the key was removed after the replace"),
                 (None, Some(10)) => assert!(matches!(seen, None | Some(20)), "read {seen:?}"),

@@ -22,7 +22,8 @@ const KEYS: u64 = 3;
 // ANCHOR: workload
 /// Runs `threads` workers, each making `ops` random calls on a fresh map, with
 /// `replace` as the insert, and returns the recorded history. Values are
-/// unique: the worker's index in the high bits, a sequence number below.
+/// unique and say who wrote them: worker `w`'s `n`-th call writes
+/// `w * 100_000 + n`.
 fn record(
     threads: usize,
     ops: usize,
@@ -38,7 +39,7 @@ fn record(
         for seq in 0..ops as u64 {
             let guard = &handle.pin();
             let key = worker.rng.random_range(0..KEYS);
-            let value = (me as u64) << 32 | seq;
+            let value = me as u64 * 100_000 + seq;
             match worker.rng.random_range(0..10) {
                 0..=3 => recorder.record(me, MapOp::Insert(key, value), || replace(&map, key, value, guard).into()),
                 4..=6 => recorder.record(me, MapOp::Remove(key), || map.remove(&key, guard).copied().into()),
@@ -66,6 +67,7 @@ fn insert_shadowing(map: &SkipMap<u64, u64>, key: u64, value: u64, guard: &loom_
 #[test]
 fn replace_remove_get_and_try_insert_are_linearizable() {
     let threads = test_kit::stress::default_threads();
+    assert!(test_kit::scaled(5_000) < 100_000, "values must stay unique");
     for seed in 0..4 {
         let history = record(threads, test_kit::scaled(5_000), seed, insert);
         assert_eq!(history.len(), threads * test_kit::scaled(5_000));
