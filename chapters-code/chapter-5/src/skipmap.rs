@@ -599,13 +599,13 @@ where
     ///
     /// ```compile_fail,E0597
     /// use chapter_5::skipmap::SkipMap;
+    /// let local = 1u64;
     /// let map = SkipMap::new();
-    /// {
-    ///     let local = 1u64;
-    ///     // The value borrows `local`; the collector could drop it (and a
-    ///     // `Drop` impl could read it) after `local` is gone.
-    ///     map.insert_pinned(1u64, &local);
-    /// }
+    /// // The map is dropped before `local`, but the value it replaces here
+    /// // waits in the collector, which may drop it (and a `Drop` impl could
+    /// // read through it) after `local` is gone.
+    /// map.insert_pinned(1u64, &local);
+    /// map.insert_pinned(1u64, &local);
     /// ```
     ///
     /// # Panics
