@@ -29,18 +29,24 @@ fn timed(iters: u64, handle: &LocalHandle, mut op: impl FnMut(&Guard)) -> Durati
     start.elapsed()
 }
 
-fn guard_check(c: &mut Criterion) {
+/// A fresh collector, a handle on it, and a stack bound to it holding 64
+/// values: each benchmark starts from the same state, so that one does not
+/// inherit the garbage and the allocator state the one before left behind.
+fn fresh() -> (TreiberStack<u64>, LocalHandle, Collector) {
     let collector = Collector::new();
     let handle = collector.register();
     let stack = TreiberStack::with_collector(collector.clone());
     for i in 0..64u64 {
         stack.push(i, &handle.pin());
     }
-    let bound = BoundCollector::new(collector.clone());
+    (stack, handle, collector)
+}
 
+fn guard_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("guard_check");
     group.throughput(Throughput::Elements(1));
     group.bench_function(BenchmarkId::new("checked", 1), |b| {
+        let (stack, handle, _collector) = fresh();
         b.iter_custom(|iters| {
             timed(iters, &handle, |guard| {
                 stack.push(black_box(7), guard);
@@ -49,6 +55,7 @@ fn guard_check(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("unchecked", 1), |b| {
+        let (stack, handle, _collector) = fresh();
         b.iter_custom(|iters| {
             timed(iters, &handle, |guard| {
                 // SAFETY: `guard` was pinned through `handle`, a handle of
@@ -61,6 +68,7 @@ fn guard_check(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("pin_alone", 1), |b| {
+        let (_stack, handle, _collector) = fresh();
         b.iter_custom(|iters| {
             timed(iters, &handle, |guard| {
                 black_box(guard);
@@ -68,6 +76,8 @@ fn guard_check(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("check_alone", 1), |b| {
+        let (_stack, handle, collector) = fresh();
+        let bound = BoundCollector::new(collector);
         b.iter_custom(|iters| {
             let guard = handle.pin();
             let start = Instant::now();
