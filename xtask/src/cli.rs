@@ -373,8 +373,8 @@ mod tests {
                 };
                 let args = after[..end].trim();
                 // Prose such as "cargo xtask loom and miri" is not in a code span.
-                if !args.is_empty() && !args.contains('…') && !args.contains('|') && (in_block || after.contains('`'))
-                {
+                let placeholder = args.contains('…') || args.contains('|') || args.contains('<');
+                if !args.is_empty() && !placeholder && (in_block || after.contains('`')) {
                     found.push(args.to_owned());
                 }
                 rest = &after[end..];

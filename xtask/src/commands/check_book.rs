@@ -99,7 +99,13 @@ pub fn run() -> Result<()> {
     problems.extend(doc_blocks::problems());
     for entry in files_under(&generated) {
         let rel = relative(&entry);
-        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        let text = match std::fs::read_to_string(&entry) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{rel}: could not be read as text ({e})"));
+                continue;
+            }
+        };
         if text.contains("PLACEHOLDER") {
             problems.push(format!("{rel}: still a placeholder; run `cargo xtask outputs`"));
         }
