@@ -23,10 +23,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the book on http://localhost:3000, or only build it (--build)
     ///
-    /// Uses the pinned mdBook 0.5.4 and mdbook-quiz 0.5.0: those in
-    /// <target>/tools (target/tools, or $CARGO_TARGET_DIR/tools), else those on
-    /// PATH when they are the same versions, else it installs them into
-    /// <target>/tools (a few minutes, once), showing cargo's progress.
+    /// Uses the pinned mdBook and mdbook-quiz (versions in xtask/src/mdbook.rs):
+    /// those in <target>/tools (target/tools, or $CARGO_TARGET_DIR/tools), else
+    /// those on PATH when they are the same versions, else it installs them
+    /// into <target>/tools (a few minutes, once), showing cargo's progress.
     Book(BookArgs),
     /// Run every check (what CI runs); --list prints the steps
     ///
