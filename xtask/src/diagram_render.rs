@@ -1,4 +1,5 @@
-//! `cargo xtask diagrams`: renders the book's diagrams.
+//! Rendering the book's diagrams, for `cargo xtask diagrams` (which writes
+//! them) and `cargo xtask check-book` (which compares them).
 //!
 //! Each diagram is ASCII art in `book/diagrams/<name>.bob`, drawn for
 //! [svgbob](https://docs.rs/svgbob) (lines of `-`, `|`, `+`, `.`, `'`, arrows
@@ -11,7 +12,9 @@
 //! a separate program so that svgbob's dependencies are built only when
 //! diagrams are rendered or checked, never for `cargo xtask book`.
 
-use crate::util::{Result, cargo, root, run_captured};
+use crate::process::{cargo, run_captured};
+use crate::workspace::{entries, relative, root, target_dir};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Where the diagram sources live, relative to the workspace root.
@@ -21,15 +24,7 @@ pub const OUTPUT_DIR: &str = "book/src/generated/diagrams";
 
 /// The diagram sources, sorted by name.
 pub fn sources() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(SOURCE_DIR))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bob"))
-        .collect();
-    found.sort();
-    found
+    entries(&root().join(SOURCE_DIR)).into_iter().filter(|p| p.extension().is_some_and(|e| e == "bob")).collect()
 }
 
 /// The SVG a source renders to: the same name, in [`OUTPUT_DIR`].
@@ -38,40 +33,12 @@ pub fn output_for(source: &Path) -> PathBuf {
     root().join(OUTPUT_DIR).join(stem).with_extension("svg")
 }
 
-/// `cargo xtask diagrams`: renders every source, writes the SVGs that
-/// changed, and removes SVGs whose source is gone.
-pub fn command() -> Result {
-    let sources = sources();
-    if sources.is_empty() {
-        return Err(format!("no diagram sources (*.bob) in {SOURCE_DIR}"));
-    }
-    let out_dir = root().join(OUTPUT_DIR);
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let (mut written, mut unchanged) = (0, 0);
-    for (source, svg) in sources.iter().zip(render_all(&sources)?) {
-        let output = output_for(source);
-        if std::fs::read_to_string(&output).is_ok_and(|old| old == svg) {
-            unchanged += 1;
-            continue;
-        }
-        std::fs::write(&output, &svg).map_err(|e| format!("{}: {e}", output.display()))?;
-        println!("wrote {}", relative(&output));
-        written += 1;
-    }
-    for orphan in orphans(&sources) {
-        std::fs::remove_file(&orphan).map_err(|e| format!("{}: {e}", orphan.display()))?;
-        println!("removed {} (its source is gone)", relative(&orphan));
-    }
-    println!("diagrams: {written} written, {unchanged} unchanged, from {SOURCE_DIR}/ into {OUTPUT_DIR}/");
-    Ok(())
-}
-
 /// What each source renders to now, in the order given: runs the
 /// `book-diagrams` program (building it the first time) into a scratch folder.
-fn render_all(sources: &[PathBuf]) -> Result<Vec<String>> {
-    let scratch = crate::util::target_dir().join("xtask/diagrams");
+pub fn render_all(sources: &[PathBuf]) -> Result<Vec<String>> {
+    let scratch = target_dir().join("xtask/diagrams");
     let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    std::fs::create_dir_all(&scratch).with_context(|| format!("could not create {}", scratch.display()))?;
     let outputs: Vec<PathBuf> = (0..sources.len()).map(|i| scratch.join(format!("{i}.svg"))).collect();
     let mut cmd = cargo();
     cmd.args(["run", "-q", "-p", "book-diagrams", "--"]);
@@ -80,23 +47,21 @@ fn render_all(sources: &[PathBuf]) -> Result<Vec<String>> {
     }
     let (status, printed) = run_captured(&mut cmd)?;
     if !status.success() {
-        return Err(format!("rendering the diagrams failed (cargo run -p book-diagrams):\n{printed}"));
+        bail!("rendering the diagrams failed (cargo run -p book-diagrams):\n{printed}");
     }
-    outputs.iter().map(|o| std::fs::read_to_string(o).map_err(|e| format!("{}: {e}", o.display()))).collect()
+    outputs
+        .iter()
+        .map(|o| std::fs::read_to_string(o).with_context(|| format!("book-diagrams wrote no {}", o.display())))
+        .collect()
 }
 
 /// SVGs in [`OUTPUT_DIR`] that no source renders to.
-fn orphans(sources: &[PathBuf]) -> Vec<PathBuf> {
+pub fn orphans(sources: &[PathBuf]) -> Vec<PathBuf> {
     let expected: Vec<PathBuf> = sources.iter().map(|s| output_for(s)).collect();
-    let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(OUTPUT_DIR))
+    entries(&root().join(OUTPUT_DIR))
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "svg") && !expected.contains(p))
-        .collect();
-    found.sort();
-    found
+        .collect()
 }
 
 /// What `check-book` reports about the diagrams: an SVG that is missing or
@@ -112,7 +77,7 @@ pub fn problems() -> Vec<String> {
                 problems.extend(staleness(&relative(source), &relative(&output), &svg, committed));
             }
         }
-        Err(e) => problems.push(e),
+        Err(e) => problems.push(format!("{e:#}")),
     }
     for orphan in orphans(&sources) {
         problems.push(format!(
@@ -134,10 +99,6 @@ fn staleness(source: &str, output: &str, rendered: &str, committed: Option<Strin
         }
         Some(_) => None,
     }
-}
-
-fn relative(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
 }
 
 #[cfg(test)]

@@ -1,0 +1,385 @@
+//! The command line of `cargo xtask`, declared once: clap derives the parser
+//! and the help text (`cargo xtask help`, `cargo xtask help <command>`) from
+//! these types and their doc comments. Unknown flags and extra arguments are
+//! errors.
+
+use anyhow::{Context, ensure};
+use clap::{Args, Parser, Subcommand};
+
+/// Project commands for Lock-Free and Lean.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    arg_required_else_help = true,
+    after_help = "`cargo xtask help <COMMAND>` says more about one command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the book on http://localhost:3000, or only build it (--build)
+    ///
+    /// Uses the pinned mdBook and mdbook-quiz (versions in xtask/src/mdbook.rs):
+    /// those in <target>/tools (target/tools, or $CARGO_TARGET_DIR/tools), else
+    /// those on PATH when they are the same versions, else it installs them
+    /// into <target>/tools (a few minutes, once), showing cargo's progress.
+    Book(BookArgs),
+    /// Run every check (what CI runs); --list prints the steps
+    ///
+    /// Runs each step, keeps going when one fails, prints a table of the steps
+    /// (also written to <target>/xtask/test-summary.txt), and ends with
+    /// `N passed, M failed`.
+    Test(TestArgs),
+    /// Run the loom models (of chapter N, or of every crate)
+    ///
+    /// Each tests/loom*.rs target, as a release build in <target>/loom with
+    /// RUSTFLAGS="--cfg loom --cfg crossbeam_loom". The preemption bound comes
+    /// from LOOM_MAX_PREEMPTIONS (the facade's default is 3).
+    Loom(LoomArgs),
+    /// Run the Miri suites and the undefined-behaviour demonstrations
+    ///
+    /// Installs nightly's miri and rust-src components when missing. Each
+    /// suite must be clean; each `#[ignore = "miri rejects: …"]` test is run
+    /// alone and must be rejected with that error.
+    Miri(ChapterArg),
+    /// Run the criterion benchmarks and write the book's table and throughput plot
+    ///
+    /// Writes book/src/generated/chapter-N/bench.md and bench.svg.
+    /// Thread counts come from BENCH_THREADS (e.g. 1,2,4).
+    Bench(BenchArgs),
+    /// Print and write the memory tables and bar plots the book includes
+    ///
+    /// Runs each chapter's examples/memory.rs in release mode (chapter 7: its
+    /// binary) and writes book/src/generated/chapter-N/memory.md and memory.svg
+    /// (chapter 7: results.md).
+    Memory(ChapterArg),
+    /// Rerun the commands whose output the book quotes
+    ///
+    /// The commands listed in chapters-code/chapter-N/book-outputs.txt; what
+    /// they print goes to book/src/generated/chapter-N/.
+    Outputs(ChapterArg),
+    /// The exercise runner: progress, check, watch, hints, reset, solution
+    Lab(LabArgs),
+    /// Build the book and test it in headless Chromium
+    ///
+    /// Pages, links, anchors, images, highlighting, search, quizzes, sidebar.
+    /// Needs Debian's chromium (installed with apt-get when missing) and
+    /// Node.js; screenshots go to <target>/browser/.
+    Browser,
+    /// Check the book's sources without building it
+    ///
+    /// Includes and anchors resolve, no Rust listing is pasted, generated files
+    /// are real, well formed and included, diagrams are up to date, and the
+    /// generated blocks of README.md and the book match the code.
+    CheckBook,
+    /// Render the book's diagrams (book/diagrams/*.bob) into book/src/generated/diagrams/*.svg
+    Diagrams,
+    /// Check that the exercises' loom models catch the mistakes in solutions/solution-N/mutants.txt
+    Mutants,
+    /// Rewrite the generated blocks of README.md and the book from the code
+    ///
+    /// The lists of the steps of `cargo xtask test` (from xtask/src/steps.rs),
+    /// between their marker comments. `cargo xtask check-book` fails while
+    /// they are out of date.
+    Docs,
+}
+
+#[derive(Debug, Args)]
+pub struct BookArgs {
+    /// Only build the HTML into book/build/ (fails on any mdBook warning)
+    #[arg(long, conflicts_with = "serve_args")]
+    pub build: bool,
+    /// Flags passed on to `mdbook serve`, e.g. --port 4000 or --open
+    #[arg(value_name = "MDBOOK_SERVE_FLAGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub serve_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Print the steps, with what each runs and proves, and run nothing
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChapterArg {
+    /// The chapter (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoomArgs {
+    /// The chapter (every crate with loom models when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<u32>,
+    /// Arguments for the test binaries, after `--` (e.g. a test name and --nocapture)
+    #[arg(last = true, value_name = "TEST_ARGS")]
+    pub test_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The chapter (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<u32>,
+    /// Short runs: 1 s warm-up, 2 s measurement, 20 samples
+    #[arg(long)]
+    pub quick: bool,
+    /// The book's measured results in one command: the benchmarks with the
+    /// quick settings, then the memory table and bar plot
+    #[arg(long)]
+    pub report: bool,
+    /// Arguments for criterion, after `--` (e.g. a benchmark filter)
+    #[arg(last = true, value_name = "CRITERION_ARGS")]
+    pub criterion_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub command: Option<LabCommand>,
+}
+
+/// What `cargo xtask lab` does; with no command, `list`.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Every exercise with its state and the hints read so far; the next one to do (the default)
+    List,
+    /// Build the exercise, run its tests, loom models and Miri with a verdict per test, then the next hint
+    Check(ExerciseArg),
+    /// Re-run `check` each time a file of the exercise is saved
+    Watch(ExerciseArg),
+    /// Show the next hint, from gentle to explicit
+    Hint(ExerciseArg),
+    /// Restore the exercise's stub (asks first)
+    Reset(ExerciseArg),
+    /// Show the solution beside your code (asks first)
+    Solution(ExerciseArg),
+    /// The runner's own test: it must fail every stub, pass every solution and report a compile error
+    Selftest,
+}
+
+#[derive(Debug, Args)]
+pub struct ExerciseArg {
+    /// The exercise (the first one not yet passing everything when left out)
+    #[arg(value_name = "N", value_parser = exercise)]
+    pub exercise: Option<u32>,
+}
+
+/// A chapter number that has a `chapters-code/chapter-N` crate.
+fn chapter(arg: &str) -> anyhow::Result<u32> {
+    known_number(arg, "chapter", &crate::workspace::chapters())
+}
+
+/// An exercise number that has an `exercises/exercise-N` crate.
+fn exercise(arg: &str) -> anyhow::Result<u32> {
+    known_number(arg, "exercise", &crate::workspace::exercises())
+}
+
+fn known_number(arg: &str, kind: &str, known: &[u32]) -> anyhow::Result<u32> {
+    let n: u32 = arg.parse().ok().with_context(|| format!("expected {kind} number"))?;
+    let list: Vec<String> = known.iter().map(u32::to_string).collect();
+    ensure!(known.contains(&n), "there is no {kind} {n} (there are {})", list.join(", "));
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(line: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cargo-xtask").chain(line.split_whitespace())).map(|cli| cli.command)
+    }
+
+    fn error(line: &str) -> clap::Error {
+        match parse(line) {
+            Ok(command) => panic!("`cargo xtask {line}` was accepted as {command:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_flags_and_extra_arguments_are_rejected() {
+        assert_eq!(error("bench 3 --quik").kind(), ErrorKind::UnknownArgument);
+        assert!(error("bench 3 --quik").to_string().contains("--quick"), "clap suggests the flag meant");
+        assert_eq!(error("test 3").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("test --verbose").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("check-book extra").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("loom 3 4").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("loom 3 name").kind(), ErrorKind::UnknownArgument, "test args need `--`");
+        assert_eq!(error("mutants --all").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("lab check 0 1").kind(), ErrorKind::UnknownArgument);
+        assert_eq!(error("lab chek 0").kind(), ErrorKind::InvalidSubcommand);
+        assert_eq!(error("serve").kind(), ErrorKind::InvalidSubcommand);
+        assert_eq!(error("book --build --port 4000").kind(), ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn chapter_and_exercise_numbers_must_exist() {
+        assert_eq!(error("loom 99").kind(), ErrorKind::ValueValidation);
+        assert!(error("miri 99").to_string().contains("there is no chapter 99"), "{}", error("miri 99"));
+        assert!(error("bench three").to_string().contains("expected chapter number"));
+        assert!(error("lab check 99").to_string().contains("there is no exercise 99"));
+    }
+
+    #[test]
+    fn no_command_prints_the_help() {
+        assert_eq!(error("").kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand);
+        assert_eq!(error("help").kind(), ErrorKind::DisplayHelp);
+        assert_eq!(error("--help").kind(), ErrorKind::DisplayHelp);
+        assert_eq!(error("help bench").kind(), ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn book_forms_are_accepted() {
+        let book = |line: &str| match parse(line).unwrap() {
+            Command::Book(args) => (args.build, args.serve_args),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(book("book"), (false, vec![]));
+        assert_eq!(book("book --build"), (true, vec![]));
+        assert_eq!(book("book --port 4000"), (false, strings(&["--port", "4000"])));
+        assert_eq!(book("book --open -n 0.0.0.0"), (false, strings(&["--open", "-n", "0.0.0.0"])));
+        assert_eq!(book("book -p 4000 --open"), (false, strings(&["-p", "4000", "--open"])));
+    }
+
+    #[test]
+    fn test_forms_are_accepted() {
+        assert!(matches!(parse("test").unwrap(), Command::Test(TestArgs { list: false })));
+        assert!(matches!(parse("test --list").unwrap(), Command::Test(TestArgs { list: true })));
+    }
+
+    #[test]
+    fn loom_forms_are_accepted() {
+        let loom = |line: &str| match parse(line).unwrap() {
+            Command::Loom(args) => (args.chapter, args.test_args),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(loom("loom"), (None, vec![]));
+        assert_eq!(loom("loom 5"), (Some(5), vec![]));
+        assert_eq!(loom("loom 5 -- test_name --nocapture"), (Some(5), strings(&["test_name", "--nocapture"])));
+        assert_eq!(loom("loom -- relaxed_mailbox"), (None, strings(&["relaxed_mailbox"])));
+    }
+
+    #[test]
+    fn bench_forms_are_accepted() {
+        let bench = |line: &str| match parse(line).unwrap() {
+            Command::Bench(a) => (a.chapter, a.quick, a.report, a.criterion_args),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(bench("bench"), (None, false, false, vec![]));
+        assert_eq!(bench("bench 3"), (Some(3), false, false, vec![]));
+        assert_eq!(bench("bench 0 --quick"), (Some(0), true, false, vec![]));
+        assert_eq!(bench("bench --quick 0"), (Some(0), true, false, vec![]));
+        assert_eq!(bench("bench --report"), (None, false, true, vec![]));
+        assert_eq!(bench("bench --report 3"), (Some(3), false, true, vec![]));
+        assert_eq!(bench("bench 3 --quick -- push --exact"), (Some(3), true, false, strings(&["push", "--exact"])));
+        assert_eq!(bench("bench 0 -- counter_increment"), (Some(0), false, false, strings(&["counter_increment"])));
+    }
+
+    #[test]
+    fn chapter_commands_take_an_optional_number() {
+        for name in ["miri", "memory", "outputs"] {
+            for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), Some(2))] {
+                let chapter = match parse(&line).unwrap() {
+                    Command::Miri(a) | Command::Memory(a) | Command::Outputs(a) => a.chapter,
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(chapter, expected, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn lab_forms_are_accepted() {
+        let lab = |line: &str| match parse(line).unwrap() {
+            Command::Lab(args) => args.command,
+            other => panic!("{other:?}"),
+        };
+        assert!(lab("lab").is_none());
+        assert!(matches!(lab("lab list"), Some(LabCommand::List)));
+        assert!(matches!(lab("lab check 4"), Some(LabCommand::Check(ExerciseArg { exercise: Some(4) }))));
+        assert!(matches!(lab("lab check"), Some(LabCommand::Check(ExerciseArg { exercise: None }))));
+        assert!(matches!(lab("lab watch 0"), Some(LabCommand::Watch(ExerciseArg { exercise: Some(0) }))));
+        assert!(matches!(lab("lab hint 1"), Some(LabCommand::Hint(ExerciseArg { exercise: Some(1) }))));
+        assert!(matches!(lab("lab reset 2"), Some(LabCommand::Reset(ExerciseArg { exercise: Some(2) }))));
+        assert!(matches!(lab("lab solution 3"), Some(LabCommand::Solution(ExerciseArg { exercise: Some(3) }))));
+        assert!(matches!(lab("lab selftest"), Some(LabCommand::Selftest)));
+    }
+
+    #[test]
+    fn commands_without_arguments_are_accepted() {
+        assert!(matches!(parse("browser").unwrap(), Command::Browser));
+        assert!(matches!(parse("check-book").unwrap(), Command::CheckBook));
+        assert!(matches!(parse("diagrams").unwrap(), Command::Diagrams));
+        assert!(matches!(parse("mutants").unwrap(), Command::Mutants));
+        assert!(matches!(parse("docs").unwrap(), Command::Docs));
+    }
+
+    /// Every `cargo xtask …` line in a code span or code block of the README
+    /// and the book's "How to run everything" page parses (with `N` as a
+    /// chapter number).
+    #[test]
+    fn every_documented_invocation_parses() {
+        let root = crate::workspace::root();
+        let mut checked = 0;
+        for file in ["README.md", "book/src/chapter-0/running.md", "chapters-code/CONVENTIONS.md"] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for line in documented_invocations(&text) {
+                let line = line.replace(" N", " 0");
+                if let Err(e) = parse(&line) {
+                    assert_eq!(e.kind(), ErrorKind::DisplayHelp, "{file}: `cargo xtask {line}`: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} invocations found");
+    }
+
+    /// The arguments of each `cargo xtask …` in `text`: up to the end of its
+    /// code span, or in a code block up to a `#` comment, a code span's end or
+    /// the end of the line.
+    fn documented_invocations(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut in_block = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            let mut rest = line;
+            while let Some(i) = rest.find("cargo xtask ") {
+                let after = &rest[i + "cargo xtask ".len()..];
+                let end = match after.find(|c| c == '`' || (in_block && c == '#')) {
+                    Some(end) => end,
+                    None if in_block => after.len(),
+                    None => 0,
+                };
+                let args = after[..end].trim();
+                // Prose such as "cargo xtask loom and miri" is not in a code span.
+                let placeholder = args.contains('…') || args.contains('|') || args.contains('<');
+                if !args.is_empty() && !placeholder && (in_block || after.contains('`')) {
+                    found.push(args.to_owned());
+                }
+                rest = &after[end..];
+            }
+        }
+        found
+    }
+}

@@ -1,0 +1,61 @@
+//! `cargo xtask bench [N] [--quick] [--report] [-- criterion args]`: runs the
+//! criterion suites, then writes a table and a throughput plot of criterion's
+//! estimates for each chapter; `--report` then writes its memory table too.
+
+use crate::cli::BenchArgs;
+use crate::criterion::collect_estimates;
+use crate::generated::{chapter_dir, provenance, write};
+use crate::memory_tables;
+use crate::plot::throughput_svg;
+use crate::process::{cargo, run_ok};
+use crate::table::bench_table;
+use crate::workspace::{package_dir, selected_chapters, target_dir};
+use anyhow::Result;
+use std::time::SystemTime;
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    bench(args.chapter, args.quick || args.report, &args.criterion_args)?;
+    // The report is the whole measured picture: speed, then bytes.
+    if args.report {
+        memory_tables::measure_and_write(args.chapter)?;
+    }
+    Ok(())
+}
+
+fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result<()> {
+    for n in selected_chapters(chapter) {
+        let package = format!("chapter-{n}");
+        if !package_dir(&package).join("benches").exists() {
+            continue;
+        }
+        let started = SystemTime::now();
+        let mut cmd = cargo();
+        cmd.args(["bench", "-p", &package, "--bench", "*", "--"]);
+        if quick {
+            cmd.args(["--warm-up-time", "1", "--measurement-time", "2", "--sample-size", "20"]);
+        }
+        cmd.args(extra);
+        run_ok(&mut cmd)?;
+        let rows = collect_estimates(&target_dir().join("criterion"), started);
+        if rows.is_empty() {
+            println!("no criterion results were written (filtered out?); the table is left as it was");
+            continue;
+        }
+        let mut text = bench_table(&rows);
+        let settings = if quick {
+            "quick settings: 1 s warm-up, 2 s measurement, 20 samples"
+        } else {
+            "criterion's default settings"
+        };
+        text.push_str(&format!(
+            "\n*Measured by `cargo xtask bench {n}{}` ({settings}) on {}. Mean time per operation \
+             with half the width of criterion's 95% confidence interval; with several threads, the \
+             wall time of the batch divided by the operations of all threads.*\n",
+            if quick { " --quick" } else { "" },
+            provenance()
+        ));
+        write(&chapter_dir(n).join("bench.md"), &text)?;
+        write(&chapter_dir(n).join("bench.svg"), &throughput_svg(&rows, &provenance()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! `cargo xtask check-book`: checks the book's sources without building
+//! it: includes and anchors resolve, no Rust listing is pasted, generated
+//! files are real, well-formed and included, diagrams are up to date, and the
+//! generated blocks of README.md and the book (the steps of
+//! `cargo xtask test`) match the code.
+
+use crate::diagram_render;
+use crate::doc_blocks;
+use crate::table::cells_in_row;
+use crate::workspace::{files_under, relative, root};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+/// One `{{#include …}}` found in a page.
+#[derive(Debug, PartialEq)]
+struct Include {
+    page: PathBuf,
+    line: usize,
+    target: String,
+    anchor: Option<String>,
+}
+
+/// Every `{{#include}}` / `{{#rustdoc_include}}` in a page's text.
+fn includes_in(page: &Path, text: &str) -> Vec<Include> {
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{#") {
+            let after = &rest[start + 3..];
+            let Some(end) = after.find("}}") else { break };
+            let inner = after[..end].trim();
+            rest = &after[end + 2..];
+            let Some(spec) = inner.strip_prefix("include").or_else(|| inner.strip_prefix("rustdoc_include")) else {
+                continue;
+            };
+            let spec = spec.trim();
+            let (target, anchor) = match spec.split_once(':') {
+                Some((t, a)) if !a.chars().next().is_some_and(|c| c.is_ascii_digit()) => (t, Some(a.to_owned())),
+                Some((t, _lines)) => (t, None),
+                None => (spec, None),
+            };
+            found.push(Include { page: page.to_owned(), line: i + 1, target: target.to_owned(), anchor });
+        }
+    }
+    found
+}
+
+/// The book's pages: every `.md` file under `book/src`.
+fn pages() -> Vec<PathBuf> {
+    files_under(&root().join("book/src")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")).collect()
+}
+
+/// Checks the book's sources: every include resolves (file and anchor), every
+/// Rust listing is an include (never pasted code), every generated file is
+/// real output (no placeholder) and is included by some page, every
+/// diagram's SVG is up to date with its source, and every generated block of
+/// the docs is what `cargo xtask docs` would write.
+pub fn run() -> Result<()> {
+    let mut problems = Vec::new();
+    let mut included = std::collections::BTreeSet::new();
+    let pages = pages();
+    let generated = root().join("book/src/generated");
+    for page in &pages {
+        let text = std::fs::read_to_string(page).with_context(|| format!("could not read {}", page.display()))?;
+        let rel = relative(page);
+        let dir = page.parent().expect("a page is in a folder");
+        for inc in includes_in(page, &text) {
+            let target = dir.join(&inc.target);
+            let Ok(content) = std::fs::read_to_string(&target) else {
+                problems.push(format!("{rel}:{}: include of missing file {}", inc.line, inc.target));
+                continue;
+            };
+            if let Ok(canon) = target.canonicalize() {
+                included.insert(canon);
+            }
+            if let Some(anchor) = &inc.anchor {
+                let begin = format!("ANCHOR: {anchor}");
+                let end = format!("ANCHOR_END: {anchor}");
+                let has = |marker: &str| content.lines().any(|l| l.trim_end().ends_with(marker));
+                if !has(&begin) || !has(&end) {
+                    problems.push(format!("{rel}:{}: anchor `{anchor}` not found in {}", inc.line, inc.target));
+                }
+            }
+        }
+        // Images and links to generated files count as including them.
+        for target in link_targets(&text) {
+            match dir.join(target).canonicalize() {
+                Ok(canon) => {
+                    included.insert(canon);
+                }
+                Err(_) => problems.push(format!("{rel}: link or image to missing file {target}")),
+            }
+        }
+        problems.extend(pasted_rust(&rel, &text));
+    }
+    // Every diagram's committed SVG is what its source renders to now.
+    problems.extend(diagram_render::problems());
+    // README.md's and the book's generated blocks are what the code says.
+    problems.extend(doc_blocks::problems());
+    for entry in files_under(&generated) {
+        let rel = relative(&entry);
+        let text = match std::fs::read_to_string(&entry) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{rel}: could not be read as text ({e})"));
+                continue;
+            }
+        };
+        if text.contains("PLACEHOLDER") {
+            problems.push(format!("{rel}: still a placeholder; run `cargo xtask outputs`"));
+        }
+        if text.trim().is_empty() {
+            problems.push(format!("{rel}: empty"));
+        }
+        problems.extend(generated_format_problems(&rel, &entry, &text));
+        let canon = entry.canonicalize().unwrap_or(entry.clone());
+        if !included.contains(&canon) {
+            problems.push(format!("{rel}: generated but included by no page"));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  "));
+    }
+    println!(
+        "book sources: {} pages, every include resolves, no pasted Rust, generated blocks up to date",
+        pages.len()
+    );
+    Ok(())
+}
+
+/// What is wrong with a generated file's format: a table (`.md`) whose rows
+/// do not all have the header's number of cells, or that has no table or no
+/// provenance line; an SVG that is not one `<svg>` element.
+fn generated_format_problems(rel: &str, path: &Path, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("md") => {
+            let mut tables = 0;
+            let mut columns: Option<usize> = None;
+            for (i, line) in text.lines().enumerate() {
+                let t = line.trim();
+                if !t.starts_with('|') {
+                    columns = None;
+                    continue;
+                }
+                let cells = cells_in_row(t);
+                match columns {
+                    None => {
+                        columns = Some(cells);
+                        tables += 1;
+                    }
+                    Some(n) if n != cells => {
+                        problems.push(format!("{rel}:{}: a table row with {cells} cells under a header of {n}", i + 1))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if tables == 0 {
+                problems.push(format!("{rel}: no table"));
+            }
+            if !text.contains("*Measured by `cargo xtask") {
+                problems.push(format!("{rel}: no line saying which command measured it, where and when"));
+            }
+        }
+        Some("svg") => {
+            let t = text.trim();
+            if !t.starts_with("<svg") || !t.ends_with("</svg>") {
+                problems.push(format!("{rel}: not a single <svg> element"));
+            }
+        }
+        _ => {}
+    }
+    problems
+}
+
+/// The targets of Markdown links and images (`](target)`), without anchors.
+fn link_targets(text: &str) -> Vec<&str> {
+    text.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &text[i + 2..];
+            let end = rest.find(')')?;
+            let target = rest[..end].split('#').next()?.trim();
+            (!target.is_empty() && !target.contains("://")).then_some(target)
+        })
+        .collect()
+}
+
+/// Rust code fences whose body holds anything but include directives.
+fn pasted_rust(rel: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut in_rust: Option<usize> = None;
+    let mut in_other = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if let Some(start) = in_rust {
+            if t.starts_with("```") {
+                in_rust = None;
+            } else if !t.is_empty() && !t.starts_with("{{#include") && !t.starts_with("{{#rustdoc_include") {
+                problems.push(format!("{rel}:{}: Rust listing pasted (line {}) instead of included", start + 1, i + 1));
+                in_rust = None;
+                in_other = true; // skip to the fence's end
+            }
+        } else if in_other {
+            if t.starts_with("```") {
+                in_other = false;
+            }
+        } else if let Some(lang) = t.strip_prefix("```") {
+            if lang.split(',').next().map(str::trim) == Some("rust") {
+                in_rust = Some(i);
+            } else {
+                in_other = true;
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn includes_are_parsed_with_and_without_anchors() {
+        let text = "a\n{{#include ../x.rs:mailbox}}\n{{#include y.txt}} {{#rustdoc_include z.rs:2:5}}\n";
+        let found = includes_in(Path::new("p.md"), text);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].anchor.as_deref(), Some("mailbox"));
+        assert_eq!(found[1].target, "y.txt");
+        assert_eq!(found[2].anchor, None);
+        assert_eq!(found[2].line, 3);
+    }
+
+    #[test]
+    fn generated_tables_are_checked_for_shape_and_provenance() {
+        let good = "| a | b |\n|---|---:|\n| `x | y` | 1 |\n\n*Measured by `cargo xtask memory 1` on here.*\n";
+        assert!(generated_format_problems("m.md", Path::new("m.md"), good).is_empty());
+        let ragged = "| a | b |\n|---|---|\n| 1 |\n*Measured by `cargo xtask bench 1`*\n";
+        assert_eq!(generated_format_problems("m.md", Path::new("m.md"), ragged).len(), 1);
+        let unsourced = "| a |\n|---|\n| 1 |\n";
+        assert_eq!(generated_format_problems("m.md", Path::new("m.md"), unsourced).len(), 1);
+        assert_eq!(generated_format_problems("p.svg", Path::new("p.svg"), "<html></html>").len(), 1);
+    }
+
+    #[test]
+    fn link_targets_skip_urls_and_anchors() {
+        let text = "![plot](../generated/x.svg) [a](b.md#part) [web](https://x.org) [self](#top)";
+        assert_eq!(link_targets(text), vec!["../generated/x.svg", "b.md"]);
+    }
+
+    #[test]
+    fn pasted_rust_is_found_and_includes_are_not() {
+        let ok = "```rust,ignore\n{{#include a.rs:x}}\n```\n```text\nfn main() {}\n```\n";
+        assert!(pasted_rust("p.md", ok).is_empty());
+        let bad = "```rust\nfn main() {}\n```\n";
+        assert_eq!(pasted_rust("p.md", bad).len(), 1);
+    }
+}

@@ -1,0 +1,116 @@
+//! `cargo xtask miri [N]`: each package's suite must pass under Miri, and
+//! each `#[ignore = "miri rejects: …"]` test must make Miri report its error.
+
+use crate::cli::ChapterArg;
+use crate::process::{describe, run_captured, run_visible};
+use crate::rustup::{cargo_nightly, ensure_miri};
+use crate::workspace::{checked_packages, package_dir, test_targets};
+use anyhow::{Context, Result, bail};
+
+pub fn run(args: ChapterArg) -> Result<()> {
+    ensure_miri()?;
+    let mut failed = Vec::new();
+    for package in checked_packages(args.chapter) {
+        // The ordinary suite, doc tests included: Miri must find nothing.
+        if !run_visible(cargo_nightly().args(["miri", "test", "-p", &package]))?.success() {
+            failed.push(format!("{package}: suite not clean under Miri"));
+        }
+        for case in miri_rejects(&package)? {
+            let mut cmd = cargo_nightly();
+            cmd.args([
+                "miri",
+                "test",
+                "-p",
+                &package,
+                "--test",
+                &case.target,
+                "--",
+                "--ignored",
+                "--exact",
+                &case.test,
+            ]);
+            println!("$ {}", describe(&cmd));
+            let (status, output) = run_captured(&mut cmd)?;
+            let report: Vec<&str> = output
+                .lines()
+                .skip_while(|l| !l.starts_with("error"))
+                .take_while(|l| !l.starts_with("note: some details are omitted"))
+                .collect();
+            let rejected = !status.success() && output.contains(&case.expected);
+            if rejected {
+                println!("{}", report.iter().take(12).copied().collect::<Vec<_>>().join("\n"));
+                println!("miri: `{}` rejected as expected ({:?})\n", case.test, case.expected);
+            } else {
+                println!("{output}");
+                failed.push(format!(
+                    "{package}: `{}` was not rejected by Miri with {:?} (exit {status})",
+                    case.test, case.expected
+                ));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
+    }
+    Ok(())
+}
+
+/// A test that only Miri can judge: ignored in normal runs, with the error
+/// Miri must report named in its ignore reason.
+#[derive(Debug, PartialEq)]
+struct MiriRejects {
+    target: String,
+    test: String,
+    expected: String,
+}
+
+const REJECTS: &str = "#[ignore = \"miri rejects: ";
+
+/// Finds `#[ignore = "miri rejects: <text>"]` tests in a package's test files.
+fn miri_rejects(package: &str) -> Result<Vec<MiriRejects>> {
+    let mut found = Vec::new();
+    for target in test_targets(package, "") {
+        let path = package_dir(package).join("tests").join(format!("{target}.rs"));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
+        found.extend(parse_rejects(&target, &text));
+    }
+    Ok(found)
+}
+
+fn parse_rejects(target: &str, text: &str) -> Vec<MiriRejects> {
+    let mut found = Vec::new();
+    let mut pending: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix(REJECTS) {
+            pending = rest.strip_suffix("\"]").map(str::to_owned);
+        } else if let Some(expected) = &pending
+            && let Some(after) = t.strip_prefix("fn ")
+        {
+            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            found.push(MiriRejects { target: target.to_owned(), test: name, expected: expected.clone() });
+            pending = None;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn miri_rejects_are_parsed() {
+        let text = "#[test]\n#[ignore = \"miri rejects: Data race detected\"]\nfn racy() {}\n#[test]\nfn plain() {}\n";
+        assert_eq!(
+            parse_rejects("ub", text),
+            vec![MiriRejects { target: "ub".into(), test: "racy".into(), expected: "Data race detected".into() }]
+        );
+    }
+
+    #[test]
+    fn chapter_zero_has_miri_rejects() {
+        let found = miri_rejects("chapter-0").unwrap();
+        assert!(found.iter().any(|c| c.test == "racy_slot_read_is_a_data_race"), "{found:?}");
+    }
+}

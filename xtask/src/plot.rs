@@ -1,0 +1,209 @@
+//! The book's plots as self-contained SVG: throughput against threads
+//! (`bench.svg`) and bytes per element as bars (`memory.svg`).
+
+use crate::criterion::Estimate;
+use crate::table::MemoryPanel;
+
+const COLOURS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Throughput against threads, one panel per benchmark group and one line
+/// per contender.
+pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
+    // Room on the right for the longest contender name (about 7 px a character).
+    let longest = rows.iter().map(|r| r.function.chars().count()).max().unwrap_or(10) as f64;
+    let right = 50.0 + 7.0 * longest;
+    let (panel_h, top, left, plot_h) = (300.0_f64, 40.0_f64, 70.0, 220.0);
+    let width = left + 460.0 + right;
+    let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+    groups.dedup();
+    let height = top + panel_h * groups.len() as f64 + 20.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n",
+        escape(caption)
+    );
+    for (g, group) in groups.iter().enumerate() {
+        let y0 = top + g as f64 * panel_h;
+        let in_group: Vec<&Estimate> = rows.iter().filter(|r| r.group == *group).collect();
+        let mut threads: Vec<u64> = in_group.iter().filter_map(|r| r.value.parse().ok()).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        if threads.is_empty() {
+            continue;
+        }
+        let max = in_group.iter().map(|r| 1e3 / r.mean_ns).fold(0.0, f64::max).max(1e-9) * 1.1;
+        let plot_w = width - left - right;
+        let x = |t: u64| {
+            let i = threads.iter().position(|&v| v == t).unwrap_or(0) as f64;
+            left + if threads.len() == 1 { plot_w / 2.0 } else { i * plot_w / (threads.len() - 1) as f64 }
+        };
+        let y = |v: f64| y0 + 30.0 + plot_h * (1.0 - v / max);
+        svg.push_str(&format!(
+            "<text x=\"{left}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+            y0 + 18.0,
+            escape(group)
+        ));
+        for k in 0..=4 {
+            let v = max * k as f64 / 4.0;
+            svg.push_str(&format!(
+                "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
+                 <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}</text>\n",
+                left + plot_w,
+                left - 6.0,
+                y(v) + 4.0,
+                yy = y(v)
+            ));
+        }
+        for &t in &threads {
+            svg.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{t}</text>\n",
+                x(t),
+                y(0.0) + 16.0
+            ));
+        }
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">threads</text>\n\
+             <text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\">M ops/s</text>\n",
+            left + plot_w / 2.0,
+            y(0.0) + 32.0,
+            y(max / 2.0)
+        ));
+        let mut contenders: Vec<&str> = in_group.iter().map(|r| r.function.as_str()).collect();
+        contenders.dedup();
+        for (c, contender) in contenders.iter().enumerate() {
+            let colour = COLOURS[c % COLOURS.len()];
+            let points: Vec<String> = in_group
+                .iter()
+                .filter(|r| r.function == *contender)
+                .filter_map(|r| Some((r.value.parse::<u64>().ok()?, 1e3 / r.mean_ns)))
+                .map(|(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
+                .collect();
+            svg.push_str(&format!(
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                points.join(" ")
+            ));
+            for p in &points {
+                let (px, py) = p.split_once(',').expect("a point is `x,y`");
+                svg.push_str(&format!("<circle cx=\"{px}\" cy=\"{py}\" r=\"3\" fill=\"{colour}\"/>\n"));
+            }
+            let ly = y0 + 40.0 + c as f64 * 18.0;
+            svg.push_str(&format!(
+                "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+                left + plot_w + 12.0,
+                left + plot_w + 32.0,
+                left + plot_w + 38.0,
+                ly + 4.0,
+                escape(contender)
+            ));
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Bytes per element as horizontal bars, requested and glibc-usable side by
+/// side, one panel per table; `None` when there is no panel.
+pub fn memory_svg(panels: &[MemoryPanel], caption: &str) -> Option<String> {
+    if panels.is_empty() {
+        return None;
+    }
+    let longest = panels.iter().flat_map(|p| &p.bars).map(|b| b.0.chars().count() + 12).max().unwrap_or(10);
+    let (left, bar_w, row_h, bar_h) = (30.0 + 7.2 * longest as f64, 380.0, 34.0, 12.0);
+    let width = left + bar_w + 80.0;
+    let height: f64 = 60.0 + panels.iter().map(|p| 40.0 + row_h * p.bars.len() as f64).sum::<f64>();
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n\
+         <rect x=\"{left:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
+         <text x=\"{:.0}\" y=\"39\">requested bytes per element</text>\
+         <rect x=\"{:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
+         <text x=\"{:.0}\" y=\"39\">usable bytes per element (glibc)</text>\n",
+        escape(caption),
+        COLOURS[0],
+        left + 16.0,
+        left + 200.0,
+        COLOURS[3],
+        left + 216.0,
+    );
+    let mut y = 60.0;
+    for panel in panels {
+        let max = panel.bars.iter().map(|b| b.2.max(b.3)).fold(0.0, f64::max).max(1e-9);
+        svg.push_str(&format!(
+            "<text x=\"10\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+            y + 16.0,
+            escape(&panel.title)
+        ));
+        y += 30.0;
+        for (name, elements, requested, usable) in &panel.bars {
+            svg.push_str(&format!(
+                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{} ({elements})</text>\n",
+                left - 8.0,
+                y + bar_h + 4.0,
+                escape(name)
+            ));
+            for (k, (value, colour)) in [(*requested, COLOURS[0]), (*usable, COLOURS[3])].into_iter().enumerate() {
+                let top = y + k as f64 * (bar_h + 1.0);
+                let w = bar_w * value / max;
+                svg.push_str(&format!(
+                    "<rect x=\"{left:.0}\" y=\"{top:.0}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\
+                     <text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\">{value:.1}</text>\n",
+                    left + w + 4.0,
+                    top + bar_h - 2.0
+                ));
+            }
+            y += row_h;
+        }
+        y += 10.0;
+    }
+    svg.push_str("</svg>\n");
+    Some(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plot_has_a_line_per_contender_and_a_panel_per_group() {
+        let est = |group: &str, function: &str, value: &str, mean_ns: f64| Estimate {
+            group: group.into(),
+            function: function.into(),
+            value: value.into(),
+            mean_ns,
+            low_ns: mean_ns,
+            high_ns: mean_ns,
+        };
+        let rows = [
+            est("push", "a<b>", "1", 10.0),
+            est("push", "a<b>", "2", 8.0),
+            est("push", "c", "1", 20.0),
+            est("pop", "c", "1", 5.0),
+        ];
+        let svg = throughput_svg(&rows, "machine");
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("a&lt;b&gt;"));
+        assert!(svg.contains(">push<") && svg.contains(">pop<"));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn memory_bars_are_drawn_two_per_contender() {
+        let panels = [MemoryPanel {
+            title: "One u64 per element".into(),
+            bars: vec![("Vec<u64>".to_owned(), 1000, 8.0, 8.0), ("Box<u64>".to_owned(), 1000, 8.0, 24.0)],
+        }];
+        let svg = memory_svg(&panels, "here").unwrap();
+        assert_eq!(svg.matches("<rect").count(), 1 + 2 + 4, "background, legend, two bars per contender");
+        assert!(svg.contains("Vec&lt;u64&gt; (1000)"));
+        assert!(memory_svg(&[], "here").is_none());
+    }
+}

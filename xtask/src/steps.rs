@@ -1,0 +1,223 @@
+//! The steps of `cargo xtask test`, defined once: the command runs them,
+//! `cargo xtask test --list` prints them, and `cargo xtask docs` writes them
+//! into README.md and the book's "How to run everything" page (which
+//! `cargo xtask check-book` compares).
+
+use crate::process::{cargo, run_ok, xtask};
+use crate::{exercise_check, memory_tables};
+use anyhow::Result;
+
+/// One step of `cargo xtask test`.
+#[derive(Debug)]
+pub struct Step {
+    /// Its name in the summary table.
+    pub name: &'static str,
+    /// What passing it proves, in one line of Markdown.
+    pub proves: &'static str,
+    /// What it runs, in order; the step stops at the first that fails.
+    pub actions: &'static [Action],
+}
+
+/// What a step runs.
+#[derive(Debug)]
+pub enum Action {
+    /// `cargo <args>`, which must succeed.
+    Cargo(&'static [&'static str]),
+    /// `cargo xtask <args>`: this program again, as a child process.
+    Xtask(&'static [&'static str]),
+    /// A check that has no command of its own, described in Markdown.
+    Call { runs: &'static str, check: fn() -> Result<()> },
+}
+
+use Action::{Call, Cargo, Xtask};
+
+/// Every step, in the order `cargo xtask test` runs them.
+pub const STEPS: &[Step] = &[
+    Step { name: "rustfmt", proves: "the code is formatted", actions: &[Cargo(&["fmt", "--all", "--", "--check"])] },
+    Step {
+        name: "clippy",
+        proves: "no lint warnings, in any crate or test",
+        actions: &[Cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])],
+    },
+    Step {
+        name: "cargo test",
+        proves: "the ordinary tests pass, bug demonstrations included",
+        actions: &[Cargo(&["test"])],
+    },
+    Step {
+        name: "exercises fail, solutions pass",
+        proves: "each exercise stub fails its tests and its loom models (so they test something), and each \
+                 solution passes the tests",
+        actions: &[Call {
+            runs: "`cargo test -p exercise-N`, `cargo test -p solution-N`, the exercises' loom models",
+            check: exercise_check::run,
+        }],
+    },
+    Step {
+        name: "exercise loom models catch mutants",
+        proves: "each mistake listed in `solutions/solution-N/mutants.txt`, applied to a scratch copy, makes a \
+                 loom model fail",
+        actions: &[Xtask(&["mutants"])],
+    },
+    Step {
+        name: "exercise runner (lab) self-test",
+        proves: "the exercise runner fails every stub, passes every solution and reports a compile error in a \
+                 broken copy",
+        actions: &[Xtask(&["lab", "selftest"])],
+    },
+    Step {
+        name: "benches (test mode)",
+        proves: "every benchmark runs once without panicking",
+        actions: &[Cargo(&["test", "--benches"])],
+    },
+    Step {
+        name: "memory tables run",
+        proves: "the memory measurements still work",
+        actions: &[Call {
+            runs: "each chapter's `examples/memory.rs` in a debug build and chapter 7's binary with `--smoke`, \
+                   writing nothing",
+            check: memory_tables::smoke,
+        }],
+    },
+    Step {
+        name: "loom",
+        proves: "every loom model of every chapter, solution and support crate",
+        actions: &[Xtask(&["loom"])],
+    },
+    Step {
+        name: "miri",
+        proves: "every suite is clean under Miri, and every undefined-behaviour demonstration is rejected",
+        actions: &[Xtask(&["miri"])],
+    },
+    Step {
+        name: "book",
+        proves: "the diagram renderer works; every listing and output the book includes exists, every \
+                 generated table is well formed and says where it was measured, every diagram is up to date \
+                 with its source, these lists of steps match the code; the book builds without a warning",
+        actions: &[Cargo(&["test", "-q", "-p", "book-diagrams"]), Xtask(&["check-book"]), Xtask(&["book", "--build"])],
+    },
+    Step {
+        name: "book in a browser",
+        proves: "headless Chromium loads every page with no console error or failed request; links, anchors \
+                 and images resolve; code is highlighted; search finds \"ABA\" and \"Acquire\" on the pages \
+                 that use them; every quiz renders and scores full marks when answered with its own answer key; \
+                 the sidebar lists every chapter",
+        actions: &[Xtask(&["browser"])],
+    },
+];
+
+impl Step {
+    /// Runs the step's actions in order, stopping at the first failure.
+    pub fn run(&self) -> Result<()> {
+        for action in self.actions {
+            match action {
+                Cargo(args) => run_ok(cargo().args(*args))?,
+                Xtask(args) => run_ok(xtask()?.args(*args))?,
+                Call { check, .. } => check()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// What the step runs, in Markdown: its commands in code spans.
+    pub fn runs(&self) -> String {
+        let parts: Vec<String> = self
+            .actions
+            .iter()
+            .map(|action| match action {
+                Cargo(args) => format!("`cargo {}`", args.join(" ")),
+                Xtask(args) => format!("`cargo xtask {}`", args.join(" ")),
+                Call { runs, .. } => (*runs).to_owned(),
+            })
+            .collect();
+        parts.join(", then ")
+    }
+}
+
+/// The steps for a terminal (`cargo xtask test --list`).
+pub fn terminal_list() -> String {
+    let plain = |markdown: &str| markdown.replace('`', "");
+    let mut out = String::from("The steps of `cargo xtask test`, in order (a failed step does not stop the rest):\n");
+    for (i, step) in STEPS.iter().enumerate() {
+        out.push_str(&format!(
+            "\n{:>2}. {}\n    runs:   {}\n    proves: {}\n",
+            i + 1,
+            step.name,
+            plain(&step.runs()),
+            plain(step.proves)
+        ));
+    }
+    out
+}
+
+/// The steps as a numbered Markdown list (README.md).
+pub fn markdown_list() -> String {
+    let items: Vec<String> = STEPS
+        .iter()
+        .enumerate()
+        .map(|(i, step)| format!("{}. **{}**: {} ({})", i + 1, step.name, step.proves, step.runs()))
+        .collect();
+    items.join("\n") + "\n"
+}
+
+/// The steps as a Markdown table: step, what it runs, what it proves (the book).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Step | What it runs | What it proves |\n|---|---|---|\n");
+    for step in STEPS {
+        out.push_str(&format!("| {} | {} | {} |\n", step.name, step.runs(), step.proves));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn steps_have_unique_names_and_one_line_texts() {
+        let mut names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), STEPS.len(), "two steps share a name");
+        for step in STEPS {
+            assert!(!step.name.is_empty() && !step.proves.is_empty() && !step.actions.is_empty(), "{step:?}");
+            for text in [step.name, step.proves, &step.runs()] {
+                assert!(!text.contains('\n') && !text.contains('|'), "{text:?} would break a table row or a line");
+                assert!(!text.contains("  "), "{text:?}: a line break in the source left two spaces");
+                assert_eq!(text.matches('`').count() % 2, 0, "{text:?}: unbalanced code span");
+            }
+        }
+    }
+
+    #[test]
+    fn every_xtask_action_is_a_command_line_the_cli_accepts() {
+        for step in STEPS {
+            for action in step.actions {
+                if let Xtask(args) = action {
+                    let line = std::iter::once("cargo-xtask").chain(args.iter().copied());
+                    assert!(
+                        Cli::try_parse_from(line).is_ok(),
+                        "step `{}`: `cargo xtask {}`",
+                        step.name,
+                        args.join(" ")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn renderings_list_every_step_in_order() {
+        let (list, table, terminal) = (markdown_list(), markdown_table(), terminal_list());
+        assert_eq!(list.lines().count(), STEPS.len());
+        assert_eq!(table.lines().count(), STEPS.len() + 2);
+        for (i, step) in STEPS.iter().enumerate() {
+            assert!(list.lines().nth(i).unwrap().starts_with(&format!("{}. **{}**", i + 1, step.name)));
+            assert!(table.lines().nth(i + 2).unwrap().starts_with(&format!("| {} |", step.name)));
+            assert!(terminal.contains(&format!("{:>2}. {}\n", i + 1, step.name)));
+        }
+        assert!(table.contains("| `cargo test -q -p book-diagrams`, then `cargo xtask check-book`, then"));
+    }
+}

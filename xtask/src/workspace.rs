@@ -1,0 +1,171 @@
+//! Where things are: the workspace root, the build folder, the chapter,
+//! exercise and solution crates, and walking and copying the checkout.
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use walkdir::WalkDir;
+
+/// The workspace root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+/// The build folder: `CARGO_TARGET_DIR` when set, else `target/` in the root.
+/// Loom, mutant, criterion and tool builds go in subfolders of it.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() { dir } else { root().join(dir) }
+        }
+        _ => root().join("target"),
+    }
+}
+
+/// A path as the reader knows it: relative to the root when inside it.
+pub fn relative(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}
+
+/// The entries directly inside `dir`, sorted; none when it does not exist.
+pub fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> =
+        WalkDir::new(dir).min_depth(1).max_depth(1).into_iter().filter_map(|e| e.ok()).map(|e| e.into_path()).collect();
+    found.sort();
+    found
+}
+
+/// Every file under `dir`, at any depth, sorted; none when it does not exist.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// The chapter numbers that have a `chapters-code/chapter-N` crate, ascending.
+pub fn chapters() -> Vec<u32> {
+    numbered(&root().join("chapters-code"), "chapter-")
+}
+
+/// The exercise numbers that have an `exercises/exercise-N` crate, ascending.
+pub fn exercises() -> Vec<u32> {
+    numbered(&root().join("exercises"), "exercise-")
+}
+
+fn numbered(dir: &Path, prefix: &str) -> Vec<u32> {
+    let mut found: Vec<u32> =
+        entries(dir).iter().filter_map(|p| p.file_name()?.to_str()?.strip_prefix(prefix)?.parse().ok()).collect();
+    found.sort_unstable();
+    found
+}
+
+/// Chapter `n`, or every chapter when `None`.
+pub fn selected_chapters(chapter: Option<u32>) -> Vec<u32> {
+    chapters().into_iter().filter(|n| chapter.is_none_or(|c| c == *n)).collect()
+}
+
+/// Support crates, checked along with every chapter.
+const SUPPORT: &[&str] = &["test-kit", "loom-facade"];
+
+/// The packages that loom and Miri check for chapter `n` (the chapter and
+/// its solution), or for everything (the support crates too).
+pub fn checked_packages(chapter: Option<u32>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if chapter.is_none() {
+        out.extend(SUPPORT.iter().map(|s| (*s).to_owned()));
+    }
+    for n in selected_chapters(chapter) {
+        out.push(format!("chapter-{n}"));
+        if package_dir(&format!("solution-{n}")).exists() {
+            out.push(format!("solution-{n}"));
+        }
+    }
+    out
+}
+
+/// The crate directory of a package name such as `chapter-3` or `solution-0`.
+pub fn package_dir(package: &str) -> PathBuf {
+    let root = root();
+    if package.starts_with("chapter-") || SUPPORT.contains(&package) {
+        root.join("chapters-code").join(package)
+    } else if package.starts_with("exercise-") {
+        root.join("exercises").join(package)
+    } else if package.starts_with("solution-") {
+        root.join("solutions").join(package)
+    } else {
+        root.join(package)
+    }
+}
+
+/// Test targets (file stems under `tests/`) of a package whose name starts with `prefix`.
+pub fn test_targets(package: &str, prefix: &str) -> Vec<String> {
+    let mut stems: Vec<String> = entries(&package_dir(package).join("tests"))
+        .iter()
+        .filter_map(|p| {
+            let stem = p.file_name()?.to_str()?.strip_suffix(".rs")?;
+            stem.starts_with(prefix).then(|| stem.to_owned())
+        })
+        .collect();
+    stems.sort();
+    stems
+}
+
+/// Copies the files git knows (tracked, or untracked and not ignored) into
+/// `dest`, which is emptied first: a scratch checkout.
+pub fn copy_checkout(dest: &Path) -> Result<()> {
+    let root = root();
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).with_context(|| format!("could not empty {}", dest.display()))?;
+    }
+    let out = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(&root)
+        .output()
+        .context("could not run `git ls-files` to copy the checkout")?;
+    anyhow::ensure!(out.status.success(), "`git ls-files` failed in {}: {}", root.display(), out.status);
+    for file in out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(file).context("git listed a file name that is not UTF-8")?);
+        let (from, to) = (root.join(rel), dest.join(rel));
+        if !from.is_file() {
+            continue;
+        }
+        let parent = to.parent().expect("a file in the checkout has a folder");
+        std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+        std::fs::copy(&from, &to).with_context(|| format!("could not copy {} to {}", rel.display(), to.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chapters_and_exercises_are_found() {
+        assert!(chapters().contains(&0));
+        assert!(exercises().contains(&0));
+        assert_eq!(test_targets("chapter-0", "loom"), vec!["loom".to_owned()]);
+    }
+
+    #[test]
+    fn packages_for_one_chapter_or_all() {
+        assert_eq!(checked_packages(Some(0)), vec!["chapter-0".to_owned(), "solution-0".to_owned()]);
+        let all = checked_packages(None);
+        assert_eq!(&all[..2], &["test-kit".to_owned(), "loom-facade".to_owned()]);
+        assert!(all.contains(&"chapter-7".to_owned()));
+    }
+
+    #[test]
+    fn files_under_walks_every_level() {
+        let files = files_under(&root().join("xtask/src"));
+        assert!(files.iter().any(|f| f.ends_with("commands/lab/mod.rs")), "{files:?}");
+        assert!(files.windows(2).all(|w| w[0] < w[1]), "sorted");
+        assert!(files_under(&root().join("no-such-folder")).is_empty());
+    }
+}
