@@ -76,6 +76,18 @@ const NAME: &str = "TreiberStack";
 /// share(&chapter_1::stack::TreiberStack::<std::sync::MutexGuard<'static, u8>>::new());
 /// ```
 ///
+/// The stack is invariant in `T` (its head is a crossbeam `Atomic`, which
+/// holds a `PhantomData<*mut _>`): a stack of `&'static str` cannot be used
+/// as a stack of shorter-lived strings, or a short-lived one could be pushed
+/// and popped later as `'static`.
+///
+/// ```compile_fail
+/// use chapter_1::stack::TreiberStack;
+/// fn shorten<'a>(s: &'a TreiberStack<&'static str>) -> &'a TreiberStack<&'a str> {
+///     s
+/// }
+/// ```
+///
 /// `Send` is enough, as for `Mutex<T>`: a `Cell` may be moved between threads,
 /// so a stack of them can be shared.
 ///
@@ -90,7 +102,9 @@ pub struct TreiberStack<T> {
     /// The collector every popped node is retired to; every guard the core
     /// API is given is checked against it.
     bound: BoundCollector,
-    /// The stack owns `T`s: for the drop checker and for variance.
+    /// The stack owns `T`s: for the drop checker. (Variance comes from
+    /// `head`: crossbeam's `Atomic` holds a `PhantomData<*mut _>`, so the
+    /// stack is invariant in `T`, as a structure written through `&self` must be.)
     _owns: PhantomData<T>,
 }
 

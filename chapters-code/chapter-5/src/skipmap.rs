@@ -870,7 +870,11 @@ where
         // search that finds its predecessor marked starts again from the head
         // and must then find that predecessor marked higher up too, and
         // unlink it there; with Relaxed marks, loom finds an execution where
-        // the search never sees the upper mark and restarts forever. A mark is
+        // the search keeps reading the stale, unmarked upper slot and restarts
+        // until loom gives up on the execution. (On hardware the mark would
+        // become visible eventually and the search would end: the failure is
+        // loom's way of showing that nothing *orders* the marks, not a
+        // livelock a real machine would reproduce.) A mark is
         // a read-modify-write, so a concurrent compare-and-swap of the same
         // slot can never overwrite it.
         for level in (1..n.tower.len()).rev() {
