@@ -42,16 +42,39 @@
 //!
 //! # Cost
 //!
-//! Checking is NP-complete in general. In practice the cost depends on how many
-//! operations overlap at once (at most one per thread) and how many different
-//! states their orders can lead to: the memo bounds the work by the number of
-//! distinct (placed set, state) pairs, each costing a model step and a hash of
-//! a bitset of `n / 64` words. A correct history is usually accepted in about
-//! one step per operation. A rejected history of a model whose state depends on
-//! the order of many overlapping operations (sixteen concurrent pushes of
-//! different values, say) can take exponential time, which is why maps are
-//! checked key by key ([`assert_linearizable_per_key`]): linearizability is
-//! *compositional*, so a map is linearizable when each key, seen alone, is.
+//! Checking linearizability is NP-complete in general, and the search is
+//! exponential in the worst case. Three things keep it fast in practice:
+//!
+//! - **The memo.** Each (placed set, state) pair is explored once. It is kept
+//!   as a pair of 128-bit fingerprints (32 bytes an entry, whatever the
+//!   history's length or the state's size); two different pairs share one
+//!   with a probability of about 2^-128.
+//! - **Operations that change nothing go first.** An operation whose result
+//!   fits and that leaves the state as it was (a read, a failed insert, a pop
+//!   of an empty stack) can always be placed first, so when that fails, the
+//!   search does not try the other candidates at that point.
+//! - **The candidate that returns first is tried first.** It is the one that
+//!   must be placed soonest, and an operation stretched over many others (its
+//!   thread was descheduled inside it) waits until something needs it.
+//!
+//! A correct history then takes one to ten model steps per operation, and
+//! each step clones the model's state (keep states small: a stack that pops
+//! about as often as it pushes). What remains expensive is a wrong guess that
+//! shows only much later: two pushes that overlap are ordered one way, and
+//! the mistake appears only when their values are popped, thousands of
+//! operations on; the search has to back out of everything in between. So:
+//!
+//! - **check maps key by key** ([`assert_linearizable_per_key`]):
+//!   linearizability is *compositional* (an object made of independent parts
+//!   is linearizable when each part is), and a key's history is short;
+//! - **check a stack or a queue in short runs**: several runs of a few
+//!   thousand operations, each on a fresh structure, rather than one long
+//!   one. (With four to sixteen threads on two cores, runs of 2,000
+//!   operations took at most 10,000 steps in 30 tries each; runs of 20,000
+//!   sometimes needed millions.)
+//!
+//! A search that takes more than [`STEP_BUDGET`] steps gives up with a panic
+//! that says it could not decide, rather than run for an hour.
 //!
 //! # Using it
 //!
@@ -93,9 +116,12 @@
 //! assert!(violation.to_string().contains("not linearizable"));
 //! ```
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::{self, Debug, Write as _};
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -348,9 +374,11 @@ impl<M: Model> Debug for Violation<M> {
 ///
 /// # Panics
 ///
-/// When an operation's `returned` tick is smaller than its `invoked` tick.
+/// When an operation's `returned` tick is smaller than its `invoked` tick,
+/// and when the search takes more than [`STEP_BUDGET`] steps without deciding
+/// (the message says so: it is not a verdict on the history).
 pub fn check<M: Model>(initial: &M, history: &History<M>) -> Result<Vec<usize>, Violation<M>> {
-    search(initial, history, true).0
+    search(initial, history, true, STEP_BUDGET).0
 }
 
 /// Panics with the [`Violation`] when `history` is not linearizable.
@@ -379,20 +407,16 @@ pub fn assert_linearizable_per_key<M: Model, K: Ord + Debug>(
 // ---------------------------------------------------------------------------
 // The search.
 
-/// A set of operation indices.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Bitset(Box<[u64]>);
-
-impl Bitset {
-    fn new(bits: usize) -> Self {
-        Bitset(vec![0; bits.div_ceil(64)].into_boxed_slice())
-    }
-    fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-    fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
+/// A 128-bit fingerprint of a value, from two differently seeded SipHash
+/// runs (`DefaultHasher::new()` is deterministic within a build).
+fn fingerprint<T: Hash + ?Sized>(value: &T) -> u128 {
+    let half = |seed: u8| {
+        let mut h = DefaultHasher::new();
+        seed.hash(&mut h);
+        value.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 /// The events of a history in a circular doubly linked list, with node 0 as
@@ -475,7 +499,21 @@ impl Events {
     }
 }
 
-/// Where the deepest attempt got stuck.
+/// Every how many placed operations the search keeps a copy of the state;
+/// backtracking to a depth in between replays at most this many steps.
+const CHECKPOINT: usize = 32;
+
+/// An operation the search has placed.
+struct Placed<M> {
+    op: usize,
+    /// Whether it fit without changing the state (then no other choice at
+    /// its depth needs trying).
+    forced: bool,
+    /// The state before it, kept at every `CHECKPOINT`-th depth only.
+    before: Option<M>,
+}
+
+/// Where an attempt got stuck.
 struct Stuck<M> {
     order: Vec<usize>,
     state: M,
@@ -484,89 +522,198 @@ struct Stuck<M> {
     blocker: usize,
 }
 
-/// The search itself; also returns how many model steps it took (the tests
-/// use the count, and `memo: false`, to check that memoisation works without
-/// timing anything).
-fn search<M: Model>(initial: &M, history: &History<M>, memo: bool) -> (Result<Vec<usize>, Violation<M>>, u64) {
-    let ops = &history.ops;
+/// How a search ended.
+enum Outcome<M> {
+    /// A valid order.
+    Linearizable(Vec<usize>),
+    /// No valid order; the deepest attempt placed this many operations.
+    Not { deepest: usize },
+    /// Stopped where it first got stuck with `stop_at` operations placed.
+    Stuck(Stuck<M>),
+    /// Ran out of steps; the deepest attempt placed this many operations.
+    GaveUp { deepest: usize },
+}
+
+/// How many model steps [`check`] takes at most before it gives up. A correct
+/// history of a few thousand operations takes about one to ten steps per
+/// operation; a search that needs millions is lost in a wrong guess made
+/// long before (see "Cost" in the module documentation).
+pub const STEP_BUDGET: u64 = 5_000_000;
+
+/// Checks `history`; on failure, searches again to where the deepest attempt
+/// got stuck, to report it. (Copying the order and the state at every new
+/// depth the first search reaches would cost far more than a second search,
+/// which only failing histories pay for.) Also returns how many model steps
+/// the first search took: the tests count them, with `memo` off as well,
+/// to check that memoisation works without timing anything.
+///
+/// # Panics
+///
+/// When the search takes more than `budget` steps: it has neither found an
+/// order nor ruled every order out, and says so rather than guess.
+fn search<M: Model>(
+    initial: &M,
+    history: &History<M>,
+    memo: bool,
+    budget: u64,
+) -> (Result<Vec<usize>, Violation<M>>, u64) {
+    let (outcome, steps) = explore(initial, &history.ops, memo, None, budget);
+    let result = match outcome {
+        Outcome::Linearizable(order) => Ok(order),
+        Outcome::Not { deepest } => match explore(initial, &history.ops, memo, Some(deepest), u64::MAX).0 {
+            Outcome::Stuck(stuck) => Err(violation(&history.ops, stuck)),
+            _ => unreachable!("the same search gets stuck at the same depth again"),
+        },
+        Outcome::GaveUp { deepest } => panic!(
+            "lincheck gave up after {steps} steps without deciding whether this history of {} operations on {} \
+             is linearizable (the longest order it found placed {deepest}). The search is exponential when a wrong \
+             guess about two overlapping operations shows only much later: check shorter histories, for example \
+             several short runs on fresh structures instead of one long run (see the lincheck module documentation).",
+            history.len(),
+            short_type_name(std::any::type_name::<M>()),
+        ),
+        Outcome::Stuck(_) => unreachable!("only a search with a depth to stop at stops"),
+    };
+    (result, steps)
+}
+
+/// Wing & Gong's search with Lowe's memo; see the module documentation.
+fn explore<M: Model>(
+    initial: &M,
+    ops: &[Operation<M>],
+    memo: bool,
+    stop_at: Option<usize>,
+    budget: u64,
+) -> (Outcome<M>, u64) {
     let mut events = Events::new(ops);
+    // Lowe's memo: the (placed set, state) pairs already reached, as
+    // fingerprints, so that an entry costs 32 bytes however long the history
+    // and however large the state. The set's fingerprint is Zobrist's: a
+    // random 128-bit key per operation, XORed in when it is placed and out
+    // when it is taken back. Two different pairs share an entry with
+    // probability about 2^-128 per pair, far below any other source of error.
+    let mut keys = SmallRng::seed_from_u64(0x11ec_4ec4);
+    let zobrist: Vec<u128> = (0..ops.len()).map(|_| keys.random()).collect();
+    let mut placed_set = 0u128;
+    let mut seen: HashSet<(u128, u128)> = HashSet::new();
     let mut state = initial.clone();
-    let mut placed = Bitset::new(ops.len());
-    // Lowe's memo: (placed set, state) pairs already reached.
-    let mut seen: HashSet<(Bitset, M)> = HashSet::new();
-    // The operations placed so far, in order.
+    // Each try steps a copy of the state; `clone_from` lets a model reuse
+    // the copy's buffers instead of allocating new ones for every try.
+    let mut scratch = initial.clone();
+    // `stack[d]`: the operation placed at depth `d`; `frames[d]`: the
+    // candidates at depth `d`, in the order they are tried, stored in
+    // `tried_order[start..start + len]`, and how many have been tried.
     let mut stack: Vec<Placed<M>> = Vec::new();
-    let mut stuck: Option<Stuck<M>> = None;
-    // The candidates tried since the search last moved forward, and whether
-    // each one's result fit (for the report only).
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut tried_order: Vec<usize> = Vec::new();
+    let mut deepest = 0;
+    // Whether each candidate tried at this depth fit (for the report only).
     let mut fits: Vec<(usize, bool)> = Vec::new();
     let mut steps = 0u64;
-    let mut entry = events.next[0];
     loop {
         if events.next[0] == 0 {
-            return (Ok(stack.into_iter().map(|p| p.op).collect()), steps);
+            return (Outcome::Linearizable(stack.into_iter().map(|p| p.op).collect()), steps);
         }
-        if events.is_call[entry] {
-            // A candidate: called before any unplaced operation returned.
-            let op = events.op[entry];
-            let mut next_state = state.clone();
+        if steps > budget {
+            return (Outcome::GaveUp { deepest }, steps);
+        }
+        if frames.len() == stack.len() {
+            // A new depth. The candidates: every operation called before the
+            // first return still in the list (no unplaced operation returned
+            // before they were called); one per thread at most.
+            let start = tried_order.len();
+            let mut node = events.next[0];
+            while events.is_call[node] {
+                tried_order.push(events.op[node]);
+                node = events.next[node];
+            }
+            // The order of trying them decides how soon a wrong choice is
+            // found out, not whether a valid order is found. The one that
+            // returns first goes first: it must be placed soonest. An
+            // operation that overlaps many others (its thread was descheduled
+            // inside it) is tried late, which is usually where it took effect.
+            tried_order[start..].sort_unstable_by_key(|&op| (ops[op].returned, op));
+            frames.push(Frame { start, len: tried_order.len() - start, tried: 0, blocker: events.op[node] });
+            fits.clear();
+        }
+        let frame = frames.last_mut().expect("a frame per depth");
+        let mut advanced = false;
+        let mut give_up = false;
+        while frame.tried < frame.len {
+            let op = tried_order[frame.start + frame.tried];
+            frame.tried += 1;
+            scratch.clone_from(&state);
             steps += 1;
-            let fit = next_state.step(&ops[op].op) == ops[op].ret;
-            if fit {
-                // An operation that fits and leaves the state as it was (a
-                // read, a failed insert) can always go first: any order that
-                // works from here with it placed later still works with it
-                // moved to the front, since it changes nothing and nothing
-                // unplaced had to precede it. So when it fails first, every
-                // other choice here fails too.
-                let forced = next_state == state;
-                placed.set(op);
-                if !memo || seen.insert((placed.clone(), next_state.clone())) {
-                    stack.push(Placed { op, before: std::mem::replace(&mut state, next_state), forced });
-                    events.lift(op);
-                    fits.clear();
-                    entry = events.next[0];
-                    continue;
-                }
-                placed.clear(op);
-                if !forced {
-                    // Reached before, and it failed then: try the next one.
-                    fits.push((op, fit));
-                    entry = events.next[entry];
-                    continue;
-                }
-                // Forced, and already failed from here: so does this state.
-            } else {
-                fits.push((op, fit));
-                entry = events.next[entry];
+            if scratch.step(&ops[op].op) != ops[op].ret {
+                fits.push((op, false));
                 continue;
             }
-        } else if stuck.as_ref().is_none_or(|s| stack.len() > s.order.len()) {
-            // The first return still in the list: its operation has not been
-            // placed, nothing called after it returned may go before it, and
-            // every candidate has been tried. Remember the deepest such
-            // point for the report. (The list of candidates is complete
-            // there: the first time the search gets stuck at a new depth, it
-            // has not yet backtracked to that depth.)
-            stuck = Some(Stuck {
-                order: stack.iter().map(|p| p.op).collect(),
-                state: state.clone(),
-                candidates: fits.clone(),
-                blocker: events.op[entry],
-            });
+            // An operation that fits and leaves the state as it was (a read,
+            // a failed insert) can always go first: any order that works from
+            // here with it placed later still works with it moved to the
+            // front, since it changes nothing and nothing unplaced had to
+            // precede it. So when it fails first, every other choice here
+            // fails too.
+            let forced = scratch == state;
+            let set = placed_set ^ zobrist[op];
+            if !memo || seen.insert((set, fingerprint(&scratch))) {
+                let depth = stack.len();
+                // `scratch` becomes the state, and the old state the next
+                // scratch (kept, as well, at a checkpoint).
+                std::mem::swap(&mut state, &mut scratch);
+                stack.push(Placed { op, forced, before: depth.is_multiple_of(CHECKPOINT).then(|| scratch.clone()) });
+                placed_set = set;
+                events.lift(op);
+                advanced = true;
+                break;
+            }
+            fits.push((op, true));
+            if forced {
+                // Already explored from here, and it failed: so does this
+                // state, whatever else is tried.
+                give_up = true;
+                break;
+            }
         }
-        // Backtrack: take back the last choice, and any forced ones before
-        // it, then try the candidates after the one taken back.
+        if advanced {
+            continue;
+        }
+        if !give_up {
+            // Every candidate has been tried. The first time the search gets
+            // stuck at a new depth, it arrived there by moving forward, so
+            // the list of what it tried there is complete.
+            if stop_at == Some(stack.len()) {
+                let order = stack.iter().map(|p| p.op).collect();
+                let blocker = frame.blocker;
+                return (Outcome::Stuck(Stuck { order, state, candidates: fits, blocker }), steps);
+            }
+            deepest = deepest.max(stack.len());
+        }
+        // Backtrack: drop this depth, take back the choice made at the one
+        // below (and any forced ones below it), and go on with the next
+        // candidate there.
         loop {
+            let frame = frames.pop().expect("a frame per depth");
+            tried_order.truncate(frame.start);
             let Some(last) = stack.pop() else {
-                let stuck = stuck.expect("a failed search has been stuck at least once");
-                return (Err(violation(ops, stuck)), steps);
+                return (Outcome::Not { deepest }, steps);
             };
-            placed.clear(last.op);
-            state = last.before;
+            placed_set ^= zobrist[last.op];
             events.unlift(last.op);
+            state = match last.before {
+                Some(before) => before,
+                None => {
+                    // Replay from the last checkpoint (`stack[0]` always has one).
+                    let depth = stack.len();
+                    let from = depth - depth % CHECKPOINT;
+                    let mut s = stack[from].before.clone().expect("a checkpoint every CHECKPOINT places");
+                    for p in &stack[from..] {
+                        s.step(&ops[p.op].op);
+                    }
+                    s
+                }
+            };
             if !last.forced {
-                entry = events.next[events.call_node[last.op]];
                 break;
             }
         }
@@ -574,14 +721,17 @@ fn search<M: Model>(initial: &M, history: &History<M>, memo: bool) -> (Result<Ve
     }
 }
 
-/// An operation the search has placed.
-struct Placed<M> {
-    op: usize,
-    /// The state before it.
-    before: M,
-    /// Whether it fit without changing the state (then no other choice at
-    /// its depth needs trying).
-    forced: bool,
+/// The candidates at one depth of the search.
+struct Frame {
+    /// Where they start in the search's `tried_order`.
+    start: usize,
+    /// How many there are.
+    len: usize,
+    /// How many have been tried.
+    tried: usize,
+    /// The candidate that returns first: it, or one called before it
+    /// returned, must go next.
+    blocker: usize,
 }
 
 /// Builds the report from where the deepest attempt got stuck.
@@ -743,10 +893,22 @@ pub mod models {
     }
 
     /// A LIFO stack.
-    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    #[derive(Debug, PartialEq, Eq, Hash)]
     pub struct Stack<V> {
         /// Bottom first.
         pub items: Vec<V>,
+    }
+
+    // By hand, for `clone_from`: the checker copies the state into the same
+    // scratch value for every operation it tries, and `Vec::clone_from`
+    // reuses the scratch's buffer (a derived `Clone` would allocate anew).
+    impl<V: Clone> Clone for Stack<V> {
+        fn clone(&self) -> Self {
+            Stack { items: self.items.clone() }
+        }
+        fn clone_from(&mut self, source: &Self) {
+            self.items.clone_from(&source.items);
+        }
     }
 
     impl<V> Stack<V> {
@@ -786,10 +948,20 @@ pub mod models {
     }
 
     /// A FIFO queue.
-    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    #[derive(Debug, PartialEq, Eq, Hash)]
     pub struct Queue<V> {
         /// Front first.
         pub items: VecDeque<V>,
+    }
+
+    // By hand, for `clone_from` (see `Stack`).
+    impl<V: Clone> Clone for Queue<V> {
+        fn clone(&self) -> Self {
+            Queue { items: self.items.clone() }
+        }
+        fn clone_from(&mut self, source: &Self) {
+            self.items.clone_from(&source.items);
+        }
     }
 
     impl<V> Queue<V> {
@@ -998,7 +1170,7 @@ mod tests {
     fn memoised_search_accepts_a_long_concurrent_history_in_about_one_step_per_operation() {
         let (threads, per) = sizes();
         let history = linearizable_history(threads, per, 1);
-        let (result, steps) = search(&Reg::empty(), &history, true);
+        let (result, steps) = search(&Reg::empty(), &history, true, STEP_BUDGET);
         let order = result.expect("the generated history is linearizable");
         assert_eq!(order.len(), history.len());
         // A try per candidate at each position: at most `threads` candidates.
@@ -1013,7 +1185,7 @@ mod tests {
         // 9 is never written: no order can explain it.
         history.ops[last].op = MapOp::Get(0);
         history.ops[last].ret = MapRet::Value(Some(9));
-        let (result, steps) = search(&Reg::empty(), &history, true);
+        let (result, steps) = search(&Reg::empty(), &history, true, STEP_BUDGET);
         let violation = result.expect_err("a read of a value never written");
         assert!(violation.unplaced().any(|o| o.ret == MapRet::Value(Some(9))));
         // Every (placed set, state) pair is explored at most once, so the
@@ -1026,15 +1198,24 @@ mod tests {
     #[test]
     fn memoisation_cuts_the_work_of_a_rejection() {
         // Small enough that the search without the memo finishes.
-        let (threads, per) = if cfg!(miri) { (3, 4) } else { (5, 8) };
+        let (threads, per) = (5, 8);
         let mut history = linearizable_history(threads, per, 3);
         let last = history.ops.iter().enumerate().max_by_key(|(_, o)| o.invoked).map(|(i, _)| i).unwrap();
         history.ops[last].op = MapOp::Get(0);
         history.ops[last].ret = MapRet::Value(Some(9));
-        let (with, memo_steps) = search(&Reg::empty(), &history, true);
-        let (without, plain_steps) = search(&Reg::empty(), &history, false);
+        let (with, memo_steps) = search(&Reg::empty(), &history, true, STEP_BUDGET);
+        let (without, plain_steps) = search(&Reg::empty(), &history, false, STEP_BUDGET);
         assert!(with.is_err() && without.is_err());
         assert!(memo_steps * 4 < plain_steps, "memo {memo_steps} steps, without {plain_steps}");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "lincheck gave up after 11 steps without deciding whether this history of 100 operations"
+    )]
+    fn a_search_that_runs_out_of_steps_says_it_could_not_decide() {
+        let history = linearizable_history(4, 25, 4);
+        let _ = search(&Reg::empty(), &history, true, 10);
     }
 
     #[test]

@@ -227,24 +227,36 @@ fn the_recorder_gives_each_thread_increasing_intervals() {
     assert_eq!(ticks.len(), 4 * per, "every event has its own tick");
 }
 
-/// `threads` workers push their own values and pop, recorded; returns the
-/// history.
-fn stress_stack(threads: usize, per: usize, pop: impl Fn(&mut Vec<u32>) -> Option<u32> + Sync) -> History<S> {
+/// Operations per thread in one run, and how many runs: a stack or a queue
+/// is checked in short runs on fresh structures (see the module docs).
+fn runs() -> (usize, usize) {
+    (test_kit::scaled(2_000).min(250), if cfg!(miri) { 1 } else { 8 })
+}
+
+/// `threads` workers push their own values and pop, on a fresh stack; then
+/// the main thread, alone, pushes two values and pops once. Returns the
+/// recorded history.
+fn stress_stack(
+    threads: usize,
+    per: usize,
+    seed: u64,
+    pop: impl Fn(&mut Vec<u32>) -> Option<u32> + Sync,
+) -> History<S> {
     let stack = Mutex::new(Vec::new());
-    let recorder = Recorder::<S>::with_capacity(threads + 1, 2 * per + 3);
-    test_kit::stress::run(threads, 11, |w| {
+    let recorder = Recorder::<S>::with_capacity(threads + 1, per + 3);
+    test_kit::stress::run(threads, seed, |w| {
         for n in 0..per {
             let v = (w.index * per + n) as u32;
-            recorder.record(w.index, StackOp::Push(v), || {
-                stack.lock().unwrap().push(v);
-                None
-            });
-            if n % 3 != 0 {
+            if n % 2 == 0 {
+                recorder.record(w.index, StackOp::Push(v), || {
+                    stack.lock().unwrap().push(v);
+                    None
+                });
+            } else {
                 recorder.record(w.index, StackOp::Pop, || pop(&mut stack.lock().unwrap()));
             }
         }
     });
-    // Then, alone, on its own thread index: push two values and pop once.
     let main = threads;
     for v in [1_000_000, 1_000_001] {
         recorder.record(main, StackOp::Push(v), || {
@@ -257,46 +269,56 @@ fn stress_stack(threads: usize, per: usize, pop: impl Fn(&mut Vec<u32>) -> Optio
 }
 
 #[test]
-fn a_real_run_of_a_locked_stack_is_linearizable() {
+fn real_runs_of_a_locked_stack_are_linearizable() {
     let threads = test_kit::stress::default_threads();
-    let h = stress_stack(threads, test_kit::scaled(2000), |s| s.pop());
-    lincheck::assert_linearizable(&S::new(), &h);
+    let (per, runs) = runs();
+    for seed in 0..runs as u64 {
+        let h = stress_stack(threads, per, seed, |s| s.pop());
+        assert_eq!(h.len(), threads * per + 3);
+        lincheck::assert_linearizable(&S::new(), &h);
+    }
 }
 
 #[test]
 fn a_stack_whose_pop_takes_the_bottom_is_caught() {
     // Every value pushed is popped at most once, so a conservation check
-    // passes. The last pop runs alone after two pushes of its own: a stack
-    // must return the second, and this one returns whatever is at the
-    // bottom, so the history cannot be linearizable, whatever the threads
-    // did before.
+    // passes. The last pop of each run comes alone after two pushes of its
+    // own: a stack must return the second, and this one returns whatever is
+    // at the bottom, so no run can be linearizable, whatever the threads did
+    // before.
     let threads = test_kit::stress::default_threads();
-    let h = stress_stack(threads, test_kit::scaled(2000), |s| if s.is_empty() { None } else { Some(s.remove(0)) });
-    let v = check(&S::new(), &h).unwrap_err();
-    let text = v.to_string();
-    assert!(text.contains("history is not linearizable"), "{text}");
-    // The report stays readable however long the history is.
-    assert!(text.lines().count() < 100, "{} lines", text.lines().count());
+    let (per, runs) = runs();
+    for seed in 0..runs as u64 {
+        let h = stress_stack(threads, per, seed, |s| if s.is_empty() { None } else { Some(s.remove(0)) });
+        let text = check(&S::new(), &h).unwrap_err().to_string();
+        assert!(text.contains("history is not linearizable"), "{text}");
+        // The report stays readable however long the history is.
+        assert!(text.lines().count() < 80, "{} lines", text.lines().count());
+    }
 }
 
 #[test]
-fn a_real_run_of_a_locked_queue_is_linearizable_and_not_a_stack() {
+fn real_runs_of_a_locked_queue_are_linearizable() {
     let threads = test_kit::stress::default_threads();
-    let per = test_kit::scaled(1000);
-    let queue = Mutex::new(VecDeque::new());
-    let recorder = Recorder::<Queue<u32>>::new(threads);
-    test_kit::stress::run(threads, 12, |w| {
-        for n in 0..per {
-            let v = (w.index * per + n) as u32;
-            recorder.record(w.index, QueueOp::Enqueue(v), || {
-                queue.lock().unwrap().push_back(v);
-                None
-            });
-            recorder.record(w.index, QueueOp::Dequeue, || queue.lock().unwrap().pop_front());
-        }
-    });
-    let h = recorder.into_history();
-    lincheck::assert_linearizable(&Queue::new(), &h);
+    let (per, runs) = runs();
+    for seed in 0..runs as u64 {
+        let queue = Mutex::new(VecDeque::new());
+        let recorder = Recorder::<Queue<u32>>::new(threads);
+        test_kit::stress::run(threads, seed, |w| {
+            for n in 0..per {
+                let v = (w.index * per + n) as u32;
+                if n % 2 == 0 {
+                    recorder.record(w.index, QueueOp::Enqueue(v), || {
+                        queue.lock().unwrap().push_back(v);
+                        None
+                    });
+                } else {
+                    recorder.record(w.index, QueueOp::Dequeue, || queue.lock().unwrap().pop_front());
+                }
+            }
+        });
+        lincheck::assert_linearizable(&Queue::new(), &recorder.into_history());
+    }
 }
 
 #[test]
