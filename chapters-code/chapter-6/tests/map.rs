@@ -9,6 +9,8 @@ use rand::Rng;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use test_kit::lincheck::models::{MapOp, MapRet, Register};
+use test_kit::lincheck::{self, Recorder};
 
 /// A multiplicative hasher in the style of FxHash: fast, deterministic, and
 /// weak in its low bits (keys that are multiples of 64 hash to multiples of
@@ -323,3 +325,42 @@ fn shard_bits_taken_from_the_tag_cost_extra_comparisons() {
     println!("comparisons per missed lookup: shard from the top bits {top:.3}, from below the tag {below:.3}");
 }
 // ANCHOR_END: tag_bits
+
+// ANCHOR: linearizable
+/// Linearizability, key by key. The conservation test above cannot see a
+/// read that returns a value already replaced before the read began, or two
+/// inserts-if-absent of one key that both win: every value is still
+/// accounted for once. Here every call is recorded with its interval on a
+/// shared clock (`test_kit::lincheck`), and each key's history must be one
+/// that a single sequential slot could produce: a key that is empty or holds
+/// one value, with `insert` and `remove` handing back what was there, `get`
+/// reading it, and `upsert` (with an update that does nothing) inserting
+/// only into an empty slot. Values are unique, so any stale or resurrected
+/// read would be named exactly.
+#[test]
+fn stress_history_is_linearizable_key_by_key() {
+    let threads = test_kit::stress::default_threads();
+    let ops = test_kit::scaled(10_000);
+    let keys = 16u64;
+    let map = ShardedMap::<u64, u64>::with_shards(4).unwrap();
+    let recorder = Recorder::<Register<u64, u64>>::with_capacity(threads, ops);
+    test_kit::stress::run(threads, 0x11ec_0006, |mut worker| {
+        let t = worker.index;
+        for i in 0..ops {
+            let key = worker.rng.random_range(0..keys);
+            let value = (t * ops + i) as u64;
+            match worker.rng.random_range(0..8) {
+                0..=1 => recorder.record(t, MapOp::Insert(key, value), || map.insert(key, value).into()),
+                2 => recorder.record(t, MapOp::TryInsert(key, value), || {
+                    MapRet::Tried(if map.upsert(key, || value, |_| {}) { Ok(()) } else { Err(()) })
+                }),
+                3..=4 => recorder.record(t, MapOp::Remove(key), || map.remove(&key).into()),
+                _ => recorder.record(t, MapOp::Get(key), || map.get_cloned(&key).into()),
+            };
+        }
+    });
+    let history = recorder.into_history();
+    assert_eq!(history.len(), threads * ops);
+    lincheck::assert_linearizable_per_key(history, MapOp::key, |_| Register::empty());
+}
+// ANCHOR_END: linearizable
