@@ -6,8 +6,11 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use chapter_4::slab::{CapacityError, Key, MAX_CAPACITY, Slab};
 use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use test_kit::alloc::assert_no_leaks;
+use test_kit::lincheck::{self, History, Recorder};
 
 #[test]
 fn insert_get_remove_round_trip() {
@@ -311,3 +314,223 @@ fn filling_and_emptying_uses_every_slot_once() {
         assert!(slab.is_empty());
     }
 }
+
+// ANCHOR: slab_model
+/// The sequential slab a concurrent history is checked against
+/// (`test_kit::lincheck`): a map from keys to values, with room for
+/// `capacity` of them.
+///
+/// - `insert(v)` is refused (`Err(v)`) exactly when `capacity` values are
+///   live; otherwise it stores `v` under a key. The model cannot predict
+///   *which* key a slab picks, so an insert is recorded as `Insert(v)` and,
+///   after the run, one that succeeded is rewritten as `InsertAt(k, v)`, with
+///   the key the slab returned: the model then checks that choice. A key is
+///   handed out once, ever (a slot's generation moves on at every insert and
+///   remove, so a key comes back only after 2^31 reuses of its slot), so `k`
+///   must never have been issued before.
+/// - `get(k)` returns the value live under `k`, or `None`: for a key not
+///   issued yet (a forged one), a key whose value was removed (a stale one),
+///   or one out of range.
+/// - `remove(k)` returns the value live under `k` and retires the key, or
+///   returns `None` and changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SlabModel {
+    capacity: usize,
+    /// Live values, by (index, generation) of their keys.
+    live: BTreeMap<(usize, u32), u64>,
+    /// Every key issued so far.
+    issued: BTreeSet<(usize, u32)>,
+}
+
+#[derive(Clone, Debug)]
+enum SlabOp {
+    /// `insert(value)` as recorded; after the run, only a refused one.
+    Insert(u64),
+    /// `insert(value)` that returned this key.
+    InsertAt(Key, u64),
+    Get(Key),
+    Remove(Key),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum SlabRet {
+    /// `insert`: the key, or the value handed back.
+    Inserted(Result<Key, u64>),
+    /// `get` and `remove`.
+    Value(Option<u64>),
+    /// Only the model says this: a slab with a free slot stores the value.
+    HadRoom,
+    /// Only the model says this: the key returned had been issued before.
+    KeyReissued,
+}
+
+impl SlabModel {
+    fn new(capacity: usize) -> Self {
+        SlabModel { capacity, live: BTreeMap::new(), issued: BTreeSet::new() }
+    }
+}
+
+impl lincheck::Model for SlabModel {
+    type Op = SlabOp;
+    type Ret = SlabRet;
+    fn step(&mut self, op: &SlabOp) -> SlabRet {
+        let full = self.live.len() >= self.capacity;
+        match *op {
+            SlabOp::Insert(v) if full => SlabRet::Inserted(Err(v)),
+            SlabOp::Insert(_) => SlabRet::HadRoom,
+            SlabOp::InsertAt(_, v) if full => SlabRet::Inserted(Err(v)),
+            SlabOp::InsertAt(k, v) => {
+                if !self.issued.insert(parts(k)) {
+                    return SlabRet::KeyReissued;
+                }
+                self.live.insert(parts(k), v);
+                SlabRet::Inserted(Ok(k))
+            }
+            SlabOp::Get(k) => SlabRet::Value(self.live.get(&parts(k)).copied()),
+            SlabOp::Remove(k) => SlabRet::Value(self.live.remove(&parts(k))),
+        }
+    }
+}
+
+/// A key as (index, generation), which reads better in a report than its bits.
+fn parts(k: Key) -> (usize, u32) {
+    (k.index(), k.generation())
+}
+
+/// Moves the key each successful insert returned into its operation.
+fn keyed(history: History<SlabModel>) -> History<SlabModel> {
+    let ops = history
+        .ops
+        .into_iter()
+        .map(|mut o| {
+            if let (SlabOp::Insert(v), SlabRet::Inserted(Ok(k))) = (&o.op, &o.ret) {
+                o.op = SlabOp::InsertAt(*k, *v);
+            }
+            o
+        })
+        .collect();
+    History { ops }
+}
+
+/// The key an operation is on, as (index, generation); `None` for a refused
+/// insert.
+fn slab_key(op: &SlabOp) -> Option<(usize, u32)> {
+    match op {
+        SlabOp::Insert(_) => None,
+        SlabOp::InsertAt(k, _) | SlabOp::Get(k) | SlabOp::Remove(k) => Some(parts(*k)),
+    }
+}
+// ANCHOR_END: slab_model
+
+// ANCHOR: linearizable
+/// Linearizability, key by key. Workers insert uniquely numbered values, and
+/// read and remove through a shared pool of every key handed out so far, so
+/// most keys they use are stale, many are other threads' and some are
+/// forged. The slab never fills here (each worker keeps at most 32 of its
+/// values live, and there is room for 64 per worker), so operations on
+/// different keys are independent, and each key's history is checked alone
+/// against [`SlabModel`]: a refused insert is a violation, since the slab
+/// always had room, and so is a stale key that reads a later value, a value
+/// read after its removal had returned, or a key handed out twice.
+#[test]
+fn stress_history_is_linearizable_key_by_key() {
+    let threads = test_kit::stress::default_threads();
+    let ops = test_kit::scaled(10_000);
+    let slab = Slab::with_capacity(64 * threads);
+    let pool: Mutex<Vec<Key>> = Mutex::new(Vec::new());
+    let recorder = Recorder::<SlabModel>::with_capacity(threads, ops);
+    test_kit::stress::run(threads, 0x11ec_0004, |mut worker| {
+        let t = worker.index;
+        let mut mine: VecDeque<Key> = VecDeque::new();
+        // A key from the pool: one of the newest (often live) or any.
+        let pick = |rng: &mut rand::rngs::SmallRng| {
+            let pool = pool.lock().unwrap();
+            if pool.is_empty() {
+                return Key::from_bits(0);
+            }
+            let from = if rng.random_bool(0.5) { pool.len().saturating_sub(8) } else { 0 };
+            pool[rng.random_range(from..pool.len())]
+        };
+        for i in 0..ops {
+            match worker.rng.random_range(0..20) {
+                0..6 if mine.len() < 32 => {
+                    let value = (t * ops + i) as u64;
+                    let got = recorder.record(t, SlabOp::Insert(value), || SlabRet::Inserted(slab.insert(value)));
+                    if let SlabRet::Inserted(Ok(key)) = got {
+                        mine.push_back(key);
+                        pool.lock().unwrap().push(key);
+                    }
+                }
+                0..6 => {
+                    let key = mine.pop_front().expect("32 keys");
+                    recorder.record(t, SlabOp::Remove(key), || SlabRet::Value(slab.remove(key)));
+                }
+                6..11 => {
+                    let key = pick(&mut worker.rng);
+                    recorder.record(t, SlabOp::Remove(key), || SlabRet::Value(slab.remove(key)));
+                }
+                11..18 => {
+                    let key = pick(&mut worker.rng);
+                    recorder.record(t, SlabOp::Get(key), || SlabRet::Value(slab.get(key).map(|v| *v)));
+                }
+                _ => {
+                    // A forged key: any index, any generation.
+                    let key = Key::from_bits(worker.rng.random::<u64>() & 0x0000_00ff_0000_00ff);
+                    if worker.rng.random_bool(0.5) {
+                        recorder.record(t, SlabOp::Get(key), || SlabRet::Value(slab.get(key).map(|v| *v)));
+                    } else {
+                        recorder.record(t, SlabOp::Remove(key), || SlabRet::Value(slab.remove(key)));
+                    }
+                }
+            }
+        }
+    });
+    let history = keyed(recorder.into_history());
+    assert_eq!(history.len(), threads * ops);
+    let capacity = slab.capacity();
+    lincheck::assert_linearizable_per_key(history, slab_key, |_| SlabModel::new(capacity));
+}
+// ANCHOR_END: linearizable
+
+// ANCHOR: full_while_removing
+/// What the checker found: a "full" answer is not linearizable with a
+/// `remove` that is waiting for a guard. `remove` takes effect for readers
+/// when it claims the key (from then on `get` answers `None`), but gives the
+/// slot back only when it returns, after the guards are gone. In between, a
+/// thread can see the value gone and then be told that the slab is full: no
+/// sequential slab does both, since the removal that emptied the slot has to
+/// come before the `get`, and so before the insert. The run is made
+/// deterministic with a guard held across the `remove`.
+#[test]
+fn a_full_answer_while_a_remove_waits_for_a_guard_is_not_linearizable() {
+    let slab = Slab::with_capacity(1);
+    let recorder = Recorder::<SlabModel>::new(3);
+    let SlabRet::Inserted(Ok(key)) = recorder.record(0, SlabOp::Insert(7), || SlabRet::Inserted(slab.insert(7))) else {
+        panic!("an empty slab of one slot takes a value");
+    };
+    let mut guard = None;
+    recorder.record(0, SlabOp::Get(key), || {
+        guard = slab.get(key);
+        SlabRet::Value(guard.as_deref().copied())
+    });
+    std::thread::scope(|s| {
+        let remover = s.spawn(|| recorder.record(1, SlabOp::Remove(key), || SlabRet::Value(slab.remove(key))));
+        // The remove has claimed the key once the key stops being found; it
+        // then waits for the guard.
+        while slab.contains_key(key) {
+            std::thread::yield_now();
+        }
+        let seen = recorder.record(2, SlabOp::Get(key), || SlabRet::Value(slab.get(key).map(|v| *v)));
+        assert_eq!(seen, SlabRet::Value(None), "the value is gone for readers");
+        let refused = recorder.record(2, SlabOp::Insert(8), || SlabRet::Inserted(slab.insert(8)));
+        assert_eq!(refused, SlabRet::Inserted(Err(8)), "and yet the slab is full");
+        drop(guard.take());
+        assert_eq!(remover.join().unwrap(), SlabRet::Value(Some(7)));
+    });
+    let history = keyed(recorder.into_history());
+    let violation = lincheck::check(&SlabModel::new(1), &history).unwrap_err();
+    let report = violation.to_string();
+    assert!(report.contains("Insert(8) -> Inserted(Err(8))"), "{report}");
+    assert!(violation.state().live.is_empty(), "stuck with the slab empty:\n{report}");
+}
+// ANCHOR_END: full_while_removing

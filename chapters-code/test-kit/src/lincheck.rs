@@ -318,7 +318,7 @@ const TAIL: usize = 10;
 /// How many placed operations the timeline shows around the stuck ones.
 const CONTEXT: usize = 12;
 /// The widest a timeline cell gets before it is cut.
-const CELL: usize = 30;
+const CELL: usize = 36;
 
 impl<M: Model> fmt::Display for Violation<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
