@@ -11,23 +11,84 @@
 //! Only one scope is open at a time in a process: [`measure`] holds a global
 //! lock, so measured tests in one binary run one after another.
 //!
-//! Two sizes are counted for every block:
+//! Every block is counted once (its *live blocks*: allocations minus frees)
+//! and in three sizes:
 //! - *requested*: the `Layout::size()` the program asked for;
-//! - *usable*: what glibc really reserved for it (`malloc_usable_size`), which
-//!   is what a process's memory use is made of. glibc rounds every request up to
-//!   a chunk size: asking for 8, 16 or 24 bytes gets a 24-byte usable block.
+//! - *usable*: what glibc reserved for the program to use
+//!   (`malloc_usable_size`). glibc rounds every request up: asking for 8, 16
+//!   or 24 bytes gets a 24-byte usable block;
+//! - *chunk*: what the block occupies in glibc's heap, its usable bytes plus
+//!   glibc's own header: see [`chunk_size`]. A `Box<u64>` requests 8 bytes,
+//!   may use 24 and occupies a 32-byte chunk. This is the size a process's
+//!   memory is made of, and the one that makes a block count: every live
+//!   block costs a header, so many small blocks cost more than their usable
+//!   bytes say.
 //!
-//! Under Miri, or off glibc, the usable size cannot be asked for and equals the
-//! requested size; [`USABLE_SIZE_IS_MEASURED`] says which case applies.
+//! Under Miri, or off glibc on a 64-bit target, neither the usable nor the
+//! chunk size can be known and both equal the requested size;
+//! [`USABLE_SIZE_IS_MEASURED`] says which case applies, and the memory tables
+//! print "n/a" for them.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-/// `true` when usable sizes come from glibc's `malloc_usable_size`; `false`
-/// when they are only the requested sizes (under Miri, or on another libc).
-pub const USABLE_SIZE_IS_MEASURED: bool = cfg!(all(target_os = "linux", target_env = "gnu", not(miri)));
+/// `true` when usable sizes come from glibc's `malloc_usable_size` and chunk
+/// sizes from [`chunk_size`]; `false` when both are only the requested sizes
+/// (under Miri, on another libc, or on a 32-bit target, whose chunk sizes
+/// follow other constants).
+pub const USABLE_SIZE_IS_MEASURED: bool =
+    cfg!(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64", not(miri)));
+
+// ANCHOR: chunk_size
+/// glibc's chunk header that a block's usable bytes do not include: the
+/// chunk's size field, one word (`SIZE_SZ`). The word before it (`prev_size`)
+/// is the previous chunk's last usable word while that chunk is in use, so
+/// it is counted once, in the previous block's usable size.
+const SIZE_SZ: usize = 8;
+/// glibc's alignment of chunk sizes on x86-64 and the other 64-bit targets
+/// (`MALLOC_ALIGNMENT`, twice `SIZE_SZ`).
+const MALLOC_ALIGNMENT: usize = 16;
+/// glibc's smallest chunk on 64-bit targets (`MINSIZE`): room for the two
+/// header words and the two list pointers a free chunk keeps. `malloc(0)`
+/// gets one: 24 usable bytes.
+pub const MIN_CHUNK: usize = 32;
+
+/// The bytes a block occupies in glibc's heap (its *chunk*), from its usable
+/// size as `malloc_usable_size` reports it, on 64-bit glibc.
+///
+/// glibc's `malloc.c` gives every block a chunk whose size is a multiple of
+/// `MALLOC_ALIGNMENT` (16) and at least `MINSIZE` (32), and reports as usable
+/// what the chunk holds besides its header (`musable` and `memsize` in
+/// `malloc.c`):
+///
+/// - a chunk of the heap (an arena's `brk` or `mmap`ped heap): usable =
+///   chunk − 16 + 8, the chunk minus its two header words plus the next
+///   chunk's `prev_size` word, which belongs to this block while it is in
+///   use. So **chunk = usable + 8**, at least 32, and the usable size of such
+///   a block is always 8 more than a multiple of 16;
+/// - a chunk glibc maps on its own (a request of at least
+///   `M_MMAP_THRESHOLD`, 128 KiB by default, when the heap's top cannot
+///   serve it): chunk = the whole mapping, a multiple of the page size, and
+///   usable = chunk − 16 (no next chunk lends it a word). So **chunk =
+///   usable + 16**, and the usable size is a multiple of 16.
+///
+/// The usable size alone therefore says which case applies. The rule is
+/// checked against glibc itself (its own count of the bytes in use,
+/// `mallinfo2`) for a few thousand request sizes by
+/// `tests/glibc_chunk_size.rs`.
+///
+/// Only meaningful when [`USABLE_SIZE_IS_MEASURED`].
+pub const fn chunk_size(usable: usize) -> usize {
+    if usable % MALLOC_ALIGNMENT == SIZE_SZ {
+        let chunk = usable + SIZE_SZ;
+        if chunk < MIN_CHUNK { MIN_CHUNK } else { chunk }
+    } else {
+        usable + 2 * SIZE_SZ
+    }
+}
+// ANCHOR_END: chunk_size
 
 /// The counting allocator. Install it in a test, bench or example binary:
 ///
@@ -49,8 +110,10 @@ static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 static LIVE_REQUESTED: AtomicIsize = AtomicIsize::new(0);
 static LIVE_USABLE: AtomicIsize = AtomicIsize::new(0);
+static LIVE_CHUNK: AtomicIsize = AtomicIsize::new(0);
 static PEAK_REQUESTED: AtomicIsize = AtomicIsize::new(0);
 static PEAK_USABLE: AtomicIsize = AtomicIsize::new(0);
+static PEAK_CHUNK: AtomicIsize = AtomicIsize::new(0);
 /// Set the first time the allocator sees any allocation: proves it is installed.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Serialises scopes.
@@ -68,34 +131,51 @@ fn tracked() -> bool {
     TRACKED.try_with(Cell::get).unwrap_or(false)
 }
 
-fn usable_size(ptr: *mut u8, layout: Layout) -> usize {
-    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+/// A live block's usable and chunk sizes (both the requested size where they
+/// cannot be known).
+fn sizes(ptr: *mut u8, layout: Layout) -> Sizes {
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64", not(miri)))]
     {
         let _ = layout;
         // SAFETY: `ptr` is a live block returned by the system allocator (glibc
         // malloc, or posix_memalign for large alignments), which is exactly
         // what `malloc_usable_size` accepts.
-        unsafe { libc::malloc_usable_size(ptr.cast()) }
+        let usable = unsafe { libc::malloc_usable_size(ptr.cast()) };
+        Sizes { requested: layout.size(), usable, chunk: chunk_size(usable) }
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64", not(miri))))]
     {
         let _ = ptr;
-        layout.size()
+        Sizes { requested: layout.size(), usable: layout.size(), chunk: layout.size() }
     }
 }
 
-fn record_alloc(requested: usize, usable: usize) {
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    let live = LIVE_REQUESTED.fetch_add(requested as isize, Ordering::Relaxed) + requested as isize;
-    PEAK_REQUESTED.fetch_max(live, Ordering::Relaxed);
-    let live_usable = LIVE_USABLE.fetch_add(usable as isize, Ordering::Relaxed) + usable as isize;
-    PEAK_USABLE.fetch_max(live_usable, Ordering::Relaxed);
+/// The three sizes of one block.
+#[derive(Clone, Copy)]
+struct Sizes {
+    requested: usize,
+    usable: usize,
+    chunk: usize,
 }
 
-fn record_dealloc(requested: usize, usable: usize) {
+/// Adds `bytes` to a live counter and raises its peak to match.
+fn add(live: &AtomicIsize, peak: &AtomicIsize, bytes: usize) {
+    let now = live.fetch_add(bytes as isize, Ordering::Relaxed) + bytes as isize;
+    peak.fetch_max(now, Ordering::Relaxed);
+}
+
+fn record_alloc(sizes: Sizes) {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    add(&LIVE_REQUESTED, &PEAK_REQUESTED, sizes.requested);
+    add(&LIVE_USABLE, &PEAK_USABLE, sizes.usable);
+    add(&LIVE_CHUNK, &PEAK_CHUNK, sizes.chunk);
+}
+
+fn record_dealloc(sizes: Sizes) {
     DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    LIVE_REQUESTED.fetch_sub(requested as isize, Ordering::Relaxed);
-    LIVE_USABLE.fetch_sub(usable as isize, Ordering::Relaxed);
+    LIVE_REQUESTED.fetch_sub(sizes.requested as isize, Ordering::Relaxed);
+    LIVE_USABLE.fetch_sub(sizes.usable as isize, Ordering::Relaxed);
+    LIVE_CHUNK.fetch_sub(sizes.chunk as isize, Ordering::Relaxed);
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments
@@ -118,7 +198,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if tracked() {
-            record_dealloc(layout.size(), usable_size(ptr, layout));
+            record_dealloc(sizes(ptr, layout));
         }
         // SAFETY: forwarded unchanged; `ptr` was allocated by `System` with `layout`.
         unsafe { System.dealloc(ptr, layout) }
@@ -126,17 +206,19 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let is_tracked = tracked();
-        let old_usable = if is_tracked { usable_size(ptr, layout) } else { 0 };
+        let old = is_tracked.then(|| sizes(ptr, layout));
         // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
         let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
-        if is_tracked && !new_ptr.is_null() {
+        if let Some(old) = old
+            && !new_ptr.is_null()
+        {
             // A reallocation is counted as freeing the old block and
             // allocating the new one.
-            record_dealloc(layout.size(), old_usable);
+            record_dealloc(old);
             // SAFETY: `new_size` with the old alignment is the layout of the
             // block just returned, as `realloc`'s contract states.
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-            record_alloc(new_size, usable_size(new_ptr, new_layout));
+            record_alloc(sizes(new_ptr, new_layout));
         }
         new_ptr
     }
@@ -148,7 +230,7 @@ impl CountingAlloc {
             INSTALLED.store(true, Ordering::Relaxed);
         }
         if !ptr.is_null() && tracked() {
-            record_alloc(layout.size(), usable_size(ptr, layout));
+            record_alloc(sizes(ptr, layout));
         }
     }
 }
@@ -164,14 +246,21 @@ pub struct Report {
     pub live_requested: isize,
     /// Usable bytes still live at the end of the scope.
     pub live_usable: isize,
+    /// Chunk bytes still live at the end of the scope ([`chunk_size`] of
+    /// each block).
+    pub live_chunk: isize,
     /// The most requested bytes live at once during the scope.
     pub peak_requested: isize,
     /// The most usable bytes live at once during the scope.
     pub peak_usable: isize,
+    /// The most chunk bytes live at once during the scope.
+    pub peak_chunk: isize,
 }
 
 impl Report {
-    /// Blocks allocated in the scope and not freed in it.
+    /// The live blocks: blocks allocated in the scope and not freed in it
+    /// (allocations minus frees). A reallocation frees one block and
+    /// allocates another, so it leaves the count as it was.
     pub fn live_allocations(&self) -> isize {
         self.allocations as isize - self.deallocations as isize
     }
@@ -194,7 +283,7 @@ impl Scope {
         for counter in [&ALLOCATIONS, &DEALLOCATIONS] {
             counter.store(0, Ordering::Relaxed);
         }
-        for counter in [&LIVE_REQUESTED, &LIVE_USABLE, &PEAK_REQUESTED, &PEAK_USABLE] {
+        for counter in [&LIVE_REQUESTED, &LIVE_USABLE, &LIVE_CHUNK, &PEAK_REQUESTED, &PEAK_USABLE, &PEAK_CHUNK] {
             counter.store(0, Ordering::Relaxed);
         }
         let was_tracked = TRACKED.with(|t| t.replace(true));
@@ -208,8 +297,10 @@ impl Scope {
             deallocations: DEALLOCATIONS.load(Ordering::Relaxed),
             live_requested: LIVE_REQUESTED.load(Ordering::Relaxed),
             live_usable: LIVE_USABLE.load(Ordering::Relaxed),
+            live_chunk: LIVE_CHUNK.load(Ordering::Relaxed),
             peak_requested: PEAK_REQUESTED.load(Ordering::Relaxed),
             peak_usable: PEAK_USABLE.load(Ordering::Relaxed),
+            peak_chunk: PEAK_CHUNK.load(Ordering::Relaxed),
         }
     }
 }
@@ -283,4 +374,25 @@ pub fn assert_installed() {
         "test_kit::alloc::CountingAlloc is not the global allocator of this binary; add\n\
          #[global_allocator] static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_chunks_are_the_usable_size_plus_one_word_and_at_least_32_bytes() {
+        // malloc(0) to malloc(24): the smallest chunk.
+        assert_eq!(chunk_size(24), 32);
+        assert_eq!(chunk_size(40), 48);
+        assert_eq!(chunk_size(1_032), 1_040);
+        // Only glibc's own minimum can make it more than usable + 8.
+        assert_eq!(chunk_size(8), MIN_CHUNK);
+    }
+
+    #[test]
+    fn mapped_chunks_are_the_usable_size_plus_two_words() {
+        // A 128 KiB request mapped on its own: 33 pages, 16 bytes of header.
+        assert_eq!(chunk_size(33 * 4096 - 16), 33 * 4096);
+    }
 }
