@@ -2,8 +2,11 @@
 //! crossbeam-skiplist's `SkipMap`, on identical workloads, at every thread
 //! count of `test_kit::bench::thread_counts()`. Run with `cargo xtask bench 5`.
 //!
-//! - `insert`: every operation inserts a distinct key into a map that starts
-//!   empty for each sample;
+//! - `insert`: every operation inserts a new key into a map of 100,000
+//!   entries, in batches of 20,000; after each batch, untimed, the batch's keys
+//!   are removed again and the epoch collector is given the chance to free
+//!   them, so that every batch starts from the same map with no garbage
+//!   pending (see [`insert`]);
 //! - `get`: every operation looks up a key of a map of 100,000 entries;
 //! - `remove`: every operation removes a distinct key of a map filled (untimed)
 //!   with exactly those keys;
@@ -14,6 +17,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::{Mutex, RwLock};
+use std::time::Duration;
 use test_kit::bench::{parallel, thread_counts};
 
 // ANCHOR: contenders
@@ -97,14 +101,65 @@ const ENTRIES: u64 = 100_000;
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
+/// The thread index whose keys fill the map the `insert` workload starts
+/// from. No benchmark thread has it, so these keys are distinct from every key
+/// a thread inserts, and `mix` scatters them over the same range, so that new
+/// keys land between old ones and not after them.
+const FILL: usize = 0xFF_FFFF;
+
+/// Inserts per timed batch of the `insert` workload, all threads together.
+const BATCH: u64 = 20_000;
+
+/// The `insert` workload. Each timed batch inserts `BATCH` new keys into the
+/// same map of `ENTRIES` entries, which therefore grows from `ENTRIES` to
+/// `ENTRIES + BATCH` in every batch, whatever the size of criterion's sample.
+/// (Inserting all of a sample's keys into one map that starts empty made the
+/// map as big as the sample: criterion's samples grow from `d` to `20 d`
+/// iterations, so each sample measured a map of another size.) Between
+/// batches, untimed, the batch's keys are removed again and [`settle`] lets
+/// the collector free the removed nodes, so that no timed insert pays for
+/// freeing what an untimed removal retired.
 fn insert<M: Map>(group: &mut Group<'_>, name: &str) {
+    let map = M::default();
+    for i in 0..ENTRIES {
+        map.insert(distinct_key(FILL, i), i);
+    }
     for threads in thread_counts() {
+        // Every batch inserts keys never inserted before (the map is back to
+        // its `ENTRIES` keys after each one).
+        let mut first = 0;
         group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
             b.iter_custom(|iters| {
-                let map = M::default();
-                parallel(iters, threads, |t, i| map.insert(distinct_key(t, i), i))
+                let mut timed = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    left -= n;
+                    timed += parallel(n, threads, |t, i| map.insert(distinct_key(t, first + i), i));
+                    for t in 0..threads {
+                        for i in 0..share(n, threads, t) {
+                            black_box(map.remove(distinct_key(t, first + i)));
+                        }
+                    }
+                    settle();
+                    first += n;
+                }
+                timed
             });
         });
+    }
+}
+
+/// Gives the default epoch collector, which both skiplists retire removed
+/// nodes to, the chance to free everything retired so far. Each pin and flush
+/// moves this thread's garbage to the collector's queue, advances the epoch
+/// (no other thread is pinned between batches) and frees up to eight bags of
+/// 64 expired nodes; a batch retires `BATCH` nodes, so `BATCH / 512` flushes
+/// free them, and a few more let the epoch advance past them first. For the
+/// B-trees it does nothing.
+fn settle() {
+    for _ in 0..BATCH / 512 + 4 {
+        loom_facade::epoch::pin().flush();
     }
 }
 
