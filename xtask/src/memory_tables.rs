@@ -1,25 +1,32 @@
 //! Running each chapter's memory measurements, and writing their tables and
 //! plots: `cargo xtask memory`, the end of `cargo xtask bench --report`, and
 //! a quick run in `cargo xtask test`.
+//!
+//! A measuring program prints its tables as data: one JSON document
+//! (`test_kit::tables::Tables`) on standard output. Here it is read back and
+//! rendered: Markdown tables (`table`) and bar plots (`plot`).
 
 use crate::generated::{chapter_dir, provenance, write};
 use crate::plot::memory_svg;
-use crate::process::{cargo, describe, run_captured};
-use crate::table::memory_panels;
+use crate::process::{cargo, describe};
+use crate::table::tables_markdown;
 use crate::workspace::{package_dir, selected_chapters};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use std::process::{Command, Stdio};
+use test_kit::tables::{Table, Tables};
 
 /// Runs each chapter's `examples/memory.rs` (release build) and writes its
-/// table (`memory.md`) and bar plot (`memory.svg`) to the book's generated
+/// tables (`memory.md`) and bar plot (`memory.svg`) to the book's generated
 /// folder. A chapter measured by its own binary instead (chapter 7:
-/// `cargo run -p chapter-7 --release`) has what it prints written to
+/// `cargo run -p chapter-7 --release`) has its tables written to
 /// `results.md`.
 pub fn measure_and_write(chapter: Option<u32>) -> Result<()> {
     run(chapter, true)
 }
 
-/// Checks that the measurements still run: each `examples/memory.rs` in a
-/// debug build, each measuring binary with `--smoke`; writes nothing.
+/// Checks that the measurements still run and print a well-formed document:
+/// each `examples/memory.rs` in a debug build, each measuring binary with
+/// `--smoke`; writes nothing.
 pub fn smoke() -> Result<()> {
     run(None, false)
 }
@@ -43,21 +50,42 @@ fn run(chapter: Option<u32>, write_tables: bool) -> Result<()> {
         } else if file == "results.md" {
             cmd.args(["--", "--smoke"]);
         }
-        println!("$ {}", describe(&cmd));
-        let (status, output) = run_captured(&mut cmd)?;
-        print!("{output}");
-        if !status.success() {
-            bail!("the memory measurements of chapter {n} failed (`{}`: {status})", describe(&cmd));
-        }
+        let tables = measure(&mut cmd).with_context(|| format!("the memory measurements of chapter {n}"))?;
+        let markdown = tables_markdown(&tables);
+        print!("{markdown}");
         if write_tables {
-            let text = format!("{output}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
+            let text = format!("{markdown}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
             write(&chapter_dir(n).join(file), &text)?;
             let caption = format!("cargo xtask memory {n} · {}", provenance());
-            match memory_svg(&memory_panels(&output), &caption) {
+            let memory: Vec<_> = tables
+                .tables
+                .iter()
+                .filter_map(|t| match t {
+                    Table::Memory(m) => Some(m),
+                    Table::Grid(_) => None,
+                })
+                .collect();
+            match memory_svg(&memory, &caption) {
                 Some(svg) => write(&chapter_dir(n).join("memory.svg"), &svg)?,
                 None => println!("chapter {n}: no bytes-per-element table, so no memory plot"),
             }
         }
     }
     Ok(())
+}
+
+/// Runs a measuring program (its build and its messages shown as they come)
+/// and reads the JSON document it prints.
+fn measure(cmd: &mut Command) -> Result<Tables> {
+    println!("$ {}", describe(cmd));
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start `{}`", describe(cmd)))?;
+    if !out.status.success() {
+        bail!("`{}` failed ({})", describe(cmd), out.status);
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    Tables::from_json(&json).with_context(|| format!("`{}` did not print a JSON document of tables", describe(cmd)))
 }

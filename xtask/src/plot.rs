@@ -1,8 +1,10 @@
 //! The book's plots as self-contained SVG: throughput against threads
-//! (`bench.svg`) and bytes per element as bars (`memory.svg`).
+//! (`bench.svg`) and bytes per element as bars (`memory.svg`, drawn from
+//! the memory tables a chapter's measuring program printed as data).
 
 use crate::criterion::Estimate;
-use crate::table::MemoryPanel;
+use crate::table::thousands;
+use test_kit::memory::MemoryTable;
 
 const COLOURS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
@@ -108,57 +110,118 @@ pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
     svg
 }
 
-/// Bytes per element as horizontal bars, requested and glibc-usable side by
-/// side, one panel per table; `None` when there is no panel.
-pub fn memory_svg(panels: &[MemoryPanel], caption: &str) -> Option<String> {
+/// One contender's bars in a memory plot: its measurement at the largest
+/// element count measured, in bytes per element.
+struct Bars {
+    name: String,
+    elements: usize,
+    blocks_per_element: f64,
+    /// Requested, usable and chunk bytes per element (`None`: not measured).
+    values: [Option<f64>; 3],
+}
+
+/// Each contender of a table at the largest element count it was measured at
+/// (none at 0 elements, where there is nothing to divide by).
+fn bars(table: &MemoryTable) -> Vec<Bars> {
+    let mut bars: Vec<Bars> = Vec::new();
+    for m in table.rows.iter().filter(|m| m.elements > 0) {
+        let per = |bytes: Option<isize>| bytes.and_then(|b| m.per_element(b));
+        let bar = Bars {
+            name: m.contender.clone(),
+            elements: m.elements,
+            blocks_per_element: m.per_element(m.blocks).unwrap_or(0.0),
+            values: [per(Some(m.requested)), per(m.usable), per(m.chunk)],
+        };
+        match bars.iter_mut().find(|b| b.name == m.contender) {
+            Some(old) if old.elements >= m.elements => {}
+            Some(old) => *old = bar,
+            None => bars.push(bar),
+        }
+    }
+    bars
+}
+
+/// What each of a contender's three bars shows, in the legend's words.
+const MEMORY_BARS: [&str; 3] = ["requested", "usable (glibc)", "chunk (glibc)"];
+/// Their colours: blue, orange, green.
+const MEMORY_COLOURS: [&str; 3] = [COLOURS[0], COLOURS[3], COLOURS[2]];
+
+/// Bytes per element as horizontal bars, requested, usable and chunk bytes
+/// side by side, with each contender's element count and live blocks per
+/// element under its name; one panel per memory table, `None` when there is
+/// nothing to draw.
+pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
+    let panels: Vec<(&str, Vec<Bars>)> =
+        tables.iter().map(|t| (t.title.as_str(), bars(t))).filter(|(_, bars)| !bars.is_empty()).collect();
     if panels.is_empty() {
         return None;
     }
-    let longest = panels.iter().flat_map(|p| &p.bars).map(|b| b.0.chars().count() + 12).max().unwrap_or(10);
-    let (left, bar_w, row_h, bar_h) = (30.0 + 7.2 * longest as f64, 380.0, 34.0, 12.0);
+    let detail =
+        |b: &Bars| format!("{} elements, {:.2} live blocks each", thousands(b.elements as i64), b.blocks_per_element);
+    let longest = panels
+        .iter()
+        .flat_map(|(_, bars)| bars)
+        .map(|b| (7.2 * b.name.chars().count() as f64).max(6.0 * detail(b).chars().count() as f64))
+        .fold(0.0, f64::max);
+    let (left, bar_w, bar_h) = (30.0 + longest, 380.0, 10.0);
+    let row_h = 3.0 * (bar_h + 1.0) + 14.0;
     let width = left + bar_w + 80.0;
-    let height: f64 = 60.0 + panels.iter().map(|p| 40.0 + row_h * p.bars.len() as f64).sum::<f64>();
+    let height: f64 = 60.0 + panels.iter().map(|(_, bars)| 40.0 + row_h * bars.len() as f64).sum::<f64>();
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
          viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n\
-         <rect x=\"{left:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
-         <text x=\"{:.0}\" y=\"39\">requested bytes per element</text>\
-         <rect x=\"{:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{}\"/>\
-         <text x=\"{:.0}\" y=\"39\">usable bytes per element (glibc)</text>\n",
+         <text x=\"10\" y=\"39\">bytes per element:</text>",
         escape(caption),
-        COLOURS[0],
-        left + 16.0,
-        left + 200.0,
-        COLOURS[3],
-        left + 216.0,
     );
+    for (k, (label, colour)) in MEMORY_BARS.iter().zip(MEMORY_COLOURS).enumerate() {
+        let x = 130.0 + 140.0 * k as f64;
+        svg.push_str(&format!(
+            "<rect x=\"{x:.0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"{colour}\"/>\
+             <text x=\"{:.0}\" y=\"39\">{label}</text>",
+            x + 16.0
+        ));
+    }
+    svg.push('\n');
     let mut y = 60.0;
-    for panel in panels {
-        let max = panel.bars.iter().map(|b| b.2.max(b.3)).fold(0.0, f64::max).max(1e-9);
+    for (title, bars) in &panels {
+        let max = bars.iter().flat_map(|b| b.values.iter().flatten()).fold(0.0_f64, |m, v| m.max(*v)).max(1e-9);
         svg.push_str(&format!(
             "<text x=\"10\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
             y + 16.0,
-            escape(&panel.title)
+            escape(title)
         ));
         y += 30.0;
-        for (name, elements, requested, usable) in &panel.bars {
+        for b in bars {
             svg.push_str(&format!(
-                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{} ({elements})</text>\n",
+                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>\
+                 <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">{}</text>\n",
                 left - 8.0,
-                y + bar_h + 4.0,
-                escape(name)
+                y + bar_h,
+                escape(&b.name),
+                left - 8.0,
+                y + 2.0 * bar_h + 4.0,
+                escape(&detail(b)),
             ));
-            for (k, (value, colour)) in [(*requested, COLOURS[0]), (*usable, COLOURS[3])].into_iter().enumerate() {
+            for (k, (value, colour)) in b.values.iter().zip(MEMORY_COLOURS).enumerate() {
                 let top = y + k as f64 * (bar_h + 1.0);
-                let w = bar_w * value / max;
-                svg.push_str(&format!(
-                    "<rect x=\"{left:.0}\" y=\"{top:.0}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\
-                     <text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\">{value:.1}</text>\n",
-                    left + w + 4.0,
-                    top + bar_h - 2.0
-                ));
+                match value {
+                    Some(value) => {
+                        let w = bar_w * value / max;
+                        svg.push_str(&format!(
+                            "<rect x=\"{left:.0}\" y=\"{top:.0}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\
+                             <text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\">{value:.1}</text>\n",
+                            left + w + 4.0,
+                            top + bar_h - 1.0
+                        ));
+                    }
+                    None => svg.push_str(&format!(
+                        "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"10\" fill=\"{colour}\">n/a</text>\n",
+                        left + 4.0,
+                        top + bar_h - 1.0
+                    )),
+                }
             }
             y += row_h;
         }
@@ -171,6 +234,7 @@ pub fn memory_svg(panels: &[MemoryPanel], caption: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_kit::memory::Measurement;
 
     #[test]
     fn the_plot_has_a_line_per_contender_and_a_panel_per_group() {
@@ -195,15 +259,44 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     }
 
+    fn measurement(contender: &str, elements: usize, blocks: isize, bytes: [isize; 3]) -> Measurement {
+        let [requested, usable, chunk] = bytes;
+        Measurement {
+            contender: contender.into(),
+            elements,
+            blocks,
+            requested,
+            usable: Some(usable),
+            chunk: Some(chunk),
+        }
+    }
+
     #[test]
-    fn memory_bars_are_drawn_two_per_contender() {
-        let panels = [MemoryPanel {
-            title: "One u64 per element".into(),
-            bars: vec![("Vec<u64>".to_owned(), 1000, 8.0, 8.0), ("Box<u64>".to_owned(), 1000, 8.0, 24.0)],
-        }];
-        let svg = memory_svg(&panels, "here").unwrap();
-        assert_eq!(svg.matches("<rect").count(), 1 + 2 + 4, "background, legend, two bars per contender");
-        assert!(svg.contains("Vec&lt;u64&gt; (1000)"));
+    fn memory_bars_are_three_per_contender_at_its_largest_count() {
+        let mut table = MemoryTable::new("One u64 per element", &[0, 10, 1000]);
+        table.rows = vec![
+            measurement("Vec<u64>", 0, 0, [0, 0, 0]),
+            measurement("Vec<u64>", 10, 1, [80, 88, 96]),
+            measurement("Vec<u64>", 1000, 1, [8000, 8008, 8016]),
+            measurement("Box<u64>", 1000, 1000, [8000, 24_000, 32_000]),
+        ];
+        let svg = memory_svg(&[&table], "here").unwrap();
+        assert_eq!(svg.matches("<rect").count(), 1 + 3 + 2 * 3, "background, legend, three bars per contender");
+        assert!(svg.contains(">Vec&lt;u64&gt;<"), "{svg}");
+        assert!(svg.contains(">1,000 elements, 1.00 live blocks each<"), "{svg}");
+        assert!(svg.contains(">32.0<") && svg.contains(">8.0<"), "{svg}");
+        assert!(!svg.contains(">8.8<"), "only the largest count is drawn: {svg}");
         assert!(memory_svg(&[], "here").is_none());
+    }
+
+    #[test]
+    fn unmeasured_sizes_are_marked_not_drawn() {
+        let mut table = MemoryTable::new("t", &[10]);
+        table.rows = vec![Measurement { usable: None, chunk: None, ..measurement("Box<u64>", 10, 10, [80, 0, 0]) }];
+        let svg = memory_svg(&[&table], "here").unwrap();
+        assert_eq!(svg.matches("<rect").count(), 1 + 3 + 1);
+        assert_eq!(svg.matches(">n/a<").count(), 2);
+        let empty = MemoryTable::new("nothing to divide by", &[0]);
+        assert!(memory_svg(&[&empty], "here").is_none());
     }
 }

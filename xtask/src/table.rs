@@ -1,8 +1,10 @@
-//! Markdown tables: the benchmark table xtask writes, the memory tables it
-//! reads back (`test_kit::memory::MemoryTable`'s output), and counting the
-//! cells of a row.
+//! Markdown tables: the benchmark table xtask writes, the tables the
+//! measuring programs print as data (`test_kit::tables`, JSON) rendered as
+//! Markdown, and counting the cells of a row.
 
 use crate::criterion::Estimate;
+use test_kit::memory::MemoryTable;
+use test_kit::tables::{Cell, Column, Grid, Table, Tables};
 
 /// The benchmark table: one row per estimate, time per operation with half
 /// the confidence interval, and throughput.
@@ -35,12 +37,15 @@ pub fn format_ns(ns: f64) -> String {
 }
 
 /// The number of cells in a table row (`| a | b |` has 2), not counting
-/// pipes inside code spans (`` `a | b` ``).
+/// escaped pipes (`\|`) or pipes inside code spans (`` `a | b` ``).
 pub fn cells_in_row(row: &str) -> usize {
     let mut cells = 0;
     let mut in_code = false;
+    let mut escaped = false;
     for c in row.trim().trim_end_matches('|').chars() {
         match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
             '`' => in_code = !in_code,
             '|' if !in_code => cells += 1,
             _ => {}
@@ -49,77 +54,195 @@ pub fn cells_in_row(row: &str) -> usize {
     cells
 }
 
-/// One bytes-per-element table of `MemoryTable`: its title and its bars.
-#[derive(Debug, PartialEq)]
-pub struct MemoryPanel {
-    pub title: String,
-    /// Contender, elements, requested and usable bytes per element, at the
-    /// largest element count the table measured for that contender.
-    pub bars: Vec<(String, u64, f64, f64)>,
+/// The tables a measuring program printed (`test_kit::tables::Tables`, read
+/// from its JSON) as Markdown: each table's title in bold, then the table.
+pub fn tables_markdown(tables: &Tables) -> String {
+    let blocks: Vec<String> = tables
+        .tables
+        .iter()
+        .map(|table| match table {
+            Table::Memory(memory) => memory_markdown(memory),
+            Table::Grid(grid) => grid_markdown(grid),
+        })
+        .collect();
+    blocks.join("\n")
 }
 
-/// Finds the bytes-per-element tables in the Markdown that
-/// `test_kit::memory::MemoryTable` prints; other tables are skipped.
-pub fn memory_panels(markdown: &str) -> Vec<MemoryPanel> {
-    let mut panels = Vec::new();
-    let mut title = String::new();
-    let mut lines = markdown.lines().peekable();
-    while let Some(line) = lines.next() {
-        let line = line.trim();
-        if line.len() > 4 && line.starts_with("**") && line.ends_with("**") {
-            title = line.trim_matches('*').to_owned();
-            continue;
-        }
-        let header: Vec<&str> = line.split('|').map(str::trim).collect();
-        let column = |name: &str| header.iter().position(|h| *h == name);
-        let (Some(e), Some(r), Some(u)) =
-            (column("elements"), column("requested B/element"), column("usable B/element"))
-        else {
-            continue;
+/// A memory table: one row per contender and size, with its live blocks and
+/// their requested, usable and chunk bytes, in total and per element.
+/// Contender names are set as code, so that type names such as `Vec<u64>`
+/// render as written.
+pub fn memory_markdown(table: &MemoryTable) -> String {
+    let mut grid = Grid::new(
+        &table.title,
+        vec![
+            Column::text("contender"),
+            Column::number("elements"),
+            Column::number("live blocks"),
+            Column::number("requested bytes"),
+            Column::number("usable bytes (glibc)"),
+            Column::number("chunk bytes (glibc)"),
+            Column::number("requested B/element"),
+            Column::number("usable B/element"),
+            Column::number("chunk B/element"),
+        ],
+    );
+    for m in &table.rows {
+        let total = |bytes: Option<isize>| bytes.map_or(Cell::NotMeasured, |b| Cell::Count(b as i64));
+        let per = |bytes: Option<isize>| {
+            bytes.map_or(Cell::NotMeasured, |b| m.per_element(b).map_or(Cell::Empty, |v| Cell::decimal(v, 1)))
         };
-        let mut panel = MemoryPanel { title: title.clone(), bars: Vec::new() };
-        lines.next(); // the alignment row
-        while let Some(row) = lines.next_if(|l| l.trim_start().starts_with('|')) {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            let cell = |i: usize| cells.get(i).copied().unwrap_or("");
-            let (Ok(elements), Ok(requested), Ok(usable)) =
-                (cell(e).parse::<u64>(), cell(r).parse::<f64>(), cell(u).parse::<f64>())
-            else {
-                continue;
-            };
-            let name = cell(1).trim_matches('`').to_owned();
-            match panel.bars.iter_mut().find(|b| b.0 == name) {
-                Some(bar) if bar.1 >= elements => {}
-                Some(bar) => *bar = (name, elements, requested, usable),
-                None => panel.bars.push((name, elements, requested, usable)),
-            }
-        }
-        if !panel.bars.is_empty() {
-            panels.push(panel);
-        }
+        grid.row(vec![
+            Cell::code(&m.contender),
+            Cell::Count(m.elements as i64),
+            Cell::Count(m.blocks as i64),
+            total(Some(m.requested)),
+            total(m.usable),
+            total(m.chunk),
+            per(Some(m.requested)),
+            per(m.usable),
+            per(m.chunk),
+        ]);
     }
-    panels
+    grid_markdown(&grid)
+}
+
+/// A grid: its title in bold followed by its note, a blank line, the table.
+pub fn grid_markdown(grid: &Grid) -> String {
+    let mut out = format!("**{}**", grid.title);
+    for cell in &grid.note {
+        out.push_str(&cell_text(cell));
+    }
+    out.push_str("\n\n|");
+    for c in &grid.columns {
+        out.push_str(&format!(" {} |", escape_pipes(&c.heading)));
+    }
+    out.push_str("\n|");
+    for c in &grid.columns {
+        out.push_str(if c.numeric { "---:|" } else { "---|" });
+    }
+    out.push('\n');
+    for row in &grid.rows {
+        out.push('|');
+        for cell in row {
+            out.push_str(&format!(" {} |", escape_pipes(&cell_text(cell))));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A pipe inside a cell would end the cell, even inside a code span.
+fn escape_pipes(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// How a cell reads: numbers with thousands separators, differences with
+/// their sign, "—" for no value, "n/a" for a value not measured.
+pub fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(text) => text.clone(),
+        Cell::Code(name) => format!("`{name}`"),
+        Cell::Count(n) => thousands(*n),
+        Cell::Change(n) if *n > 0 => format!("+{}", thousands(*n)),
+        Cell::Change(n) => thousands(*n),
+        Cell::Decimal { value, places } => minus(format!("{value:.*}", usize::from(*places))),
+        Cell::Percent { share, places } => minus(format!("{:.*}%", usize::from(*places), share * 100.0)),
+        Cell::Slash(cells) => cells.iter().map(cell_text).collect::<Vec<_>>().join(" / "),
+        Cell::Empty => "—".to_owned(),
+        Cell::NotMeasured => "n/a".to_owned(),
+    }
+}
+
+/// `1234567` as `1,234,567`, and a minus sign (−) rather than a hyphen.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("−{out}") } else { out }
+}
+
+/// A formatted number with a minus sign (−) rather than a hyphen.
+fn minus(text: String) -> String {
+    match text.strip_prefix('-') {
+        Some(rest) => format!("−{rest}"),
+        None => text,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_kit::memory::Measurement;
+
+    fn measurement(contender: &str, elements: usize, blocks: isize, bytes: [isize; 3]) -> Measurement {
+        let [requested, usable, chunk] = bytes;
+        Measurement {
+            contender: contender.into(),
+            elements,
+            blocks,
+            requested,
+            usable: Some(usable),
+            chunk: Some(chunk),
+        }
+    }
 
     #[test]
-    fn memory_bars_take_the_largest_count_of_each_contender() {
-        let md = "**Handles**\n\n| handle | bytes |\n|---|---:|\n| `A` | 8 |\n\n**One u64 per element**\n\n\
-                  | contender | elements | requested bytes | usable bytes (glibc) | requested B/element | usable B/element | allocations |\n\
-                  |---|---:|---:|---:|---:|---:|---:|\n\
-                  | `Vec<u64>` | 10 | 80 | 88 | 8.0 | 8.8 | 1 |\n\
-                  | `Vec<u64>` | 1000 | 8000 | 8008 | 8.0 | 8.0 | 1 |\n\
-                  | `Box<u64>` | 1000 | 8000 | 24000 | 8.0 | 24.0 | 1000 |\n";
-        let panels = memory_panels(md);
-        assert_eq!(panels.len(), 1, "the handle table has no bytes per element");
-        assert_eq!(panels[0].title, "One u64 per element");
+    fn a_memory_table_shows_blocks_and_the_three_sizes_in_total_and_per_element() {
+        let mut table = MemoryTable::new("One u64 per element", &[0, 1000]);
+        table.rows.push(measurement("Vec<u64>", 0, 0, [0, 0, 0]));
+        table.rows.push(measurement("Vec<Box<u64>>", 1000, 1001, [16_000, 32_008, 40_016]));
+        table.rows.push(Measurement { usable: None, chunk: None, ..measurement("Box<u64>", 1, 1, [8, 0, 0]) });
+        let md = memory_markdown(&table);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[0], "**One u64 per element**");
         assert_eq!(
-            panels[0].bars,
-            vec![("Vec<u64>".to_owned(), 1000, 8.0, 8.0), ("Box<u64>".to_owned(), 1000, 8.0, 24.0)]
+            lines[2],
+            "| contender | elements | live blocks | requested bytes | usable bytes (glibc) | chunk bytes (glibc) \
+             | requested B/element | usable B/element | chunk B/element |"
         );
+        assert_eq!(lines[4], "| `Vec<u64>` | 0 | 0 | 0 | 0 | 0 | — | — | — |");
+        assert_eq!(lines[5], "| `Vec<Box<u64>>` | 1,000 | 1,001 | 16,000 | 32,008 | 40,016 | 16.0 | 32.0 | 40.0 |");
+        assert_eq!(lines[6], "| `Box<u64>` | 1 | 1 | 8 | n/a | n/a | 8.0 | n/a | n/a |");
+        assert!(lines.iter().skip(2).all(|l| cells_in_row(l) == 9), "{md}");
+    }
+
+    #[test]
+    fn cells_read_as_their_kind_says() {
+        assert_eq!(cell_text(&Cell::Count(-1_234_567)), "−1,234,567");
+        assert_eq!(cell_text(&Cell::Change(4_000)), "+4,000");
+        assert_eq!(cell_text(&Cell::Change(0)), "0");
+        assert_eq!(cell_text(&Cell::Change(-12)), "−12");
+        assert_eq!(cell_text(&Cell::decimal(-0.456, 2)), "−0.46");
+        assert_eq!(cell_text(&Cell::Percent { share: 0.184, places: 0 }), "18%");
+        assert_eq!(
+            cell_text(&Cell::Slash(vec![Cell::Count(16), Cell::Count(1_024), Cell::NotMeasured])),
+            "16 / 1,024 / n/a"
+        );
+        assert_eq!(cell_text(&Cell::ratio(3, 0)), "—");
+        assert_eq!(cell_text(&Cell::code("Vec<u8>")), "`Vec<u8>`");
+    }
+
+    #[test]
+    fn a_grid_has_its_note_after_the_title_and_escapes_pipes() {
+        let mut grid = Grid::new("Sizes", vec![Column::text("name"), Column::number("bytes")]);
+        grid.note(vec![Cell::text(": at "), Cell::Count(65_536), Cell::text(" sessions.")]);
+        grid.row(vec![Cell::code("a | b"), Cell::Count(8)]);
+        let mut tables = Tables::new();
+        tables.grid(grid.clone()).grid(grid);
+        let md = tables_markdown(&tables);
+        assert!(
+            md.starts_with(
+                "**Sizes**: at 65,536 sessions.\n\n| name | bytes |\n|---|---:|\n| `a \\| b` | 8 |\n\n**Sizes**"
+            ),
+            "{md}"
+        );
+        assert_eq!(cells_in_row("| `a \\| b` | 8 |"), 2);
     }
 
     #[test]

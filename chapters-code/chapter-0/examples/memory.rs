@@ -3,7 +3,8 @@
 //!
 //! One `u64` per element, stored inline in a `Vec`, boxed one by one, behind
 //! an `Arc` each, and in a `LinkedList`. glibc never hands out less than a
-//! 24-byte usable block, so an 8-byte `Box<u64>` really costs 24.
+//! 24-byte usable block in a 32-byte chunk, so an 8-byte `Box<u64>` really
+//! costs 32.
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
@@ -11,6 +12,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 use std::collections::LinkedList;
 use std::sync::Arc;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::Tables;
 
 fn main() {
     let mut table = MemoryTable::new("One u64 per element", &[1, 1_000, 100_000]);
@@ -19,5 +21,5 @@ fn main() {
         .contender("Vec<Box<u64>>", |n| (0..n as u64).map(Box::new).collect::<Vec<_>>())
         .contender("Vec<Arc<u64>>", |n| (0..n as u64).map(Arc::new).collect::<Vec<_>>())
         .contender("LinkedList<u64>", |n| (0..n as u64).collect::<LinkedList<_>>());
-    print!("{}", table.to_markdown());
+    Tables::new().memory(table).print();
 }

@@ -16,6 +16,7 @@ use crossbeam_queue::SegQueue;
 use loom_facade::epoch::{Collector, LocalHandle};
 use std::sync::Mutex;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::Tables;
 
 /// A naive list emptied (single-threaded) when dropped, so this program
 /// does not leak what it measures.
@@ -78,15 +79,13 @@ fn main() {
             (0..n as u64).for_each(|i| q.push(i));
             q
         });
-    print!("{}", table.to_markdown());
-    println!();
 
     let mut churn = MemoryTable::new("n u64 values after n pops and pushes (retired nodes included)", &sizes);
     churn
         .contender("TreiberStack<u64>, no churn, own collector", churned_none)
         .contender("TreiberStack<u64>, churn, pin per operation", |n| churned(n, false))
         .contender("TreiberStack<u64>, churn, one guard held throughout", |n| churned(n, true));
-    print!("{}", churn.to_markdown());
+    Tables::new().memory(table).memory(churn).print();
 }
 
 /// The baseline for the churn table: the same stack and collector, no churn.

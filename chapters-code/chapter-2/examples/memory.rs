@@ -2,9 +2,9 @@
 //! writes its tables into the book.
 //!
 //! 1. Handle sizes (`size_of`), for the handle and for `Option` of it.
-//! 2. One allocation per payload size: header bytes, requested bytes and the
-//!    bytes glibc really reserves, for std's `Arc`, triomphe's `Arc`, the
-//!    naive arc and `CompactArc`.
+//! 2. One allocation per payload size: header bytes, requested bytes, the
+//!    bytes glibc reserves (usable) and the chunk they occupy in its heap,
+//!    for std's `Arc`, triomphe's `Arc`, the naive arc and `CompactArc`.
 //! 3. One `u64` per element, held in a `Vec` of handles.
 //! 4. Many small strings, shared: `Arc<str>` against triomphe's `ThinArc`
 //!    and `ThinStr`, with `Vec<String>` as the unshared reference.
@@ -15,16 +15,22 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 use chapter_2::{CompactArc, ThinStr, naive};
 use std::mem::size_of;
 use std::sync::Arc;
-use test_kit::alloc::{USABLE_SIZE_IS_MEASURED, measure};
+use test_kit::alloc::{Report, USABLE_SIZE_IS_MEASURED, measure};
 use test_kit::memory::MemoryTable;
+use test_kit::tables::{Cell, Column, Grid, Tables};
 
-fn handle_sizes() {
-    println!("**Handle sizes (bytes, `size_of`)**\n");
-    println!("| handle | handle | `Option` of it |");
-    println!("|---|---:|---:|");
+fn handle_sizes() -> Grid {
+    let mut grid = Grid::new(
+        "Handle sizes (bytes, `size_of`)",
+        vec![Column::text("handle"), Column::number("handle"), Column::number("`Option` of it")],
+    );
     macro_rules! row {
         ($name:literal, $t:ty) => {
-            println!("| `{}` | {} | {} |", $name, size_of::<$t>(), size_of::<Option<$t>>());
+            grid.row(vec![
+                Cell::code($name),
+                Cell::count(size_of::<$t>() as i64),
+                Cell::count(size_of::<Option<$t>>() as i64),
+            ]);
         };
     }
     row!("std::sync::Arc<u64>", Arc<u64>);
@@ -34,16 +40,22 @@ fn handle_sizes() {
     row!("std::sync::Arc<str>", Arc<str>);
     row!("triomphe::ThinArc<(), u8>", triomphe::ThinArc<(), u8>);
     row!("ThinStr", ThinStr);
-    println!();
+    grid
 }
 
-/// Requested and usable bytes of one allocation holding `[u64; N]`.
-fn payload_row<const N: usize>() {
+/// Header, requested, usable and chunk bytes of one allocation holding
+/// `[u64; N]`, for each of the four handles.
+fn payload_row<const N: usize>() -> Vec<Cell> {
     let payload = 8 * N;
-    let mut cells = Vec::new();
-    let mut cell = |report: test_kit::alloc::Report| {
-        let header = report.live_requested - payload as isize;
-        cells.push(format!("{header} / {} / {}", report.live_requested, report.live_usable));
+    let mut cells = vec![Cell::count(payload as i64)];
+    let mut cell = |report: Report| {
+        let measured = |bytes: isize| Cell::measured(USABLE_SIZE_IS_MEASURED.then_some(bytes as i64));
+        cells.push(Cell::Slash(vec![
+            Cell::count((report.live_requested - payload as isize) as i64),
+            Cell::count(report.live_requested as i64),
+            measured(report.live_usable),
+            measured(report.live_chunk),
+        ]));
     };
     let (a, r) = measure(|| Arc::new([0u64; N]));
     cell(r);
@@ -57,21 +69,27 @@ fn payload_row<const N: usize>() {
     let (a, r) = measure(|| CompactArc::new([0u64; N]));
     cell(r);
     drop(a);
-    println!("| {payload} | {} |", cells.join(" | "));
+    cells
 }
 
-fn per_allocation() {
-    let usable = if USABLE_SIZE_IS_MEASURED { "usable (glibc)" } else { "usable (not measured: requested shown)" };
-    println!("**One allocation, by payload size: header / requested / {usable} bytes**\n");
-    println!("| payload bytes | `std::sync::Arc` | `triomphe::Arc` | `naive::CompactArc` | `CompactArc` |");
-    println!("|---:|---:|---:|---:|---:|");
-    payload_row::<1>();
-    payload_row::<2>();
-    payload_row::<3>();
-    payload_row::<4>();
-    payload_row::<5>();
-    payload_row::<8>();
-    println!();
+fn per_allocation() -> Grid {
+    let mut grid = Grid::new(
+        "One allocation, by payload size: header / requested / usable (glibc) / chunk (glibc) bytes",
+        vec![
+            Column::number("payload bytes"),
+            Column::number("`std::sync::Arc`"),
+            Column::number("`triomphe::Arc`"),
+            Column::number("`naive::CompactArc`"),
+            Column::number("`CompactArc`"),
+        ],
+    );
+    grid.row(payload_row::<1>())
+        .row(payload_row::<2>())
+        .row(payload_row::<3>())
+        .row(payload_row::<4>())
+        .row(payload_row::<5>())
+        .row(payload_row::<8>());
+    grid
 }
 
 /// `n` words of 1 to 24 bytes, the same sequence as the benchmarks use.
@@ -89,8 +107,8 @@ fn words(n: usize) -> Vec<String> {
 }
 
 fn main() {
-    handle_sizes();
-    per_allocation();
+    let handles = handle_sizes();
+    let allocations = per_allocation();
 
     let mut table = MemoryTable::new("One u64 per element, one handle each in a Vec", &[1_000, 100_000]);
     table
@@ -98,7 +116,6 @@ fn main() {
         .contender("Vec<triomphe::Arc<u64>>", |n| (0..n as u64).map(triomphe::Arc::new).collect::<Vec<_>>())
         .contender("Vec<naive::CompactArc<u64>>", |n| (0..n as u64).map(naive::CompactArc::new).collect::<Vec<_>>())
         .contender("Vec<CompactArc<u64>>", |n| (0..n as u64).map(CompactArc::new).collect::<Vec<_>>());
-    println!("{}", table.to_markdown());
 
     // The words are made outside the measured scopes; each contender copies
     // the first `n` of them into its own allocations.
@@ -118,5 +135,5 @@ fn main() {
             words[..n].iter().map(|w| triomphe::ThinArc::from_header_and_slice((), w.as_bytes())).collect::<Vec<_>>()
         })
         .contender("Vec<ThinStr>", |n| words[..n].iter().map(|w| ThinStr::from(w.as_str())).collect::<Vec<_>>());
-    print!("{}", strings.to_markdown());
+    Tables::new().grid(handles).grid(allocations).memory(table).memory(strings).print();
 }

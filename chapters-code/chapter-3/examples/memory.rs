@@ -20,6 +20,7 @@ use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::Tables;
 
 fn keys(n: usize) -> impl Iterator<Item = u8> {
     // Spread over the whole range, as real keys would be.
@@ -69,8 +70,6 @@ fn main() {
         keys(n).for_each(|k| map.insert(Key::new(k).unwrap(), u64::from(k)).unwrap());
         map
     });
-    print!("{}", small.to_markdown());
-    println!();
     let big = table("V = [u64; 4] (32 bytes)", |k| [u64::from(k); 4]);
-    print!("{}", big.to_markdown());
+    Tables::new().memory(small).memory(big).print();
 }

@@ -13,6 +13,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use std::sync::Mutex;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::{Cell, Column, Grid, Tables};
 
 fn lock_free(capacity: usize, n: usize) -> chapter_4::slab::Slab<u64> {
     let slab = chapter_4::slab::Slab::with_capacity(capacity);
@@ -53,8 +54,6 @@ fn main() {
         .contender("chapter_4::naive::Slab<u64>", |n| naive(n, n))
         .contender("Mutex<slab::Slab<u64>>", |n| mutex_slab(n, n))
         .contender("sharded_slab::Slab<u64>", sharded);
-    print!("{}", full.to_markdown());
-    println!();
 
     let mut sparse = MemoryTable::new("Slabs of u64 built for 100 times the values they hold", &[1_000]);
     sparse
@@ -62,14 +61,13 @@ fn main() {
         .contender("chapter_4::naive::Slab<u64>", |n| naive(100 * n, n))
         .contender("Mutex<slab::Slab<u64>>", |n| mutex_slab(100 * n, n))
         .contender("sharded_slab::Slab<u64>", sharded);
-    print!("{}", sparse.to_markdown());
-    println!();
 
     // The heap tables above do not see the slab value itself (its head,
     // counter, lock, pointers), which lives wherever the caller puts it.
-    println!("**The slab value itself (`size_of`, not on the heap)**\n");
-    println!("| contender | inline bytes |");
-    println!("|---|---:|");
+    let mut inline = Grid::new(
+        "The slab value itself (`size_of`, not on the heap)",
+        vec![Column::text("contender"), Column::number("inline bytes")],
+    );
     for (name, size) in [
         ("chapter_4::slab::Slab<u64>", size_of::<chapter_4::slab::Slab<u64>>()),
         ("chapter_4::naive::Slab<u64>", size_of::<chapter_4::naive::Slab<u64>>()),
@@ -77,6 +75,7 @@ fn main() {
         ("sharded_slab::Slab<u64>", size_of::<sharded_slab::Slab<u64>>()),
         ("chapter_4::slab::Key", size_of::<chapter_4::slab::Key>()),
     ] {
-        println!("| `{name}` | {size} |");
+        inline.row(vec![Cell::code(name), Cell::count(size as i64)]);
     }
+    Tables::new().memory(full).memory(sparse).grid(inline).print();
 }

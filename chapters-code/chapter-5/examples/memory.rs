@@ -1,5 +1,5 @@
-//! Bytes per entry of a `u64 → u64` ordered map, requested from the allocator
-//! and as glibc really hands them out. `cargo xtask memory 5` runs this and
+//! Bytes per entry of a `u64 → u64` ordered map, requested from the allocator,
+//! as glibc hands them out and as they occupy its heap. `cargo xtask memory 5` runs this and
 //! writes its table into the book.
 //!
 //! The naive list is filled in decreasing key order, the one order in which
@@ -12,6 +12,7 @@ static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::Tables;
 
 fn main() {
     // Register this thread with crossbeam-epoch's default collector, and start
@@ -44,5 +45,5 @@ fn main() {
             }
             list
         });
-    print!("{}", table.to_markdown());
+    Tables::new().memory(table).print();
 }

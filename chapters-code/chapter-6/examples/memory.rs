@@ -1,5 +1,5 @@
-//! Bytes per `u64 → u64` entry, requested and usable, for the split map and
-//! its contenders. `cargo xtask memory 6` runs this and writes its table into
+//! Bytes per `u64 → u64` entry, requested, usable and in glibc's chunks, for
+//! the split map and its contenders. `cargo xtask memory 6` runs this and writes its table into
 //! the book.
 //!
 //! Every map is built by inserting keys `0..n` one by one, as a program
@@ -15,6 +15,7 @@ use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use test_kit::memory::MemoryTable;
+use test_kit::tables::Tables;
 
 /// A `HashMap` of keys `0..n`, inserted one by one.
 fn filled(n: usize) -> HashMap<u64, u64> {
@@ -56,5 +57,5 @@ fn main() {
             }
             map
         });
-    print!("{}", table.to_markdown());
+    Tables::new().memory(table).print();
 }

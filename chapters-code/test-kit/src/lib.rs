@@ -3,13 +3,17 @@
 //! Every chapter measures and checks its structures with the same few tools,
 //! so they live here once:
 //!
-//! - [`alloc`]: a counting global allocator. It records the bytes a program
-//!   *requests* and the bytes glibc *really hands out* (`malloc_usable_size`),
-//!   the number of allocations and the peak, inside a measured scope. It backs
-//!   the leak checks ([`alloc::assert_no_leaks`]) and the memory tables.
+//! - [`alloc`]: a counting global allocator. Inside a measured scope it
+//!   records the live blocks and their bytes three ways: *requested* by the
+//!   program, *usable* as glibc hands them out (`malloc_usable_size`), and
+//!   the *chunk* each occupies in glibc's heap, header included
+//!   ([`alloc::chunk_size`]); with the allocations and the peaks. It backs the
+//!   leak checks ([`alloc::assert_no_leaks`]) and the memory tables.
 //! - [`stress`]: N threads released together by a barrier, each with its own
 //!   seeded random generator, their results handed back for a conservation check.
-//! - [`memory`]: bytes per element for any set of contenders, as a Markdown table.
+//! - [`memory`]: bytes per element for any set of contenders.
+//! - [`tables`]: the tables a measuring program prints, as JSON, for
+//!   `cargo xtask memory` to render.
 //! - [`bench`]: timing a multi-threaded operation inside a criterion benchmark,
 //!   and the thread counts a benchmark run sweeps.
 //!
@@ -25,6 +29,7 @@ pub mod bench;
 pub mod lincheck;
 pub mod memory;
 pub mod stress;
+pub mod tables;
 
 /// Scales an iteration count down when the code runs under Miri, which
 /// interprets every instruction and is thousands of times slower than native

@@ -4,49 +4,70 @@
 //! let mut table = test_kit::memory::MemoryTable::new("u64 values", &[0, 1_000, 1_000_000]);
 //! table.contender("Vec<u64>", |n| (0..n as u64).collect::<Vec<_>>());
 //! table.contender("Vec<Box<u64>>", |n| (0..n as u64).map(Box::new).collect::<Vec<_>>());
-//! print!("{}", table.to_markdown());
+//! test_kit::tables::Tables::new().memory(table).print();
 //! ```
 //!
 //! Each contender is built once per size inside a [`crate::alloc::measure`]
 //! scope; what the built value still holds when the builder returns is its
-//! memory. The binary must install [`crate::alloc::CountingAlloc`].
+//! memory: its live blocks, and their requested, usable and chunk bytes. The
+//! binary must install [`crate::alloc::CountingAlloc`].
+//!
+//! A table is data: it serialises to JSON (see [`crate::tables`]), and
+//! `cargo xtask memory` turns that into the book's Markdown table and bar
+//! plot, deriving the bytes per element from the totals.
 
 use crate::alloc::{self, Report};
-use std::fmt::Write as _;
+use serde::{Deserialize, Serialize};
 
 /// One measurement: a contender at one size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Measurement {
     /// The contender's name.
     pub contender: String,
     /// How many elements it held.
     pub elements: usize,
-    /// What the allocator counted while it was built.
-    pub report: Report,
+    /// Blocks allocated while it was built and still live: allocations
+    /// minus frees.
+    pub blocks: isize,
+    /// Requested bytes still live.
+    pub requested: isize,
+    /// Usable bytes still live (glibc's `malloc_usable_size`); `None` where
+    /// they cannot be measured.
+    pub usable: Option<isize>,
+    /// Chunk bytes still live ([`alloc::chunk_size`] of each block); `None`
+    /// where they cannot be measured.
+    pub chunk: Option<isize>,
 }
 
 impl Measurement {
-    /// Requested bytes per element (total bytes when `elements` is 0).
-    pub fn requested_per_element(&self) -> f64 {
-        per_element(self.report.live_requested, self.elements)
+    /// A contender's measurement from the report of the scope it was built in.
+    pub fn new(contender: &str, elements: usize, report: &Report) -> Self {
+        let measured = |bytes: isize| alloc::USABLE_SIZE_IS_MEASURED.then_some(bytes);
+        Measurement {
+            contender: contender.to_owned(),
+            elements,
+            blocks: report.live_allocations(),
+            requested: report.live_requested,
+            usable: measured(report.live_usable),
+            chunk: measured(report.live_chunk),
+        }
     }
 
-    /// Usable bytes per element (total bytes when `elements` is 0).
-    pub fn usable_per_element(&self) -> f64 {
-        per_element(self.report.live_usable, self.elements)
+    /// `total` per element; `None` for a measurement of no elements.
+    pub fn per_element(&self, total: isize) -> Option<f64> {
+        (self.elements > 0).then(|| total as f64 / self.elements as f64)
     }
-}
-
-fn per_element(bytes: isize, elements: usize) -> f64 {
-    bytes as f64 / elements.max(1) as f64
 }
 
 /// A table of contenders measured at the same sizes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryTable {
-    title: String,
-    sizes: Vec<usize>,
-    rows: Vec<Measurement>,
+    /// What the table measures.
+    pub title: String,
+    /// The element counts each contender is measured at.
+    pub sizes: Vec<usize>,
+    /// One row per contender and size, in the order they were measured.
+    pub rows: Vec<Measurement>,
 }
 
 impl MemoryTable {
@@ -61,7 +82,7 @@ impl MemoryTable {
         for &n in &self.sizes {
             let (built, report) = alloc::measure(|| build(n));
             drop(built);
-            self.rows.push(Measurement { contender: name.to_owned(), elements: n, report });
+            self.rows.push(Measurement::new(name, n, &report));
         }
         self
     }
@@ -69,41 +90,5 @@ impl MemoryTable {
     /// The measurements so far, in the order they were taken.
     pub fn measurements(&self) -> &[Measurement] {
         &self.rows
-    }
-
-    /// The table as Markdown: one row per contender and size. Contender names
-    /// are set as code, so type names such as `Vec<u64>` render as written.
-    pub fn to_markdown(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "**{}**\n", self.title);
-        let usable = if alloc::USABLE_SIZE_IS_MEASURED {
-            "usable bytes (glibc)"
-        } else {
-            "usable bytes (not measured: requested shown)"
-        };
-        let _ = writeln!(
-            out,
-            "| contender | elements | requested bytes | {usable} | requested B/element | usable B/element | allocations |"
-        );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
-        for m in &self.rows {
-            let (req, use_) = if m.elements == 0 {
-                ("—".to_owned(), "—".to_owned())
-            } else {
-                (format!("{:.1}", m.requested_per_element()), format!("{:.1}", m.usable_per_element()))
-            };
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} | {} | {} |",
-                m.contender,
-                m.elements,
-                m.report.live_requested,
-                m.report.live_usable,
-                req,
-                use_,
-                m.report.live_allocations(),
-            );
-        }
-        out
     }
 }
