@@ -1,25 +1,28 @@
 //! The reproduction: `cargo run -p chapter-7 --release` runs the workload on
-//! both builds and prints the tables of the chapter (`cargo xtask memory 7`
-//! writes them into the book, with the machine, date and commit).
+//! both builds and prints the tables of the chapter as data (one JSON
+//! document, `test_kit::tables::Tables`); `cargo xtask memory 7` renders
+//! them into the book, with the machine, date and commit.
 //!
 //! Each build runs in a child process of its own (this binary, started again
 //! with `--variant std` or `--variant lean`), so that one build's peak resident
-//! memory cannot hide the other's. With `--crowded` the child runs only the
-//! memory run, at the second load level (most of the capacity alive), so
-//! that each build is measured at both levels in processes of their own.
-//! `--smoke` runs a tiny workload instead, to check that everything runs
-//! (used by `cargo xtask test`).
+//! memory cannot hide the other's; a child hands its figures back to the
+//! parent as one JSON object ([`Figures`]). With `--crowded` the child runs
+//! only the memory run, at the second load level (most of the capacity
+//! alive), so that each build is measured at both levels in processes of
+//! their own. `--smoke` runs a tiny workload instead, to check that
+//! everything runs (used by `cargo xtask test`).
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use chapter_7::lean_store::LeanStore;
-use chapter_7::measure::{self, Bytes, MemoryRun};
+use chapter_7::measure::{self, HeldBack, Memory, MemoryRun};
 use chapter_7::std_store::StdStore;
 use chapter_7::workload::{Component, Config, MIX, SessionStore};
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use serde::{Deserialize, Serialize};
 use std::process::Command;
+use test_kit::alloc::USABLE_SIZE_IS_MEASURED;
+use test_kit::tables::{Cell, Column, Grid, Tables};
 
 /// The seed of every run.
 const SEED: u64 = 7;
@@ -64,60 +67,80 @@ fn speed_threads() -> Vec<usize> {
     if std::env::var_os("BENCH_THREADS").is_some() { test_kit::bench::thread_counts() } else { vec![1, 2] }
 }
 
-/// Prints what a memory run measured, as `key value…` lines; `hwm` is the
-/// process's peak resident memory, read right after the run.
-fn print_memory_run(run: &MemoryRun, hwm: u64) {
-    let t = run.tally;
-    println!(
-        "tally {} {} {} {} {} {} {}",
-        t.requests, t.logged_in, t.refused, t.logged_out, t.expired, t.found, t.not_found
-    );
-    println!("sessions {}", run.live_sessions);
-    println!("steady {} {}", run.steady.requested, run.steady.usable);
-    println!("peak {} {}", run.peak.requested, run.peak.usable);
-    if let Some((share, sessions)) = run.peak_at {
-        println!("peak_at {} {sessions}", (share * 1000.0).round() as i64);
+/// What a child measured, handed to the parent as one JSON object on its
+/// standard output.
+#[derive(Debug, Serialize, Deserialize)]
+struct Figures {
+    /// The memory run.
+    run: MemoryRun,
+    /// The process's peak resident memory (`VmHWM`, KiB), read right after
+    /// the memory run.
+    hwm_kib: Option<u64>,
+    /// The same requests on one thread: its peak's excess over what was
+    /// live at its end once reclaimed, in chunk bytes (first load only).
+    single_excess: Option<isize>,
+    /// What a fresh store retained while one thread held it back (first load only).
+    held: Option<HeldBack>,
+    /// The throughput runs (first load only).
+    speed: Vec<Speed>,
+}
+
+/// One throughput run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Speed {
+    threads: usize,
+    requests: u64,
+    nanos: u64,
+}
+
+impl Figures {
+    /// What a memory run measured, before anything else runs in the process.
+    fn of(run: MemoryRun) -> Figures {
+        // Read now: what runs next must not raise it.
+        let hwm_kib = measure::proc_status_kib("VmHWM");
+        Figures { run, hwm_kib, single_excess: None, held: None, speed: Vec::new() }
     }
-    println!("waiting {} {}", run.waiting.requested, run.waiting.usable);
-    println!("left {} {}", run.left.requested, run.left.usable);
-    println!("allocations {}", run.allocations);
-    println!("rss {}", run.rss_kib.unwrap_or(0));
-    println!("hwm {hwm}");
-    for (i, bytes) in run.components.iter().enumerate() {
-        println!("component {i} {} {}", bytes.requested, bytes.usable);
+
+    fn print(&self) {
+        println!("{}", serde_json::to_string(self).expect("figures are plain data and always serialise"));
+    }
+}
+
+/// What was live at the end once everything retired had been freed.
+fn reclaimed(run: &MemoryRun) -> Memory {
+    Memory {
+        blocks: run.steady.blocks - run.waiting.blocks,
+        requested: run.steady.requested - run.waiting.requested,
+        usable: run.steady.usable - run.waiting.usable,
+        chunk: run.steady.chunk - run.waiting.chunk,
     }
 }
 
 // ANCHOR: child
-/// The child: one build, measured, its figures printed as `key value…` lines.
+/// The child: one build, measured, its figures printed as JSON.
 fn child<S: SessionStore>(plan: Plan) {
-    let run: MemoryRun = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
-    // Read now: the throughput runs below must not raise it.
-    print_memory_run(&run, measure::proc_status_kib("VmHWM").unwrap_or(0));
+    let run = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
+    let mut figures = Figures::of(run);
     // The same requests on one thread: nobody else can hold the epoch back.
     let single = measure::memory_run::<S>(plan.config, 1, plan.memory_requests * MEMORY_THREADS as u64, SEED);
-    let single_floor = single.steady.requested - single.waiting.requested;
-    println!("single_excess {}", single.peak.requested - single_floor);
+    figures.single_excess = Some(single.peak.chunk - reclaimed(&single).chunk);
     // A fresh store, warmed up to its steady state, then one thread pinned.
     let warm_up = plan.memory_requests / 3;
-    let held = measure::held_back_run::<S>(plan.config, MEMORY_THREADS, warm_up, plan.held_requests, SEED);
-    println!("held {} {} {}", held.requests, held.retained.requested, held.retained.usable);
+    figures.held = Some(measure::held_back_run::<S>(plan.config, MEMORY_THREADS, warm_up, plan.held_requests, SEED));
     for threads in speed_threads() {
         let per_thread = plan.speed_requests / threads as u64;
         let (tally, elapsed) = measure::throughput_run::<S>(plan.config, threads, per_thread, SEED);
-        println!("speed {threads} {} {}", tally.requests, elapsed.as_nanos());
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        figures.speed.push(Speed { threads, requests: tally.requests, nanos });
     }
+    figures.print();
 }
 
 /// The child at the second load level: the memory run alone.
 fn crowded_child<S: SessionStore>(plan: Plan) {
-    let run = measure::memory_run::<S>(plan.crowded, MEMORY_THREADS, plan.crowded_requests, SEED);
-    print_memory_run(&run, measure::proc_status_kib("VmHWM").unwrap_or(0));
+    Figures::of(measure::memory_run::<S>(plan.crowded, MEMORY_THREADS, plan.crowded_requests, SEED)).print();
 }
 // ANCHOR_END: child
-
-/// What a child printed: each key's numbers (a key repeated gets one entry per line).
-type Figures = HashMap<String, Vec<Vec<i128>>>;
 
 fn run_child(variant: &str, smoke: bool, crowded: bool) -> Figures {
     let exe = std::env::current_exe().expect("the path of this binary");
@@ -134,257 +157,287 @@ fn run_child(variant: &str, smoke: bool, crowded: bool) -> Figures {
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
         panic!("the `{variant}` child failed: {}", out.status);
     }
-    let mut figures = Figures::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut words = line.split_whitespace();
-        let Some(key) = words.next() else { continue };
-        let numbers = words.filter_map(|w| w.parse().ok()).collect();
-        figures.entry(key.to_owned()).or_default().push(numbers);
-    }
-    figures
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("the `{variant}` child's figures: {e}"))
 }
 
-fn one(f: &Figures, key: &str, i: usize) -> i128 {
-    f.get(key).and_then(|lines| lines.first()).and_then(|l| l.get(i)).copied().unwrap_or(0)
+/// Usable and chunk bytes where glibc is there to measure them.
+fn measured(bytes: isize) -> Option<i64> {
+    USABLE_SIZE_IS_MEASURED.then_some(bytes as i64)
 }
 
-/// `1234567` as `1,234,567`.
-fn thousands(n: i128) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("−{out}") } else { out }
+/// The unit of the peak analysis: chunk bytes, or requested bytes where
+/// chunks cannot be measured (they are the requested bytes there).
+fn unit() -> &'static str {
+    if USABLE_SIZE_IS_MEASURED { "chunk bytes" } else { "requested bytes" }
 }
 
-fn signed(n: i128) -> String {
-    if n > 0 { format!("+{}", thousands(n)) } else { thousands(n) }
-}
+/// A row of the whole-store tables: its name and how to read it from a child's figures.
+type Measure = (&'static str, fn(&Figures) -> Option<i64>);
 
-fn ratio(lean: i128, std: i128) -> String {
-    if std == 0 { "—".to_owned() } else { format!("{:.2}", lean as f64 / std as f64) }
-}
-
-/// The rows of the first table: a name, the child's key, which of its
-/// numbers, and the unit it is in (KiB for the resident sizes). The first
-/// seven are repeated at the second load level.
-const MEASURES: [(&str, &str, usize, i128); 9] = [
-    ("sessions alive at the end", "sessions", 0, 1),
-    ("requested bytes, live at the end", "steady", 0, 1),
-    ("usable bytes, live at the end", "steady", 1, 1),
-    ("requested bytes, peak", "peak", 0, 1),
-    ("usable bytes, peak", "peak", 1, 1),
-    ("resident memory at the end (VmRSS, bytes)", "rss", 0, 1024),
-    ("peak resident memory (VmHWM, bytes)", "hwm", 0, 1024),
-    ("allocations made during the run", "allocations", 0, 1),
-    ("bytes still allocated after teardown", "left", 1, 1),
+/// The rows of the first table; the first eleven are repeated at the second
+/// load level.
+const MEASURES: [Measure; 13] = [
+    ("sessions alive at the end", |f| Some(f.run.live_sessions as i64)),
+    ("live blocks at the end", |f| Some(f.run.steady.blocks as i64)),
+    ("requested bytes, live at the end", |f| Some(f.run.steady.requested as i64)),
+    ("usable bytes, live at the end", |f| measured(f.run.steady.usable)),
+    ("chunk bytes, live at the end", |f| measured(f.run.steady.chunk)),
+    ("live blocks, peak", |f| Some(f.run.peak.blocks as i64)),
+    ("requested bytes, peak", |f| Some(f.run.peak.requested as i64)),
+    ("usable bytes, peak", |f| measured(f.run.peak.usable)),
+    ("chunk bytes, peak", |f| measured(f.run.peak.chunk)),
+    ("resident memory at the end (VmRSS, bytes)", |f| f.run.rss_kib.map(|k| k as i64 * 1024)),
+    ("peak resident memory (VmHWM, bytes)", |f| f.hwm_kib.map(|k| k as i64 * 1024)),
+    ("allocations made during the run", |f| Some(f.run.allocations as i64)),
+    ("blocks still allocated after teardown", |f| Some(f.run.left.blocks as i64)),
 ];
 
-/// One `| name | std | lean | lean − std | lean / std |` row.
-fn compare_row(out: &mut String, name: &str, s: i128, l: i128) {
-    let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", thousands(s), thousands(l), signed(l - s), ratio(l, s));
+/// A table comparing the two builds, one row per measure.
+fn compare(title: &str, note: Vec<Cell>, measures: &[Measure], [std, lean]: [&Figures; 2]) -> Grid {
+    let mut grid = Grid::new(
+        title,
+        vec![
+            Column::text("measure"),
+            Column::number("std build"),
+            Column::number("lean build"),
+            Column::number("lean − std"),
+            Column::number("lean / std"),
+        ],
+    );
+    grid.note(note);
+    for (name, read) in measures {
+        let cells = match (read(std), read(lean)) {
+            (Some(s), Some(l)) => vec![Cell::count(s), Cell::count(l), Cell::Change(l - s), Cell::ratio(l, s)],
+            _ => vec![Cell::NotMeasured; 4],
+        };
+        grid.row([vec![Cell::text(name)], cells].concat());
+    }
+    grid
 }
 
-/// The bytes a child said component `i` freed at teardown.
-fn component(f: &Figures, i: usize) -> Bytes {
-    let line = f.get("component").and_then(|lines| lines.iter().find(|l| l.first() == Some(&(i as i128))));
-    let get = |j: usize| line.and_then(|l| l.get(j)).copied().unwrap_or(0) as isize;
-    Bytes { requested: get(1), usable: get(2) }
+/// Where the bytes are: what each component freed at teardown, in both
+/// builds, and the whole store.
+fn breakdown(title: &str, note: Vec<Cell>, [std, lean]: [&Figures; 2]) -> Grid {
+    let mut grid = Grid::new(
+        title,
+        vec![
+            Column::text("component"),
+            Column::text("build"),
+            Column::number("live blocks"),
+            Column::number("requested bytes"),
+            Column::number("usable bytes"),
+            Column::number("chunk bytes"),
+            Column::number("blocks per session"),
+            Column::number("chunk bytes per session"),
+            Column::number("lean − std, chunk bytes"),
+        ],
+    );
+    grid.note(note);
+    let mut row = |name: &str, build: &str, m: Memory, f: &Figures, change: Cell| {
+        let sessions = f.run.live_sessions.max(1) as f64;
+        let per_session = measured(m.chunk).map_or(Cell::NotMeasured, |c| Cell::decimal(c as f64 / sessions, 1));
+        grid.row(vec![
+            Cell::text(name),
+            Cell::text(build),
+            Cell::count(m.blocks as i64),
+            Cell::count(m.requested as i64),
+            Cell::measured(measured(m.usable)),
+            Cell::measured(measured(m.chunk)),
+            Cell::decimal(m.blocks as f64 / sessions, 2),
+            per_session,
+            change,
+        ]);
+    };
+    let change = |s: Memory, l: Memory| measured(l.chunk - s.chunk).map_or(Cell::NotMeasured, Cell::Change);
+    for (i, comp) in Component::ALL.iter().enumerate() {
+        let (s, l) = (std.run.components[i], lean.run.components[i]);
+        row(comp.name(), "std", s, std, Cell::text(""));
+        row(comp.name(), "lean", l, lean, change(s, l));
+    }
+    let (s, l) = (std.run.steady, lean.run.steady);
+    row("**the whole store**", "std", s, std, Cell::text(""));
+    row("**the whole store**", "lean", l, lean, change(s, l));
+    grid
 }
 
 // ANCHOR: report
-fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [&Figures; 2]) -> String {
+fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [&Figures; 2]) -> Tables {
     let c = plan.config;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "**Memory of the same workload**: {} requests on each of {MEMORY_THREADS} threads, seed {SEED}, \
-         at most {} sessions, expiry after {} ticks unused, {} tenants; each build in its own process.\n",
-        thousands(i128::from(plan.memory_requests)),
-        thousands(c.capacity as i128),
-        thousands(i128::from(c.ttl)),
-        c.tenants,
-    );
-    let _ = writeln!(out, "| measure | std build | lean build | lean − std | lean / std |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for (name, key, i, scale) in MEASURES {
-        compare_row(&mut out, name, one(std, key, i) * scale, one(lean, key, i) * scale);
-    }
+    let mut tables = Tables::new();
+    let text = Cell::text;
+    let count = |n: u64| Cell::count(n as i64);
+    tables.grid(compare(
+        "Memory of the same workload",
+        vec![
+            text(": "),
+            count(plan.memory_requests),
+            text(&format!(" requests on each of {MEMORY_THREADS} threads, seed {SEED}, at most ")),
+            count(c.capacity as u64),
+            text(" sessions, expiry after "),
+            count(c.ttl),
+            text(&format!(" ticks unused, {} tenants; each build in its own process.", c.tenants)),
+        ],
+        &MEASURES,
+        [std, lean],
+    ));
 
-    let _ = writeln!(
-        out,
-        "\n**What makes the peak**: when the peak of requested bytes was reached (the run watched every 0.2 ms), \
-         how far it stood above what was live at the end once everything retired had been freed, and how many \
-         bytes the store retires per request: measured on a fresh store at its steady state, whose {} threads \
-         served {} more requests while a third thread held one pinned guard, as a thread descheduled in the \
-         middle of a request does.\n",
-        MEMORY_THREADS,
-        thousands(one(std, "held", 0)),
+    // The peak, in the units the machine pays: chunk bytes.
+    let unit = unit();
+    let (std_held, lean_held) = (std.held.unwrap_or_default(), lean.held.unwrap_or_default());
+    let mut peak = Grid::new(
+        "What makes the peak",
+        vec![Column::text("measure"), Column::number("std build"), Column::number("lean build")],
     );
-    let _ = writeln!(out, "| measure | std build | lean build |");
-    let _ = writeln!(out, "|---|---:|---:|");
-    let peak_at = |f: &Figures| match f.get("peak_at") {
-        Some(_) => format!("{:.0}%", one(f, "peak_at", 0) as f64 / 10.0),
-        None => "—".to_owned(),
+    peak.note(vec![
+        text(&format!(
+            ": when the peak of {unit} was reached (the run watched every 0.2 ms), how far it stood above what \
+             was live at the end once everything retired had been freed, and how many {unit} the store retires \
+             per request: measured on a fresh store at its steady state, whose {MEMORY_THREADS} threads served "
+        )),
+        count(std_held.requests),
+        text(
+            " more requests while a third thread held one pinned guard, as a thread descheduled in the middle of \
+             a request does.",
+        ),
+    ]);
+    let peak_at = |f: &Figures| f.run.peak_at.map_or(Cell::Empty, |(share, _)| Cell::Percent { share, places: 0 });
+    let peak_sessions = |f: &Figures| f.run.peak_at.map_or(Cell::Empty, |(_, n)| count(n as u64));
+    peak.row(vec![text("peak reached after (share of the run's wall time)"), peak_at(std), peak_at(lean)]);
+    peak.row(vec![text("sessions alive when the peak was reached"), peak_sessions(std), peak_sessions(lean)]);
+    let excess = |f: &Figures| f.run.peak.chunk - reclaimed(&f.run).chunk;
+    peak.row(vec![
+        text(&format!("{unit} waiting for reclamation at the end")),
+        Cell::count(std.run.waiting.chunk as i64),
+        Cell::count(lean.run.waiting.chunk as i64),
+    ]);
+    peak.row(vec![
+        text(&format!("{unit}, peak − live at the end once reclaimed")),
+        Cell::Change(excess(std) as i64),
+        Cell::Change(excess(lean) as i64),
+    ]);
+    let single = |f: &Figures| f.single_excess.map_or(Cell::Empty, |e| Cell::Change(e as i64));
+    peak.row(vec![text("the same, with all the run's requests on one thread"), single(std), single(lean)]);
+    let per_request = |h: HeldBack| h.retained.chunk as f64 / h.requests.max(1) as f64;
+    peak.row(vec![
+        text(&format!("{unit} retired and not freed, per request held back")),
+        Cell::decimal(per_request(std_held), 1),
+        Cell::decimal(per_request(lean_held), 1),
+    ]);
+    let worth = |f: &Figures, h: HeldBack| {
+        let rate = per_request(h);
+        if rate >= 1.0 { count((excess(f).max(0) as f64 / rate).round() as u64) } else { Cell::Empty }
     };
-    let _ =
-        writeln!(out, "| peak reached after (share of the run's wall time) | {} | {} |", peak_at(std), peak_at(lean));
-    let _ = writeln!(
-        out,
-        "| sessions alive when the peak was reached | {} | {} |",
-        thousands(one(std, "peak_at", 1)),
-        thousands(one(lean, "peak_at", 1))
-    );
-    let reclaimed = |f: &Figures| one(f, "steady", 0) - one(f, "waiting", 0);
-    let excess = |f: &Figures| one(f, "peak", 0) - reclaimed(f);
-    let _ = writeln!(
-        out,
-        "| requested bytes waiting for reclamation at the end | {} | {} |",
-        thousands(one(std, "waiting", 0)),
-        thousands(one(lean, "waiting", 0))
-    );
-    let _ = writeln!(
-        out,
-        "| requested bytes, peak − live at the end once reclaimed | {} | {} |",
-        signed(excess(std)),
-        signed(excess(lean))
-    );
-    let _ = writeln!(
-        out,
-        "| the same, with all {} requests on one thread | {} | {} |",
-        thousands(i128::from(plan.memory_requests) * MEMORY_THREADS as i128),
-        signed(one(std, "single_excess", 0)),
-        signed(one(lean, "single_excess", 0))
-    );
-    let per_request = |f: &Figures| one(f, "held", 1) as f64 / one(f, "held", 0).max(1) as f64;
-    let _ = writeln!(
-        out,
-        "| requested bytes retired and not freed, per request held back | {:.1} | {:.1} |",
-        per_request(std),
-        per_request(lean)
-    );
-    let worth = |f: &Figures| {
-        let rate = per_request(f);
-        if rate >= 1.0 { thousands((excess(f) as f64 / rate).round() as i128) } else { "—".to_owned() }
-    };
-    let _ =
-        writeln!(out, "| the peak's excess, in requests' worth of retired bytes | {} | {} |", worth(std), worth(lean));
+    peak.row(vec![
+        text("the peak's excess, in requests' worth of retired bytes"),
+        worth(std, std_held),
+        worth(lean, lean_held),
+    ]);
+    tables.grid(peak);
 
-    let _ = writeln!(
-        out,
-        "\n**Where the bytes are**: what each component freed when the store was torn down at the end of the run \
-         (bytes; per live session in brackets).\n"
-    );
-    let _ = writeln!(
-        out,
-        "| component | std requested | std usable | lean requested | lean usable | lean − std (usable) |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    let per = |bytes: i128, f: &Figures| {
-        let sessions = one(f, "sessions", 0).max(1);
-        format!("{} ({:.1})", thousands(bytes), bytes as f64 / sessions as f64)
-    };
-    for (i, comp) in Component::ALL.iter().enumerate() {
-        let (s, l) = (component(std, i), component(lean, i));
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            comp.name(),
-            per(s.requested as i128, std),
-            per(s.usable as i128, std),
-            per(l.requested as i128, lean),
-            per(l.usable as i128, lean),
-            signed(l.usable as i128 - s.usable as i128),
-        );
-    }
+    tables.grid(breakdown(
+        "Where the bytes are",
+        vec![text(
+            ": what each component freed when the store was torn down at the end of the run, in blocks and in \
+             bytes, and per live session; the whole store is what was live at the end.",
+        )],
+        [std, lean],
+    ));
 
     let cc = plan.crowded;
-    let crowded = format!("at {:.0}% of capacity", 100.0 * one(std_crowded, "sessions", 0) as f64 / cc.capacity as f64);
-    let _ = writeln!(
-        out,
-        "\n**The same store, {crowded}**: at most {} sessions again, but expiry after {} ticks unused instead of \
-         {}, so that more sessions are alive at once, and {} requests on each of {MEMORY_THREADS} threads, so that \
-         the run reaches its steady state as early; each build in a process of its own. The component rows are \
-         the usable bytes each component freed at teardown.\n",
-        thousands(cc.capacity as i128),
-        thousands(i128::from(cc.ttl)),
-        thousands(i128::from(c.ttl)),
-        thousands(i128::from(plan.crowded_requests)),
-    );
-    let _ = writeln!(out, "| measure | std build | lean build | lean − std | lean / std |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for (name, key, i, scale) in &MEASURES[..7] {
-        compare_row(&mut out, name, one(std_crowded, key, *i) * scale, one(lean_crowded, key, *i) * scale);
-    }
-    for (i, comp) in Component::ALL.iter().enumerate() {
-        let (s, l) = (component(std_crowded, i), component(lean_crowded, i));
-        compare_row(&mut out, &format!("{}, usable bytes", comp.name()), s.usable as i128, l.usable as i128);
-    }
+    let load = Cell::Percent { share: std_crowded.run.live_sessions as f64 / cc.capacity as f64, places: 0 };
+    tables.grid(compare(
+        "The same store, nearly full",
+        vec![
+            text(": at most "),
+            count(cc.capacity as u64),
+            text(" sessions again ("),
+            load.clone(),
+            text(" of them alive at the end), but expiry after "),
+            count(cc.ttl),
+            text(" ticks unused instead of "),
+            count(c.ttl),
+            text(", so that more sessions are alive at once, and "),
+            count(plan.crowded_requests),
+            text(&format!(
+                " requests on each of {MEMORY_THREADS} threads, so that the run reaches its steady state as early; \
+                 each build in a process of its own."
+            )),
+        ],
+        &MEASURES[..11],
+        [std_crowded, lean_crowded],
+    ));
+    tables.grid(breakdown(
+        "Where the bytes are, nearly full",
+        vec![text(": the same breakdown at the second load.")],
+        [std_crowded, lean_crowded],
+    ));
 
-    let _ = writeln!(
-        out,
-        "\n**The workload as both builds answered it** (the memory runs; with two threads the interleaving, and so \
-         the counts, differ slightly between runs).\n"
+    let mut answered = Grid::new(
+        "The workload as both builds answered it",
+        vec![
+            Column::text("build"),
+            Column::number("requests"),
+            Column::number("logins"),
+            Column::number("logins refused (full)"),
+            Column::number("logouts"),
+            Column::number("expired by sweeps"),
+            Column::number("found"),
+            Column::number("not found"),
+        ],
     );
-    let _ = writeln!(
-        out,
-        "| build | requests | logins | logins refused (full) | logouts | expired by sweeps | found | not found |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, f) in [
-        ("std".to_owned(), std),
-        ("lean".to_owned(), lean),
-        (format!("std, {crowded}"), std_crowded),
-        (format!("lean, {crowded}"), lean_crowded),
-    ] {
-        let _ = writeln!(
-            out,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
-            thousands(one(f, "tally", 0)),
-            thousands(one(f, "tally", 1)),
-            thousands(one(f, "tally", 2)),
-            thousands(one(f, "tally", 3)),
-            thousands(one(f, "tally", 4)),
-            thousands(one(f, "tally", 5)),
-            thousands(one(f, "tally", 6)),
-        );
+    answered.note(vec![text(
+        " (the memory runs; with two threads the interleaving, and so the counts, differ slightly between runs).",
+    )]);
+    for (name, f) in
+        [("std", std), ("lean", lean), ("std, nearly full", std_crowded), ("lean, nearly full", lean_crowded)]
+    {
+        let t = f.run.tally;
+        answered.row(vec![
+            text(name),
+            count(t.requests),
+            count(t.logged_in),
+            count(t.refused),
+            count(t.logged_out),
+            count(t.expired),
+            count(t.found),
+            count(t.not_found),
+        ]);
     }
+    tables.grid(answered);
 
-    let _ = writeln!(
-        out,
-        "\n**Speed**: {} requests of the same mix (per thousand: {} logins, {} lookups, {} flag reads, {} flag \
-         writes, {} logouts, {} sweeps) split between the threads, on a fresh store; wall time from the threads' \
-         release to the last one's end, with the counting allocator installed but not counting.\n",
-        thousands(i128::from(plan.speed_requests)),
-        MIX.login,
-        MIX.lookup,
-        MIX.read_flag,
-        MIX.set_flag,
-        MIX.logout,
-        MIX.sweep,
+    let mut speed = Grid::new(
+        "Speed",
+        vec![
+            Column::number("threads"),
+            Column::number("std build (M requests/s)"),
+            Column::number("lean build (M requests/s)"),
+            Column::number("lean / std"),
+        ],
     );
-    let _ = writeln!(out, "| threads | std build | lean build | lean / std |");
-    let _ = writeln!(out, "|---:|---:|---:|---:|");
-    let speed = |f: &Figures, threads: i128| {
-        f.get("speed").and_then(|lines| lines.iter().find(|l| l.first() == Some(&threads))).map_or(0.0, |l| {
-            l.get(1).copied().unwrap_or(0) as f64 / (l.get(2).copied().unwrap_or(1).max(1) as f64 / 1e9)
-        })
+    speed.note(vec![
+        text(": "),
+        count(plan.speed_requests),
+        text(&format!(
+            " requests of the same mix (per thousand: {} logins, {} lookups, {} flag reads, {} flag writes, {} \
+             logouts, {} sweeps) split between the threads, on a fresh store; wall time from the threads' release \
+             to the last one's end, with the counting allocator installed but not counting.",
+            MIX.login, MIX.lookup, MIX.read_flag, MIX.set_flag, MIX.logout, MIX.sweep,
+        )),
+    ]);
+    let rate = |f: &Figures, threads: usize| {
+        f.speed.iter().find(|s| s.threads == threads).map_or(0.0, |s| s.requests as f64 / (s.nanos.max(1) as f64 / 1e9))
     };
     for threads in speed_threads() {
-        let (s, l) = (speed(std, threads as i128), speed(lean, threads as i128));
-        let _ = writeln!(
-            out,
-            "| {threads} | {:.2} M requests/s | {:.2} M requests/s | {:.2} |",
-            s / 1e6,
-            l / 1e6,
-            if s > 0.0 { l / s } else { 0.0 }
-        );
+        let (s, l) = (rate(std, threads), rate(lean, threads));
+        speed.row(vec![
+            count(threads as u64),
+            Cell::decimal(s / 1e6, 2),
+            Cell::decimal(l / 1e6, 2),
+            if s > 0.0 { Cell::decimal(l / s, 2) } else { Cell::Empty },
+        ]);
     }
-    out
+    tables.grid(speed);
+    tables
 }
 // ANCHOR_END: report
 
@@ -406,7 +459,7 @@ fn main() {
             let [std, lean, std_crowded, lean_crowded] =
                 [("std", false), ("lean", false), ("std", true), ("lean", true)]
                     .map(|(variant, crowded)| run_child(variant, smoke, crowded));
-            print!("{}", report(plan, [&std, &lean], [&std_crowded, &lean_crowded]));
+            report(plan, [&std, &lean], [&std_crowded, &lean_crowded]).print();
         }
     }
 }

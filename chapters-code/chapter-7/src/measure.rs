@@ -1,56 +1,86 @@
 //! Measuring a store: its bytes at steady state and at peak, where those
 //! bytes are, its resident memory, and its speed.
 //!
-//! The byte counts come from test-kit's counting allocator, which the binary
-//! (or test) running these functions must install.
+//! The counts come from test-kit's counting allocator, which the binary (or
+//! test) running these functions must install. What they return can be
+//! serialised: the binary's child processes hand it to their parent as JSON.
 
 use crate::workload::{self, Client, Component, Config, SessionStore, Tally};
+use serde::{Deserialize, Serialize};
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use test_kit::alloc::{Report, Scope};
 
-/// Bytes as requested from the allocator and as glibc really reserved them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Bytes {
+/// Memory in blocks and bytes: the blocks, the bytes the program requested
+/// for them, what glibc reserved for it to use (`malloc_usable_size`) and
+/// the chunks they occupy in glibc's heap (`test_kit::alloc::chunk_size`,
+/// the usable bytes and glibc's header). Off glibc the usable and chunk
+/// bytes are the requested bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Blocks (allocations minus frees).
+    pub blocks: isize,
     /// The sizes the program asked for.
     pub requested: isize,
-    /// What the allocator handed out (`malloc_usable_size`).
+    /// What the allocator handed out.
     pub usable: isize,
+    /// What that occupies in glibc's heap: the units the machine pays in.
+    pub chunk: isize,
 }
 
-impl Bytes {
-    fn live(report: &Report) -> Bytes {
-        Bytes { requested: report.live_requested, usable: report.live_usable }
+impl Memory {
+    fn live(report: &Report) -> Memory {
+        Memory {
+            blocks: report.live_allocations(),
+            requested: report.live_requested,
+            usable: report.live_usable,
+            chunk: report.live_chunk,
+        }
     }
 
-    fn minus(self, other: Bytes) -> Bytes {
-        Bytes { requested: self.requested - other.requested, usable: self.usable - other.usable }
+    fn minus(self, other: Memory) -> Memory {
+        Memory {
+            blocks: self.blocks - other.blocks,
+            requested: self.requested - other.requested,
+            usable: self.usable - other.usable,
+            chunk: self.chunk - other.chunk,
+        }
+    }
+
+    fn plus(self, other: Memory) -> Memory {
+        Memory {
+            blocks: self.blocks + other.blocks,
+            requested: self.requested + other.requested,
+            usable: self.usable + other.usable,
+            chunk: self.chunk + other.chunk,
+        }
     }
 }
 
 /// What one store held after one run of the workload.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryRun {
     /// The answers the clients got.
     pub tally: Tally,
     /// Sessions alive at the end of the run.
     pub live_sessions: usize,
-    /// Bytes live at the end of the run (the store at steady state).
-    pub steady: Bytes,
-    /// The most bytes live at once, from building the store to the end of
-    /// the run (teardown excluded).
-    pub peak: Bytes,
-    /// When the peak was reached, as a share of the run's wall time, and the
-    /// sessions alive then (`None` under Miri, which does not watch).
+    /// What was live at the end of the run (the store at steady state).
+    pub steady: Memory,
+    /// The most blocks and bytes live at once (each counted on its own),
+    /// from building the store to the end of the run (teardown excluded).
+    pub peak: Memory,
+    /// When the peak of chunk bytes was reached, as a share of the run's
+    /// wall time, and the sessions alive then (`None` under Miri, which
+    /// does not watch).
     pub peak_at: Option<(f64, usize)>,
-    /// Bytes retired but not yet freed at the end of the run: what
+    /// What was retired but not yet freed at the end of the run: what
     /// [`SessionStore::reclaim`] freed then.
-    pub waiting: Bytes,
-    /// The bytes each component freed at teardown, in [`Component::ALL`] order.
-    pub components: [Bytes; Component::ALL.len()],
-    /// Bytes still live after teardown (0 unless something leaked).
-    pub left: Bytes,
+    pub waiting: Memory,
+    /// What each component freed at teardown, in [`Component::ALL`] order.
+    pub components: [Memory; Component::ALL.len()],
+    /// What was still live after teardown (nothing unless something leaked).
+    pub left: Memory,
     /// Allocations (and reallocations) made from building the store to the
     /// end of the run.
     pub allocations: usize,
@@ -81,42 +111,45 @@ pub fn memory_run<S: SessionStore>(config: Config, threads: usize, requests: u64
     let handle = store.handle();
     let mut last = reclaim_all(&store, &handle, &scope);
     drop(handle);
-    let waiting = Bytes::live(&at_end).minus(last);
-    let mut components = [Bytes::default(); Component::ALL.len()];
+    let waiting = Memory::live(&at_end).minus(last);
+    let mut components = [Memory::default(); Component::ALL.len()];
     // The probe allocates nothing: it only reads the counters.
     store.teardown(&mut |component| {
-        let now = Bytes::live(&scope.report());
+        let now = Memory::live(&scope.report());
         let slot = Component::ALL.iter().position(|c| *c == component).unwrap_or(0);
-        components[slot].requested += last.requested - now.requested;
-        components[slot].usable += last.usable - now.usable;
+        components[slot] = components[slot].plus(last.minus(now));
         last = now;
     });
-    // The reclaimed bytes were the collector's too.
+    // The reclaimed blocks were the collector's too.
     let epoch = Component::ALL.len() - 1;
-    components[epoch].requested += waiting.requested;
-    components[epoch].usable += waiting.usable;
+    components[epoch] = components[epoch].plus(waiting);
     let after = scope.report();
     MemoryRun {
         tally,
         live_sessions,
-        steady: Bytes::live(&at_end),
+        steady: Memory::live(&at_end),
         // The peak of the run itself: tearing down is not part of serving.
-        peak: Bytes { requested: at_end.peak_requested, usable: at_end.peak_usable },
+        peak: Memory {
+            blocks: at_end.peak_blocks,
+            requested: at_end.peak_requested,
+            usable: at_end.peak_usable,
+            chunk: at_end.peak_chunk,
+        },
         peak_at,
         waiting,
         components,
-        left: Bytes::live(&after),
+        left: Memory::live(&after),
         allocations: at_end.allocations,
         rss_kib,
     }
 }
 
-/// Reclaims until a round frees nothing more; returns the bytes live then.
-fn reclaim_all<S: SessionStore>(store: &S, handle: &S::Handle, scope: &Scope) -> Bytes {
-    let mut last = Bytes::live(&scope.report());
+/// Reclaims until a round frees nothing more; returns what is live then.
+fn reclaim_all<S: SessionStore>(store: &S, handle: &S::Handle, scope: &Scope) -> Memory {
+    let mut last = Memory::live(&scope.report());
     loop {
         store.reclaim(handle);
-        let now = Bytes::live(&scope.report());
+        let now = Memory::live(&scope.report());
         if now == last {
             return now;
         }
@@ -135,14 +168,14 @@ fn untracked<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Watches the scope's peak while `running`: returns when it last rose, as
-/// a share of the time watched, and the sessions alive then. Runs untracked
-/// and allocates nothing.
+/// Watches the scope's peak of chunk bytes while `running`: returns when it
+/// last rose, as a share of the time watched, and the sessions alive then.
+/// Runs untracked and allocates nothing.
 fn watch_peak<S: SessionStore>(scope: &Scope, store: &S, running: &AtomicBool) -> (f64, usize) {
     let start = Instant::now();
     let (mut peak, mut at, mut sessions) = (0, Duration::ZERO, 0);
     while running.load(Ordering::Relaxed) {
-        let now = scope.report().peak_requested;
+        let now = scope.report().peak_chunk;
         if now > peak {
             (peak, at, sessions) = (now, start.elapsed(), store.live_sessions());
         }
@@ -154,13 +187,13 @@ fn watch_peak<S: SessionStore>(scope: &Scope, store: &S, running: &AtomicBool) -
 
 // ANCHOR: held_back
 /// What a store retires while one thread holds reclamation back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldBack {
     /// Requests served while reclamation was held back.
     pub requests: u64,
-    /// Bytes live when the holder let go, less what was live once everything
-    /// waiting had been reclaimed: the nodes retired and not freed.
-    pub retained: Bytes,
+    /// What was live when the holder let go, less what was live once
+    /// everything waiting had been reclaimed: the nodes retired and not freed.
+    pub retained: Memory,
 }
 
 /// Runs `warm_up` requests on each of `threads` threads to reach the steady
@@ -178,12 +211,12 @@ pub fn held_back_run<S: SessionStore>(config: Config, threads: usize, warm_up: u
             s.spawn(|| {
                 test_kit::alloc::track_current_thread(true);
                 let handle = store.handle();
-                let mut at_release = Bytes::default();
+                let mut at_release = Memory::default();
                 warm.wait();
                 store.holding_back(&handle, &mut || {
                     pinned.wait();
                     done.wait();
-                    at_release = Bytes::live(&scope.report());
+                    at_release = Memory::live(&scope.report());
                 });
                 let last = reclaim_all(&store, &handle, &scope);
                 drop(handle);

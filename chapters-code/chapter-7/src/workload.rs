@@ -286,7 +286,7 @@ pub fn render(buf: &mut Vec<u8>, tenant_name: &str, user_agent: &str, token: Tok
 // ANCHOR_END: render
 
 /// The counts of one client's requests and of the answers it got.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Requests sent.
     pub requests: u64,

@@ -5,7 +5,7 @@
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use chapter_7::lean_store::LeanStore;
-use chapter_7::measure::{held_back_run, memory_run};
+use chapter_7::measure::{Memory, held_back_run, memory_run};
 use chapter_7::std_store::StdStore;
 use chapter_7::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
 use rand::SeedableRng;
@@ -136,14 +136,20 @@ fn lean_build_answers_bad_input() {
 }
 // ANCHOR_END: bad_input
 
-/// The breakdown accounts for every byte: the components add up to what was
-/// live at the end of the run, and nothing is left after teardown.
+/// The breakdown accounts for every block and byte: the components add up to
+/// what was live at the end of the run, and nothing is left after teardown.
 fn breakdown_adds_up<S: SessionStore>() {
     let run = memory_run::<S>(Config::SMALL, 2, test_kit::scaled(5_000) as u64, 3);
-    let sum = run.components.iter().map(|b| (b.requested, b.usable)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    assert_eq!(sum, (run.steady.requested, run.steady.usable), "{run:?}");
-    assert_eq!((run.left.requested, run.left.usable), (0, 0), "{run:?}");
-    assert!(run.peak.requested >= run.steady.requested);
+    let four = |m: &Memory| [m.blocks, m.requested, m.usable, m.chunk];
+    let sum = run.components.iter().map(four).fold([0; 4], |a, b| std::array::from_fn(|i| a[i] + b[i]));
+    assert_eq!(sum, four(&run.steady), "{run:?}");
+    assert_eq!(four(&run.left), [0; 4], "{run:?}");
+    assert!(four(&run.peak).iter().zip(four(&run.steady)).all(|(peak, end)| *peak >= end), "{run:?}");
+    // Every block costs at least its requested bytes, and glibc's chunk more.
+    if test_kit::alloc::USABLE_SIZE_IS_MEASURED {
+        let s = run.steady;
+        assert!(s.requested <= s.usable && s.usable + 8 * s.blocks <= s.chunk, "{s:?}");
+    }
 }
 
 #[test]

@@ -114,6 +114,8 @@ static LIVE_CHUNK: AtomicIsize = AtomicIsize::new(0);
 static PEAK_REQUESTED: AtomicIsize = AtomicIsize::new(0);
 static PEAK_USABLE: AtomicIsize = AtomicIsize::new(0);
 static PEAK_CHUNK: AtomicIsize = AtomicIsize::new(0);
+static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
+static PEAK_BLOCKS: AtomicIsize = AtomicIsize::new(0);
 /// Set the first time the allocator sees any allocation: proves it is installed.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Serialises scopes.
@@ -166,6 +168,7 @@ fn add(live: &AtomicIsize, peak: &AtomicIsize, bytes: usize) {
 
 fn record_alloc(sizes: Sizes) {
     ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    add(&LIVE_BLOCKS, &PEAK_BLOCKS, 1);
     add(&LIVE_REQUESTED, &PEAK_REQUESTED, sizes.requested);
     add(&LIVE_USABLE, &PEAK_USABLE, sizes.usable);
     add(&LIVE_CHUNK, &PEAK_CHUNK, sizes.chunk);
@@ -173,6 +176,7 @@ fn record_alloc(sizes: Sizes) {
 
 fn record_dealloc(sizes: Sizes) {
     DEALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    LIVE_BLOCKS.fetch_sub(1, Ordering::Relaxed);
     LIVE_REQUESTED.fetch_sub(sizes.requested as isize, Ordering::Relaxed);
     LIVE_USABLE.fetch_sub(sizes.usable as isize, Ordering::Relaxed);
     LIVE_CHUNK.fetch_sub(sizes.chunk as isize, Ordering::Relaxed);
@@ -255,6 +259,8 @@ pub struct Report {
     pub peak_usable: isize,
     /// The most chunk bytes live at once during the scope.
     pub peak_chunk: isize,
+    /// The most blocks live at once during the scope.
+    pub peak_blocks: isize,
 }
 
 impl Report {
@@ -283,7 +289,16 @@ impl Scope {
         for counter in [&ALLOCATIONS, &DEALLOCATIONS] {
             counter.store(0, Ordering::Relaxed);
         }
-        for counter in [&LIVE_REQUESTED, &LIVE_USABLE, &LIVE_CHUNK, &PEAK_REQUESTED, &PEAK_USABLE, &PEAK_CHUNK] {
+        for counter in [
+            &LIVE_REQUESTED,
+            &LIVE_USABLE,
+            &LIVE_CHUNK,
+            &PEAK_REQUESTED,
+            &PEAK_USABLE,
+            &PEAK_CHUNK,
+            &LIVE_BLOCKS,
+            &PEAK_BLOCKS,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
         let was_tracked = TRACKED.with(|t| t.replace(true));
@@ -301,6 +316,7 @@ impl Scope {
             peak_requested: PEAK_REQUESTED.load(Ordering::Relaxed),
             peak_usable: PEAK_USABLE.load(Ordering::Relaxed),
             peak_chunk: PEAK_CHUNK.load(Ordering::Relaxed),
+            peak_blocks: PEAK_BLOCKS.load(Ordering::Relaxed),
         }
     }
 }

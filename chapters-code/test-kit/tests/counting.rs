@@ -29,6 +29,7 @@ fn freed_blocks_leave_the_counts_and_stay_in_the_peak() {
     assert_eq!(report.live_chunk, if USABLE_SIZE_IS_MEASURED { 32 } else { 8 }, "{report:?}");
     // Ten boxes and the vector of their pointers were live at once.
     assert!(report.peak_chunk >= 10 * report.live_chunk + 80, "{report:?}");
+    assert_eq!(report.peak_blocks, 11, "{report:?}");
 }
 
 #[test]
