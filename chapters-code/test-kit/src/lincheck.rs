@@ -40,6 +40,20 @@
 //! has reached is remembered, and a branch that arrives at a pair seen before
 //! is cut, because it can only fail the same way.
 //!
+//! # The report
+//!
+//! When no order exists, [`check`] returns a [`Violation`] whose `Display`
+//! is meant for a person: the longest order the search managed, the model's
+//! state there, each operation that could have gone next with what the
+//! model would have returned instead, and a timeline of those operations,
+//! one column per thread. A long history is first cut down: stretches of
+//! the order that leave the state as they found it, runs of operations and
+//! pairs of them are removed for as long as what is left still gets stuck
+//! in the same state on the same operation. Operations that mention a value
+//! of the result that cannot be placed are never removed, so the report
+//! keeps that value's story. A stack that returned an old value after a
+//! newer push usually comes down to three operations.
+//!
 //! # Cost
 //!
 //! Checking linearizability is NP-complete in general, and the search is
@@ -272,12 +286,23 @@ impl<M: Model> fmt::Display for History<M> {
     }
 }
 
-/// Why a history is not linearizable: where the longest search got stuck.
+/// Why a history is not linearizable: where the longest search got stuck,
+/// in the history cut down to the operations that show it (see "The
+/// report" in the module documentation).
 pub struct Violation<M: Model> {
+    // Boxed: `check` returns it in a `Result`, whose every value would
+    // otherwise be as large as the report.
+    report: Box<Report<M>>,
+}
+
+/// What a [`Violation`] says.
+struct Report<M: Model> {
     /// The model's type name, without module paths.
     model: String,
     /// How many operations the history has.
     total: usize,
+    /// How many of them the report is about (the rest were cut away).
+    kept: usize,
     /// How many the deepest attempt placed.
     placed: usize,
     /// The last placed operations, in the order placed, with their 1-based
@@ -299,17 +324,17 @@ pub struct Violation<M: Model> {
 impl<M: Model> Violation<M> {
     /// How many operations the longest attempt placed before it got stuck.
     pub fn placed(&self) -> usize {
-        self.placed
+        self.report.placed
     }
 
     /// The model's state where the longest attempt got stuck.
     pub fn state(&self) -> &M {
-        &self.state
+        &self.report.state
     }
 
     /// The operations that could have gone next there, none of which fits.
     pub fn unplaced(&self) -> impl Iterator<Item = &Operation<M>> {
-        self.candidates.iter().map(|(o, _, _)| o)
+        self.report.candidates.iter().map(|(o, _, _)| o)
     }
 }
 
@@ -322,6 +347,12 @@ const CELL: usize = 36;
 
 impl<M: Model> fmt::Display for Violation<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.report, f)
+    }
+}
+
+impl<M: Model> fmt::Display for Report<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "history is not linearizable: no order of its {} operations is one a sequential {} could produce",
@@ -329,6 +360,14 @@ impl<M: Model> fmt::Display for Violation<M> {
         )?;
         writeln!(f, "while keeping every operation that returned before another was called ahead of it.")?;
         writeln!(f)?;
+        if self.kept < self.total {
+            writeln!(
+                f,
+                "{} of them are enough to show it: without the other {}, the search gets stuck at the same point.",
+                self.kept,
+                self.total - self.kept
+            )?;
+        }
         if self.placed == 0 {
             writeln!(f, "The search could not place even a first operation, from the initial state")?;
         } else {
@@ -560,10 +599,11 @@ fn search<M: Model>(
     let (outcome, steps) = explore(initial, &history.ops, memo, None, budget);
     let result = match outcome {
         Outcome::Linearizable(order) => Ok(order),
-        Outcome::Not { deepest } => match explore(initial, &history.ops, memo, Some(deepest), u64::MAX).0 {
-            Outcome::Stuck(stuck) => Err(violation(&history.ops, stuck)),
-            _ => unreachable!("the same search gets stuck at the same depth again"),
-        },
+        Outcome::Not { deepest } => {
+            let stuck = stuck_at(initial, &history.ops, memo, deepest);
+            let (witness, stuck) = shrink(initial, &history.ops, memo, stuck);
+            Err(violation(&witness, stuck, history.len()))
+        }
         Outcome::GaveUp { deepest } => panic!(
             "lincheck gave up after {steps} steps without deciding whether this history of {} operations on {} \
              is linearizable (the longest order it found placed {deepest}). The search is exponential when a wrong \
@@ -575,6 +615,176 @@ fn search<M: Model>(
         Outcome::Stuck(_) => unreachable!("only a search with a depth to stop at stops"),
     };
     (result, steps)
+}
+
+/// Searches `ops` again, to the first point where it gets stuck with
+/// `deepest` operations placed (the search is deterministic).
+fn stuck_at<M: Model>(initial: &M, ops: &[Operation<M>], memo: bool, deepest: usize) -> Stuck<M> {
+    match explore(initial, ops, memo, Some(deepest), u64::MAX).0 {
+        Outcome::Stuck(stuck) => stuck,
+        _ => unreachable!("the same search gets stuck at the same depth again"),
+    }
+}
+
+/// How many model steps cutting a failing history down may take in all.
+const SHRINK_BUDGET: u64 = 2_000_000;
+
+/// Cuts a failing history down for the report: removes runs of operations
+/// (halves, then quarters, ... then single ones; first runs of the whole
+/// history in call order, then runs of one thread's operations) as long as
+/// what is left still fails *in the same way*: the deepest attempt gets
+/// stuck in the same state, unable to place the same operation. (Any
+/// smaller failing history would not do: without the push of a value, a pop
+/// of it fails too, but the report would then blame a value "from nowhere"
+/// instead of the order.) Returns the operations kept and where their
+/// search gets stuck.
+fn shrink<M: Model>(initial: &M, ops: &[Operation<M>], memo: bool, stuck: Stuck<M>) -> (Vec<Operation<M>>, Stuck<M>) {
+    let target = &ops[stuck.blocker];
+    let (target_thread, target_call) = (target.thread, target.invoked);
+    // The values in the result that cannot be placed (its numbers, ids):
+    // every operation that mentions one stays, so that the report keeps the
+    // story of that value (written, replaced, removed) and does not end up
+    // blaming a value that comes from nowhere.
+    let values: Vec<String> =
+        tokens(&format!("{:?}", target.ret)).filter(|t| t.chars().any(|c| c.is_ascii_digit())).collect();
+    let mentions = |a: &Operation<M>| {
+        let text = format!("{:?} {:?}", a.op, a.ret);
+        tokens(&text).any(|t| values.contains(&t))
+    };
+    let is_target = |a: &Operation<M>| a.thread == target_thread && a.invoked == target_call;
+    let keep = |a: &Operation<M>| is_target(a) || mentions(a);
+    let mut shrinker = Shrinker { initial, memo, kept: ops.to_vec(), best: stuck, spent: 0 };
+    // First, stretches of the order found that end in the state they began
+    // in (a push and the pop of its value; an insert and its removal): the
+    // rest of the order still works without them.
+    while shrinker.spent < SHRINK_BUDGET && shrinker.balanced_pass(&keep, &is_target) {}
+    // Then runs of the whole history, in call order.
+    shrinker.kept.sort_by_key(|o| o.invoked);
+    shrinker.pass(&keep, &is_target, |_| true);
+    let mut threads: Vec<usize> = shrinker.kept.iter().map(|o| o.thread).collect();
+    threads.sort_unstable();
+    threads.dedup();
+    for t in threads {
+        shrinker.pass(&keep, &is_target, |o| o.thread == t);
+    }
+    // Last, when few are left, any two together (a push and the pop of its
+    // value, on two threads, go only in pairs).
+    if shrinker.kept.len() <= 64 {
+        let mut i = 0;
+        while i < shrinker.kept.len() && shrinker.spent < SHRINK_BUDGET {
+            let mut removed = false;
+            for j in i + 1..shrinker.kept.len() {
+                if !keep(&shrinker.kept[i]) && !keep(&shrinker.kept[j]) && shrinker.try_without(&[i, j], &is_target) {
+                    removed = true;
+                    break;
+                }
+            }
+            if !removed {
+                i += 1;
+            }
+        }
+    }
+    (shrinker.kept, shrinker.best)
+}
+
+/// The words and numbers of a `Debug` text.
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+/// The state of a [`shrink`].
+struct Shrinker<'a, M: Model> {
+    initial: &'a M,
+    memo: bool,
+    kept: Vec<Operation<M>>,
+    best: Stuck<M>,
+    spent: u64,
+}
+
+impl<M: Model> Shrinker<'_, M> {
+    /// Tries to remove runs of the kept operations that satisfy `select`,
+    /// halving the run length down to one.
+    fn pass(
+        &mut self,
+        keep: &impl Fn(&Operation<M>) -> bool,
+        is_target: &impl Fn(&Operation<M>) -> bool,
+        select: impl Fn(&Operation<M>) -> bool,
+    ) {
+        let mut chunk = self.kept.iter().filter(|o| select(o)).count() / 2;
+        while chunk > 0 && self.spent < SHRINK_BUDGET {
+            // Positions (in `kept`) of the selected operations, from the
+            // `start`-th selected one on.
+            let mut start = 0;
+            loop {
+                let positions: Vec<usize> = (0..self.kept.len()).filter(|&i| select(&self.kept[i])).collect();
+                if start >= positions.len() || self.spent >= SHRINK_BUDGET {
+                    break;
+                }
+                let run = &positions[start..(start + chunk).min(positions.len())];
+                if run.iter().any(|&i| keep(&self.kept[i])) || !self.try_without(run, is_target) {
+                    start += chunk;
+                }
+            }
+            chunk /= 2;
+        }
+    }
+
+    /// Tries to remove a stretch of the deepest attempt's order that leaves
+    /// the state as it found it, the longest first; `true` when one went.
+    fn balanced_pass(
+        &mut self,
+        keep: &impl Fn(&Operation<M>) -> bool,
+        is_target: &impl Fn(&Operation<M>) -> bool,
+    ) -> bool {
+        let order = self.best.order.clone();
+        let mut state = self.initial.clone();
+        let mut prints = vec![fingerprint(&state)];
+        for &i in &order {
+            state.step(&self.kept[i].op);
+            prints.push(fingerprint(&state));
+        }
+        // Where each state is seen last.
+        let last: std::collections::HashMap<u128, usize> = prints.iter().enumerate().map(|(k, p)| (*p, k)).collect();
+        let mut stretches: Vec<(usize, usize)> =
+            (0..order.len()).map(|k| (k, last[&prints[k]])).filter(|&(k, end)| end > k).collect();
+        stretches.sort_by_key(|&(k, end)| (std::cmp::Reverse(end - k), k));
+        for (k, end) in stretches {
+            if self.spent >= SHRINK_BUDGET {
+                break;
+            }
+            let mut positions = order[k..end].to_vec();
+            positions.sort_unstable();
+            if positions.iter().any(|&i| keep(&self.kept[i])) {
+                continue;
+            }
+            if self.try_without(&positions, is_target) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Removes the operations at `positions` if the rest still gets stuck in
+    /// the same state at the same operation.
+    fn try_without(&mut self, positions: &[usize], is_target: &impl Fn(&Operation<M>) -> bool) -> bool {
+        let trial: Vec<Operation<M>> = self
+            .kept
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| positions.binary_search(i).is_err())
+            .map(|(_, o)| o.clone())
+            .collect();
+        let (outcome, steps) = explore(self.initial, &trial, self.memo, None, SHRINK_BUDGET - self.spent);
+        self.spent += steps;
+        let Outcome::Not { deepest } = outcome else { return false };
+        let stuck = stuck_at(self.initial, &trial, self.memo, deepest);
+        if stuck.state != self.best.state || !is_target(&trial[stuck.blocker]) {
+            return false;
+        }
+        self.kept = trial;
+        self.best = stuck;
+        true
+    }
 }
 
 /// Wing & Gong's search with Lowe's memo; see the module documentation.
@@ -735,7 +945,7 @@ struct Frame {
 }
 
 /// Builds the report from where the deepest attempt got stuck.
-fn violation<M: Model>(ops: &[Operation<M>], stuck: Stuck<M>) -> Violation<M> {
+fn violation<M: Model>(ops: &[Operation<M>], stuck: Stuck<M>, total: usize) -> Violation<M> {
     let Stuck { order, state, candidates, blocker } = stuck;
     let blocker = candidates
         .iter()
@@ -761,16 +971,18 @@ fn violation<M: Model>(ops: &[Operation<M>], stuck: Stuck<M>) -> Violation<M> {
     let mut recent: Vec<(usize, usize)> = order.iter().enumerate().map(|(k, &i)| (k + 1, i)).collect();
     recent.sort_by_key(|&(_, i)| std::cmp::Reverse(ops[i].returned));
     shown.extend(recent.into_iter().take(CONTEXT).map(|(k, i)| (ops[i].clone(), Mark::Placed(k))));
-    Violation {
+    let report = Report {
         model: short_type_name(std::any::type_name::<M>()),
-        total: ops.len(),
+        total,
+        kept: ops.len(),
         placed: order.len(),
         tail,
         state,
         candidates,
         blocker,
         shown,
-    }
+    };
+    Violation { report: Box::new(report) }
 }
 
 // ---------------------------------------------------------------------------

@@ -343,3 +343,41 @@ fn a_violation_shows_the_state_the_candidates_and_a_timeline() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+#[test]
+fn a_violation_is_cut_down_to_the_operations_that_show_it() {
+    // A long correct stretch (push then pop, 200 times), then the pop that
+    // overtakes: the report keeps the two pushes and the pop, and nothing
+    // of the rest.
+    let mut ops: Vec<Operation<S>> = Vec::new();
+    for i in 0..200u32 {
+        let t = u64::from(i) * 4;
+        ops.push(op(0, StackOp::Push(i), None, t, t + 1));
+        ops.push(op(1, StackOp::Pop, Some(i), t + 2, t + 3));
+    }
+    ops.push(op(0, StackOp::Push(1000), None, 800, 801));
+    ops.push(op(1, StackOp::Push(1001), None, 802, 803));
+    ops.push(op(0, StackOp::Pop, Some(1000), 804, 805));
+    let v = check(&S::new(), &history(ops)).unwrap_err();
+    assert_eq!(v.placed(), 2);
+    assert_eq!(v.state(), &Stack { items: vec![1000, 1001] });
+    let text = v.to_string();
+    assert!(text.contains("403 operations"), "{text}");
+    assert!(text.contains("3 of them are enough to show it: without the other 400"), "{text}");
+}
+
+#[test]
+fn cutting_down_keeps_the_story_of_the_value_that_fails() {
+    // Without the writes of 1 and 2 and the removal, the read of 1 would fail
+    // too, from an empty key; the report keeps them, since they mention 1 or
+    // lead to the state the read fails in.
+    let h = history::<R>(vec![
+        op(0, MapOp::Insert(0, 1), MapRet::Value(None), 0, 1),
+        op(0, MapOp::Insert(0, 2), MapRet::Value(Some(1)), 2, 3),
+        op(1, MapOp::Remove(0), MapRet::Value(Some(2)), 4, 5),
+        op(2, MapOp::Get(0), MapRet::Value(Some(1)), 6, 7),
+    ]);
+    let text = check(&R::empty(), &h).unwrap_err().to_string();
+    assert!(!text.contains("are enough to show it"), "{text}");
+    assert!(text.contains("thread 0: Insert(0, 1)"), "{text}");
+}
