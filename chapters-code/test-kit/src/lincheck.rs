@@ -139,6 +139,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+// ANCHOR: model
 /// A sequential specification: the object as if one thread used it.
 pub trait Model: Clone + Eq + Hash + Debug {
     /// An operation, with its arguments (`Push(3)`, `Get(7)`, ...).
@@ -148,6 +149,7 @@ pub trait Model: Clone + Eq + Hash + Debug {
     /// Applies `op` to the state and returns what a sequential object returns.
     fn step(&mut self, op: &Self::Op) -> Self::Ret;
 }
+// ANCHOR_END: model
 
 /// One completed operation of a concurrent history.
 #[derive(Clone, Debug)]
@@ -218,6 +220,7 @@ impl<M: Model> Recorder<M> {
         }
     }
 
+    // ANCHOR: record
     /// Runs `run` as operation `op` of `thread`, recording its interval and
     /// result; returns the result.
     pub fn record(&self, thread: usize, op: M::Op, run: impl FnOnce() -> M::Ret) -> M::Ret {
@@ -239,6 +242,7 @@ impl<M: Model> Recorder<M> {
         self.logs[thread].lock().unwrap_or_else(PoisonError::into_inner).push(entry);
         ret
     }
+    // ANCHOR_END: record
 
     /// The history recorded so far.
     pub fn into_history(self) -> History<M> {
@@ -371,7 +375,7 @@ impl<M: Model> fmt::Display for Report<M> {
         if self.placed == 0 {
             writeln!(f, "The search could not place even a first operation, from the initial state")?;
         } else {
-            writeln!(f, "The longest order the search found places {} of them:", self.placed)?;
+            writeln!(f, "The longest order the search found places {} of the {}:", self.placed, self.kept)?;
             if self.placed > self.tail.len() {
                 writeln!(f, "  ... ({} earlier operations)", self.placed - self.tail.len())?;
             }

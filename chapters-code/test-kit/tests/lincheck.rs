@@ -332,7 +332,7 @@ fn a_violation_shows_the_state_the_candidates_and_a_timeline() {
     let text = check(&S::new(), &h).unwrap_err().to_string();
     for needle in [
         "history is not linearizable: no order of its 4 operations is one a sequential Stack<u32> could produce",
-        "places 2 of them",
+        "places 2 of the 4:",
         "Stack { items: [1, 2] }",
         "thread 2: Pop -> Some(1)  [5, 6]: the model would return Some(2)",
         "thread 1: Pop -> Some(1)  [4, 7]: the model would return Some(2)",
