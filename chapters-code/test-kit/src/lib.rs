@@ -11,6 +11,11 @@
 //!   leak checks ([`alloc::assert_no_leaks`]) and the memory tables.
 //! - [`stress`]: N threads released together by a barrier, each with its own
 //!   seeded random generator, their results handed back for a conservation check.
+//! - [`lincheck`]: a linearizability checker. A [`lincheck::Recorder`] gives
+//!   each operation of a stress run an interval on a shared clock; [`lincheck::check`]
+//!   searches for a one-at-a-time order that a sequential model (a stack, a
+//!   queue, one key of a map, or your own) agrees with, and explains in a
+//!   timeline why there is none.
 //! - [`memory`]: bytes per element for any set of contenders.
 //! - [`tables`]: the tables a measuring program prints, as JSON, for
 //!   `cargo xtask memory` to render.
