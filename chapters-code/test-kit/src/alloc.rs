@@ -75,9 +75,11 @@ pub const MIN_CHUNK: usize = 32;
 ///   usable + 16**, and the usable size is a multiple of 16.
 ///
 /// The usable size alone therefore says which case applies. The rule is
-/// checked against glibc itself (its own count of the bytes in use,
-/// `mallinfo2`) for a few thousand request sizes by
-/// `tests/glibc_chunk_size.rs`.
+/// checked against glibc itself, on the machine the tests run on, by
+/// `tests/glibc_chunk_size.rs`: for some 2,400 request sizes from 0 bytes to
+/// 8 MiB, mapped and from the heap, the chunk computed from the usable size
+/// is exactly what glibc's own count of the bytes in use (`mallinfo2`) grew
+/// by when the block was allocated.
 ///
 /// Only meaningful when [`USABLE_SIZE_IS_MEASURED`].
 pub const fn chunk_size(usable: usize) -> usize {
