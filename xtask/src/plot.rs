@@ -115,7 +115,7 @@ pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
 struct Bars {
     name: String,
     elements: usize,
-    blocks_per_element: f64,
+    blocks: isize,
     /// Requested, usable and chunk bytes per element (`None`: not measured).
     values: [Option<f64>; 3],
 }
@@ -129,7 +129,7 @@ fn bars(table: &MemoryTable) -> Vec<Bars> {
         let bar = Bars {
             name: m.contender.clone(),
             elements: m.elements,
-            blocks_per_element: m.per_element(m.blocks).unwrap_or(0.0),
+            blocks: m.blocks,
             values: [per(Some(m.requested)), per(m.usable), per(m.chunk)],
         };
         match bars.iter_mut().find(|b| b.name == m.contender) {
@@ -147,8 +147,8 @@ const MEMORY_BARS: [&str; 3] = ["requested", "usable (glibc)", "chunk (glibc)"];
 const MEMORY_COLOURS: [&str; 3] = [COLOURS[0], COLOURS[3], COLOURS[2]];
 
 /// Bytes per element as horizontal bars, requested, usable and chunk bytes
-/// side by side, with each contender's element count and live blocks per
-/// element under its name; one panel per memory table, `None` when there is
+/// side by side, with each contender's element count and live blocks under
+/// its name; one panel per memory table, `None` when there is
 /// nothing to draw.
 pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
     let panels: Vec<(&str, Vec<Bars>)> =
@@ -156,8 +156,10 @@ pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
     if panels.is_empty() {
         return None;
     }
-    let detail =
-        |b: &Bars| format!("{} elements, {:.2} live blocks each", thousands(b.elements as i64), b.blocks_per_element);
+    let detail = |b: &Bars| {
+        let plural = if b.blocks == 1 { "" } else { "s" };
+        format!("{} elements in {} live block{plural}", thousands(b.elements as i64), thousands(b.blocks as i64))
+    };
     let longest = panels
         .iter()
         .flat_map(|(_, bars)| bars)
@@ -283,7 +285,8 @@ mod tests {
         let svg = memory_svg(&[&table], "here").unwrap();
         assert_eq!(svg.matches("<rect").count(), 1 + 3 + 2 * 3, "background, legend, three bars per contender");
         assert!(svg.contains(">Vec&lt;u64&gt;<"), "{svg}");
-        assert!(svg.contains(">1,000 elements, 1.00 live blocks each<"), "{svg}");
+        assert!(svg.contains(">1,000 elements in 1 live block<"), "{svg}");
+        assert!(svg.contains(">1,000 elements in 1,000 live blocks<"), "{svg}");
         assert!(svg.contains(">32.0<") && svg.contains(">8.0<"), "{svg}");
         assert!(!svg.contains(">8.8<"), "only the largest count is drawn: {svg}");
         assert!(memory_svg(&[], "here").is_none());
