@@ -325,6 +325,12 @@ impl<T> Slab<T> {
     /// Stores `value` and returns its key, or hands `value` back in `Err`
     /// when every slot is taken.
     ///
+    /// A slot whose `remove` is still waiting for a reader's guard counts as
+    /// taken, although `get` already answers `None` for its key: "full" is
+    /// not linearizable with a removal in progress (the book's verification
+    /// page shows the checker rejecting exactly that history, and why the
+    /// slab keeps it rather than make `insert` wait).
+    ///
     /// Taking a slot pops the top of the free list with a compare-and-swap
     /// on the head. Between reading the head (index `i`) and that
     /// compare-and-swap, other threads may pop `i`, pop its successor, and
