@@ -60,8 +60,9 @@ pub enum Command {
     /// Rerun the commands whose output the book quotes
     ///
     /// The commands listed in chapters-code/chapter-N/book-outputs.txt; what
-    /// they print goes to book/src/generated/chapter-N/.
-    Outputs(ChapterArg),
+    /// they print goes to book/src/generated/chapter-N/. --only PREFIX reruns
+    /// only the outputs whose file name starts with PREFIX (e.g. `lab-`).
+    Outputs(OutputsArgs),
     /// The exercise runner: progress, check, watch, hints, reset, solution
     Lab(LabArgs),
     /// Build the book and test it in headless Chromium
@@ -110,6 +111,16 @@ pub struct ChapterArg {
     /// The chapter (every chapter when left out)
     #[arg(value_name = "N", value_parser = chapter)]
     pub chapter: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// The chapter (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<u32>,
+    /// Only the outputs whose file name starts with this (e.g. `lab-`)
+    #[arg(long, value_name = "PREFIX")]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -346,11 +357,20 @@ mod tests {
         for name in ["miri", "memory", "outputs"] {
             for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), Some(2))] {
                 let chapter = match parse(&line).unwrap() {
-                    Command::Miri(a) | Command::Memory(a) | Command::Outputs(a) => a.chapter,
+                    Command::Miri(a) | Command::Memory(a) => a.chapter,
+                    Command::Outputs(a) => a.chapter,
                     other => panic!("{other:?}"),
                 };
                 assert_eq!(chapter, expected, "{line}");
             }
+        }
+    }
+
+    #[test]
+    fn outputs_can_be_narrowed_to_some_files() {
+        match parse("outputs 0 --only lab-").unwrap() {
+            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref()), (Some(0), Some("lab-"))),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -377,21 +377,22 @@ fn file_line(location: &str) -> Option<(&str, usize)> {
     Some((parts.next()?, line))
 }
 
-/// The name of the read-modify-write on a line of code.
+/// The name of the read-modify-write on a line of code, short: `CAS`,
+/// `weak CAS`, `fetch_add`, `swap`.
 fn rmw_name(code: &str) -> &'static str {
-    const NAMES: [&str; 10] = [
-        "compare_exchange_weak",
-        "compare_exchange",
-        "compare_and_set",
-        "fetch_update",
-        "fetch_add",
-        "fetch_sub",
-        "fetch_and",
-        "fetch_or",
-        "fetch_xor",
-        "swap",
+    const NAMES: [(&str, &str); 10] = [
+        ("compare_exchange_weak", "weak CAS"),
+        ("compare_exchange", "CAS"),
+        ("compare_and_set", "CAS"),
+        ("fetch_update", "fetch_update"),
+        ("fetch_add", "fetch_add"),
+        ("fetch_sub", "fetch_sub"),
+        ("fetch_and", "fetch_and"),
+        ("fetch_or", "fetch_or"),
+        ("fetch_xor", "fetch_xor"),
+        ("swap", "swap"),
     ];
-    NAMES.into_iter().find(|n| code.contains(&format!(".{n}("))).unwrap_or("read-modify-write")
+    NAMES.into_iter().find(|(n, _)| code.contains(&format!(".{n}("))).map_or("read-modify-write", |(_, short)| short)
 }
 
 /// A row of the timeline: one step of one thread (repeats folded).
@@ -508,7 +509,7 @@ pub fn render(trace: &Trace, n: u32, checkout: &Path, last_is_the_failure: bool)
     }
     if hidden > 0 {
         out.push(format!(
-            "      ({hidden} steps inside crossbeam-epoch, the facade or std are left out; setup before the first spawn too)"
+            "      (left out: {hidden} step(s) inside crossbeam-epoch, the facade or std, and the setup before the first spawn)"
         ));
     }
     let mut lines: Vec<(String, usize)> = rows.iter().map(|(r, _, _)| (r.file.clone(), r.line)).collect();
@@ -577,13 +578,22 @@ mod tests {
         assert!(lines[2].starts_with("   1  loom.rs:48 spawn thread 1"), "{text}");
         // Thread 1's steps are in the second column; repeats are folded.
         let row = lines.iter().find(|l| l.contains("148")).unwrap();
+        assert!(row.contains("148 read-modify-write Relaxed/Acquire #6 failed ×2"), "{text}");
         assert!(row.starts_with("   4   ") && row.contains(" ×2"), "{text}");
         let col = lines[1].find("thread 1").unwrap();
         assert_eq!(row.find("148").unwrap(), col, "{text}");
         assert!(lines.iter().any(|l| l.starts_with("   5  156 read cell #14 ✗")), "{text}");
-        assert!(text.contains("1 steps inside crossbeam-epoch"), "{text}");
+        assert!(text.contains("left out: 1 step(s) inside crossbeam-epoch"), "{text}");
         assert!(text.contains("       131  "), "{text}");
         assert!(!text.contains("       107  "), "{text}");
+    }
+
+    #[test]
+    fn read_modify_writes_are_named_from_the_code() {
+        assert_eq!(rmw_name("match self.head.compare_exchange_weak(head, next,"), "weak CAS");
+        assert_eq!(rmw_name("match self.head.compare_exchange(head, next,"), "CAS");
+        assert_eq!(rmw_name("self.len.fetch_add(1, Ordering::Relaxed);"), "fetch_add");
+        assert_eq!(rmw_name("something else"), "read-modify-write");
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn record(n: u32, report: &Report) -> Result<Vec<usize>> {
     let mut progress = Progress::load();
     progress.set_state(n, report.state);
     let read = progress.hints_read(n);
-    progress.set_failures(n, &report.failed, fitting(&hints(n), &report.failed, &read));
+    progress.set_failures(n, &report.failed);
     progress.set_current(n);
     progress.save()?;
     Ok(read)
@@ -124,12 +124,21 @@ fn epilogue(out: &Out, n: u32, report: &Report, read: &[usize], own: bool) {
 /// failures are the reader's last, which `lab hint N` knows).
 fn hint_advice(n: u32, failed: &[Failed], read: &[usize], recorded: bool) -> String {
     let all = hints(n);
-    let what: Vec<String> = failed
-        .iter()
-        .take(3)
-        .map(|f| format!("{}: {}", f.test, f.kinds.iter().map(|k| k.tag()).collect::<Vec<_>>().join(", ")))
-        .collect();
-    let what = what.join("; ");
+    let what = if failed.len() <= 2 {
+        let each: Vec<String> = failed
+            .iter()
+            .map(|f| format!("{}: {}", f.test, f.kinds.iter().map(|k| k.tag()).collect::<Vec<_>>().join(", ")))
+            .collect();
+        each.join("; ")
+    } else {
+        let mut kinds: Vec<&str> = Vec::new();
+        for k in failed.iter().flat_map(|f| &f.kinds) {
+            if !kinds.contains(&k.tag()) {
+                kinds.push(k.tag());
+            }
+        }
+        format!("{} failing tests: {}", failed.len(), kinds.join(", "))
+    };
     match fitting(&all, failed, read) {
         Some(k) if read.contains(&k) => {
             format!(
@@ -173,17 +182,18 @@ fn overview() {
     }
 }
 
-/// `lab hint [N] [K]`: hint K, else the hint that fits the last failure,
-/// else the first not read.
+/// `lab hint [N] [K]`: hint K; else the hint that fits the last failure
+/// (the first of the best-fitting ones not read yet); else the first not read.
 fn hint(args: HintArgs) -> Result<()> {
     let n = exercise(args.exercise)?;
     let all = hints(n);
     let mut progress = Progress::load();
     let read = progress.hints_read(n);
+    let fit = fitting(&all, &progress.failures(n), &read);
     let k = match args.hint {
         Some(k) if (1..=all.len()).contains(&k) => k,
         Some(k) => bail!("exercise {n} has no hint {k} (it has hints 1 to {})", all.len()),
-        None => match progress.fit(n).or_else(|| (1..=all.len()).find(|k| !read.contains(k))) {
+        None => match fit.or_else(|| (1..=all.len()).find(|k| !read.contains(k))) {
             Some(k) => k,
             None => {
                 println!(
@@ -195,12 +205,16 @@ fn hint(args: HintArgs) -> Result<()> {
             }
         },
     };
-    let why = match (args.hint, progress.fit(n)) {
-        (None, Some(fit)) if fit == k => " (it fits your last failure)",
-        _ => "",
-    };
+    let why = if args.hint.is_none() && fit == Some(k) { " (it fits your last failure)" } else { "" };
     println!("hint {k} of {}, exercise {n}{why}:\n", all.len());
     println!("{}", hints::to_text(&all[k - 1].markdown));
+    if args.hint.is_none() && read.contains(&k) {
+        let next = (k + 1..=all.len()).chain(1..k).find(|h| !read.contains(h));
+        match next {
+            Some(h) => println!("\n(you had read this one; `cargo xtask lab hint {n} {h}` shows hint {h})"),
+            None => println!("\n(you have read every hint; `cargo xtask lab solution {n}` shows the solution)"),
+        }
+    }
     progress.mark_read(n, k);
     progress.set_current(n);
     progress.save()

@@ -137,11 +137,7 @@ impl Progress {
         self.entry(n)["hints"] = json!(read);
     }
 
-    /// The hint that fits the last failure, and that failure.
-    pub fn fit(&self, n: u32) -> Option<usize> {
-        self.get(n, "fit").and_then(Value::as_u64).map(|h| h as usize)
-    }
-
+    /// The failures of the last check.
     pub fn failures(&self, n: u32) -> Vec<Failed> {
         let Some(Value::Array(list)) = self.get(n, "failed") else { return Vec::new() };
         list.iter()
@@ -154,14 +150,12 @@ impl Progress {
             .collect()
     }
 
-    pub fn set_failures(&mut self, n: u32, failures: &[Failed], fit: Option<usize>) {
+    pub fn set_failures(&mut self, n: u32, failures: &[Failed]) {
         let list: Vec<Value> = failures
             .iter()
             .map(|f| json!({ "test": f.test, "kinds": f.kinds.iter().map(|k| k.tag()).collect::<Vec<_>>() }))
             .collect();
-        let entry = self.entry(n);
-        entry["failed"] = json!(list);
-        entry["fit"] = json!(fit);
+        self.entry(n)["failed"] = json!(list);
     }
 
     /// The exercise last checked or asked about.
@@ -220,10 +214,13 @@ mod tests {
         progress.mark_read(0, 3);
         assert_eq!(progress.hints_read(0), vec![1, 3]);
         let failed = vec![Failed { test: "t".into(), kinds: vec![Kind::Causality, Kind::DoubleFree] }];
-        progress.set_failures(0, &failed, Some(2));
-        assert_eq!((progress.failures(0), progress.fit(0)), (failed, Some(2)));
+        progress.set_failures(0, &failed);
+        assert_eq!(progress.failures(0), failed);
         progress.reset(0);
-        assert_eq!((progress.state(0), progress.hints_read(0), progress.fit(0)), (State::NotStarted, vec![], None));
+        assert_eq!(
+            (progress.state(0), progress.hints_read(0), progress.failures(0)),
+            (State::NotStarted, vec![], vec![])
+        );
     }
 
     #[test]
