@@ -243,7 +243,21 @@ pub struct StreamParser {
 }
 
 impl StreamParser {
-    /// Takes one line of output.
+    /// Takes one line of what `cargo test` printed: cargo's own lines say
+    /// where one test binary ends (`Running …` starts the next one) and how a
+    /// binary's process ended; the rest is libtest's.
+    pub fn feed(&mut self, line: &str) {
+        let t = line.trim();
+        if let Some(how) = t.strip_prefix("process didn't exit successfully: ") {
+            self.crash_status(how);
+        } else if t.starts_with("Running ") && t.ends_with(')') {
+            self.end_of_binary();
+        } else {
+            self.line(line);
+        }
+    }
+
+    /// Takes one line of libtest's output.
     pub fn line(&mut self, line: &str) {
         if line.starts_with("running ") && (line.ends_with(" tests") || line.ends_with(" test")) {
             self.end_of_binary();
@@ -418,6 +432,57 @@ mod tests {
         assert_eq!(p.runs[1].outcome, Outcome::Crashed { signal: None, code: Some(1) });
         assert!(p.runs[1].output.contains("Undefined Behavior"));
         assert_eq!(p.runs[2].outcome, Outcome::NotRun);
+    }
+
+    /// What `cargo +nightly miri test` printed when `Drop` dropped a value
+    /// that `take` had moved out (shortened).
+    const MIRI_UB: &str = "     Running tests/oneshot.rs (target/miri/x86_64-unknown-linux-gnu/debug/deps/oneshot-d36593b59aaf4bb7)
+
+running 7 tests
+test a_second_send_hands_the_value_back ... ok
+test a_value_is_taken_once ... error: Undefined Behavior: constructing invalid value of type &mut [i32]: encountered a dangling reference (use-after-free)
+   --> /root/.rustup/toolchains/nightly-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/core/src/ptr/mod.rs:820:24
+    = help: this indicates a bug in the program: it performed an invalid operation, and caused Undefined Behavior
+    = note: stack backtrace:
+            0: std::ptr::drop_in_place::<[i32]>
+                at /root/.rustup/toolchains/nightly-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/core/src/ptr/mod.rs:820:24: 820:37
+            7: <exercise_0::OneShot<std::vec::Vec<i32>> as std::ops::Drop>::drop
+                at exercises/exercise-0/src/lib.rs:108:13: 108:72
+            9: a_value_is_taken_once
+                at exercises/exercise-0/tests/cases/oneshot.rs:42:1: 42:2
+
+note: some details are omitted, run with `MIRIFLAGS=-Zmiri-backtrace=full` for a verbose backtrace
+
+error: aborting due to 1 previous error
+
+error: test failed, to rerun pass `-p exercise-0 --test oneshot`
+
+Caused by:
+  process didn't exit successfully: `/root/.rustup/toolchains/nightly-x86_64-unknown-linux-gnu/bin/cargo-miri runner target/miri/x86_64-unknown-linux-gnu/debug/deps/oneshot-d36593b59aaf4bb7 --test-threads=1` (exit status: 1)
+note: test exited abnormally; to see the full output pass --no-capture to the harness.
+error: 1 target failed:
+    `-p exercise-0 --test oneshot`
+";
+
+    #[test]
+    fn miri_s_undefined_behaviour_is_the_running_test_s_crash() {
+        let mut p = StreamParser::default();
+        for l in MIRI_UB.lines() {
+            p.feed(l);
+        }
+        let expected: Vec<String> =
+            ["a_second_send_hands_the_value_back", "a_value_is_taken_once", "take_from_an_empty_slot_is_none"]
+                .map(String::from)
+                .to_vec();
+        p.end_of_process(None, &expected);
+        assert_eq!(p.runs[0].outcome, Outcome::Passed);
+        assert_eq!(p.runs[1].name, "a_value_is_taken_once");
+        assert_eq!(p.runs[1].outcome, Outcome::Crashed { signal: None, code: Some(1) });
+        assert_eq!(p.runs[2].outcome, Outcome::NotRun);
+        let d = super::super::diagnose::diagnose(&p.runs[1], 0);
+        assert_eq!(d.kinds, vec![super::super::diagnose::Kind::UseAfterFree]);
+        assert!(d.message[0].starts_with("error: Undefined Behavior: constructing invalid value"), "{:?}", d.message);
+        assert_eq!(d.yours.unwrap().location, "exercises/exercise-0/src/lib.rs:108:13");
     }
 
     #[test]

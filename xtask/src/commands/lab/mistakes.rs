@@ -80,11 +80,16 @@ pub fn solution_as_exercise(scratch: &Path, n: u32) -> Result<std::path::PathBuf
     let source = solution_source(n);
     let mut text = std::fs::read_to_string(root().join(&source))
         .with_context(|| format!("could not read the solution {}", source.display()))?;
-    // `chapters-code/chapter-4/src/slab.rs` is `chapter_4::slab` in its crate.
+    // `chapters-code/chapter-4/src/slab.rs` is `chapter_4::slab` in its crate
+    // (and its items may be re-exported at `chapter_4::`); a test that runs
+    // its own binary names itself `slab::tests::…`.
     if let Some(module) = source.file_stem().and_then(|s| s.to_str())
         && source.starts_with("chapters-code")
     {
-        text = text.replace(&format!("chapter_{n}::{module}::"), &format!("exercise_{n}::"));
+        text = text
+            .replace(&format!("chapter_{n}::{module}::"), &format!("exercise_{n}::"))
+            .replace(&format!("chapter_{n}::"), &format!("exercise_{n}::"))
+            .replace(&format!("\"{module}::tests::"), "\"tests::");
     }
     text = text.replace(&format!("solution_{n}"), &format!("exercise_{n}"));
     let src = scratch.join(format!("exercises/exercise-{n}/src"));

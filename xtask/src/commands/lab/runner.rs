@@ -222,7 +222,11 @@ fn tally(runs: &[&TestRun]) -> String {
     let passed = counted.iter().filter(|r| r.outcome == Outcome::Passed).count();
     let crashed = counted.iter().filter(|r| matches!(r.outcome, Outcome::Crashed { .. })).count();
     let not_run = counted.iter().filter(|r| r.outcome == Outcome::NotRun).count();
+    let ignored = runs.len() - counted.len();
     let mut text = format!("{passed} of {} passed", counted.len());
+    if ignored > 0 {
+        text.push_str(&format!(", {ignored} ignored"));
+    }
     if crashed > 0 {
         text.push_str(&format!(", {crashed} crashed"));
     }
@@ -495,15 +499,7 @@ fn miri(
     let mut parser = StreamParser::default();
     let mut shown = 0;
     let (status, _) = run_merged(cmd, MIRI_TIMEOUT, |line| {
-        let t = line.trim();
-        if let Some(how) = t.strip_prefix("process didn't exit successfully: ") {
-            parser.crash_status(how);
-        } else if t.starts_with("Running ") && t.ends_with(')') {
-            // Cargo starts the next test binary.
-            parser.end_of_binary();
-        } else {
-            parser.line(line);
-        }
+        parser.feed(line);
         while shown < parser.runs.len() && !parser.pending(shown) {
             say_run(out, &parser.runs[shown], n, co, None);
             shown += 1;

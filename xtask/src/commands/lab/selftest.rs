@@ -151,6 +151,31 @@ fn run_case(case: &str) -> Result<Vec<String>> {
             "the check must say which hint fits",
         );
     }
+    if let Some(m) = mistake {
+        // The hint named must be about this failure: tagged with one of its
+        // tests or kinds.
+        let all = hints(n);
+        let fit = fitting(&all, &report.failed, &[]).and_then(|k| all.get(k - 1));
+        let about = |h: &super::hints::Hint| {
+            report
+                .failed
+                .iter()
+                .any(|f| h.fits.contains(&f.test) || f.kinds.iter().any(|k| h.fits.iter().any(|t| t == k.tag())))
+        };
+        expect(fit.is_some_and(about), "a hint tagged with the failing test or its kind must fit");
+        // The command as a reader runs it: its exit status.
+        if m.name == "drop-taken-value" {
+            let status = crate::process::xtask()?
+                .args(["lab", "check", &n.to_string(), "--mistake", m.name])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()?;
+            expect(
+                status.code() == Some(1),
+                &format!("`cargo xtask lab check {n} --mistake {}` must exit with 1, not {status}", m.name),
+            );
+        }
+    }
     Ok(problems)
 }
 
