@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Names the patch set: a new one goes into new folders.
-const PATCH_ID: &str = "lab-trace-1";
+const PATCH_ID: &str = "lab-trace-2";
 
 /// The loom module added to loom.
 const TRACE_MODULE: &str = include_str!("loom_patch/trace.rs");
@@ -54,7 +54,7 @@ const LOOM_PATCHES: &[(&str, &str, &str)] = &[
     (
         "src/rt/atomic.rs",
         "self.branch(Action::Store, location);",
-        "self.branch(Action::Store, location);\n        super::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"store\", crate::rt::trace::Detail::Ordering(ordering), location));",
+        "self.branch(Action::Store, location);\n        super::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"store\", crate::rt::trace::Detail::Ordering(ordering), location));\n        crate::rt::trace::value(val.into_u64());",
     ),
     (
         "src/rt/atomic.rs",
@@ -64,7 +64,12 @@ const LOOM_PATCHES: &[(&str, &str, &str)] = &[
     (
         "src/rt/atomic.rs",
         "|num| f(T::from_u64(num)).map(T::into_u64),",
-        "|num| {\n                        let r = f(T::from_u64(num)).map(T::into_u64);\n                        crate::rt::trace::outcome(r.is_ok());\n                        r\n                    },",
+        "|num| {\n                        crate::rt::trace::value(num);\n                        let r = f(T::from_u64(num)).map(T::into_u64);\n                        crate::rt::trace::outcome(r.is_ok());\n                        r\n                    },",
+    ),
+    (
+        "src/rt/atomic.rs",
+        "T::from_u64(state.load(&mut execution.threads, index, location, ordering))",
+        "let value = state.load(&mut execution.threads, index, location, ordering);\n            crate::rt::trace::value(value);\n            T::from_u64(value)",
     ),
     (
         "src/rt/atomic.rs",
@@ -319,6 +324,8 @@ pub struct Event {
     pub op: String,
     pub detail: String,
     pub object: Option<usize>,
+    /// What a load read, a store wrote, a read-modify-write found.
+    pub value: Option<u64>,
     /// A short path with `:line:col`.
     pub location: String,
     pub failed: bool,
@@ -343,12 +350,8 @@ pub fn parse(output: &str) -> Option<Trace> {
         }
         let Some(rest) = line.strip_prefix("loom-trace ") else { continue };
         let Some((head, location)) = rest.split_once(" @ ") else { continue };
-        let mut parts = head.split(' ');
-        let (Some(thread), Some(op), Some(detail), Some(object)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
+        let parts: Vec<&str> = head.split(' ').collect();
+        let [thread, op, detail, object, value] = parts[..] else { continue };
         let Ok(thread) = thread.parse() else { continue };
         let (location, failed) = match location.strip_suffix(" failed") {
             Some(l) => (l, true),
@@ -359,6 +362,7 @@ pub fn parse(output: &str) -> Option<Trace> {
             op: op.to_owned(),
             detail: if detail == "-" { String::new() } else { detail.to_owned() },
             object: object.strip_prefix('#').and_then(|o| o.parse().ok()),
+            value: value.strip_prefix('=').and_then(|v| v.parse().ok()),
             location: short_path(location),
             failed,
         });
@@ -459,8 +463,13 @@ pub fn render(trace: &Trace, n: u32, checkout: &Path, last_is_the_failure: bool)
             format!("{}:{line}", Path::new(file).file_name().map_or(file.into(), |f| f.to_string_lossy()))
         };
         let object = e.object.map(|o| format!(" #{o}")).unwrap_or_default();
+        let value = match e.value.and_then(show_value) {
+            Some(v) if e.op == "store" => format!(" ← {v}"),
+            Some(v) => format!(" → {v}"),
+            None => String::new(),
+        };
         let failed = if e.failed { " failed" } else { "" };
-        let text = format!("{place} {what}{object}{failed}");
+        let text = format!("{place} {what}{object}{value}{failed}");
         rows.push((Row { thread: e.thread, text, file: file.to_owned(), line }, 1, is_last));
     }
     let mut out = Vec::new();
@@ -530,6 +539,29 @@ pub fn render(trace: &Trace, n: u32, checkout: &Path, last_is_the_failure: bool)
     out
 }
 
+/// A value as the timeline shows it: small ones (counters, states, indices,
+/// 0 for a null pointer) in decimal, bigger ones (packed words) in hex in
+/// groups of four digits; addresses (from 2^44 up) not at all, as they say
+/// nothing.
+fn show_value(v: u64) -> Option<String> {
+    if v < 1 << 16 {
+        return Some(v.to_string());
+    }
+    if v >= 1 << 44 {
+        return None;
+    }
+    let hex = format!("{v:x}");
+    let mut groups: Vec<&str> = Vec::new();
+    let mut end = hex.len();
+    while end > 0 {
+        let start = end.saturating_sub(4);
+        groups.push(&hex[start..end]);
+        end = start;
+    }
+    groups.reverse();
+    Some(format!("0x{}", groups.join("_")))
+}
+
 fn header_of(thread: usize) -> String {
     if thread == 0 { "thread 0 (main)".to_owned() } else { format!("thread {thread}") }
 }
@@ -544,7 +576,7 @@ mod tests {
     use super::*;
     use crate::workspace::root;
 
-    const TRACE: &str = "test pop_races_pop ... \nloom-trace-begin iteration 1283\nloom-trace 0 load Acquire #6 @ exercises/exercise-1/src/lib.rs:107:34\nloom-trace 0 spawn 1 - @ exercises/exercise-1/tests/cases/loom.rs:48:13\nloom-trace 0 load Acquire #6 @ exercises/exercise-1/src/lib.rs:131:34\nloom-trace 0 load Relaxed #15 @ /x/target/lab/patched/crossbeam-epoch-0.9.21-lab-trace-1/src/epoch.rs:110:29\nloom-trace 1 load Acquire #6 @ exercises/exercise-1/src/lib.rs:131:34\nloom-trace 1 rmw Relaxed/Acquire #6 @ exercises/exercise-1/src/lib.rs:148:29 failed\nloom-trace 1 rmw Relaxed/Acquire #6 @ exercises/exercise-1/src/lib.rs:148:29 failed\nloom-trace 0 cell-read - #14 @ exercises/exercise-1/src/lib.rs:156:44\nloom-trace-end\n";
+    const TRACE: &str = "test pop_races_pop ... \nloom-trace-begin iteration 1283\nloom-trace 0 load Acquire #6 - @ exercises/exercise-1/src/lib.rs:107:34\nloom-trace 0 spawn 1 - - @ exercises/exercise-1/tests/cases/loom.rs:48:13\nloom-trace 0 load Acquire #6 =0 @ exercises/exercise-1/src/lib.rs:131:34\nloom-trace 0 load Relaxed #15 =93824992 @ /x/target/lab/patched/crossbeam-epoch-0.9.21-lab-trace-1/src/epoch.rs:110:29\nloom-trace 1 load Acquire #6 =94000000000000 @ exercises/exercise-1/src/lib.rs:131:34\nloom-trace 1 rmw Relaxed/Acquire #6 =7 @ exercises/exercise-1/src/lib.rs:148:29 failed\nloom-trace 1 rmw Relaxed/Acquire #6 =7 @ exercises/exercise-1/src/lib.rs:148:29 failed\nloom-trace 0 cell-read - #14 - @ exercises/exercise-1/src/lib.rs:156:44\nloom-trace-end\n";
 
     #[test]
     fn a_trace_is_parsed() {
@@ -558,6 +590,7 @@ mod tests {
                 op: "rmw".into(),
                 detail: "Relaxed/Acquire".into(),
                 object: Some(6),
+                value: Some(7),
                 location: "exercises/exercise-1/src/lib.rs:148:29".into(),
                 failed: true
             }
@@ -578,7 +611,9 @@ mod tests {
         assert!(lines[2].starts_with("   1  loom.rs:48 spawn thread 1"), "{text}");
         // Thread 1's steps are in the second column; repeats are folded.
         let row = lines.iter().find(|l| l.contains("148")).unwrap();
-        assert!(row.contains("148 read-modify-write Relaxed/Acquire #6 failed ×2"), "{text}");
+        assert!(row.contains("148 read-modify-write Relaxed/Acquire #6 → 7 failed ×2"), "{text}");
+        assert!(text.contains("131 load Acquire #6 → 0"), "{text}");
+        assert!(!text.contains("94000000000000"), "{text}");
         assert!(row.starts_with("   4   ") && row.contains(" ×2"), "{text}");
         let col = lines[1].find("thread 1").unwrap();
         assert_eq!(row.find("148").unwrap(), col, "{text}");
@@ -586,6 +621,14 @@ mod tests {
         assert!(text.contains("left out: 1 step(s) inside crossbeam-epoch"), "{text}");
         assert!(text.contains("       131  "), "{text}");
         assert!(!text.contains("       107  "), "{text}");
+    }
+
+    #[test]
+    fn values_are_shown_as_numbers_packed_words_or_not_at_all() {
+        assert_eq!(show_value(0).as_deref(), Some("0"));
+        assert_eq!(show_value(4294967295).as_deref(), Some("0xffff_ffff"));
+        assert_eq!(show_value((1 << 32) | 1).as_deref(), Some("0x1_0000_0001"));
+        assert_eq!(show_value(0x5555_5555_a0c0), None);
     }
 
     #[test]

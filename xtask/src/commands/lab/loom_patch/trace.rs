@@ -25,6 +25,8 @@ struct Event {
     op: &'static str,
     detail: Detail,
     object: Option<usize>,
+    /// The value loaded, stored, or found by a read-modify-write.
+    value: Option<u64>,
     location: Location,
     failed: bool,
 }
@@ -55,7 +57,17 @@ pub(crate) fn record(execution: &Execution, object: Option<usize>, op: &'static 
         if events.len() >= LIMIT {
             events.drain(..LIMIT / 2);
         }
-        events.push(Event { thread, op, detail, object, location, failed: false });
+        events.push(Event { thread, op, detail, object, value: None, location, failed: false });
+    });
+}
+
+/// Sets the value of the last event: what a load read, a store wrote, a
+/// read-modify-write found.
+pub(crate) fn value(value: u64) {
+    EVENTS.with(|events| {
+        if let Some(last) = events.borrow_mut().last_mut() {
+            last.value = Some(value);
+        }
     });
 }
 
@@ -118,6 +130,10 @@ fn print() {
                 };
                 let _ = match e.object {
                     Some(o) => write!(out, " #{}", o),
+                    None => write!(out, " -"),
+                };
+                let _ = match e.value {
+                    Some(v) => write!(out, " ={}", v),
                     None => write!(out, " -"),
                 };
                 let _ = writeln!(out, " @ {}{}", e.location, if e.failed { " failed" } else { "" });
