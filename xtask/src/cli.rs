@@ -197,7 +197,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_miri: bool,
     /// Check a scratch copy of the solution with a deliberate mistake instead of your code
-    /// (relaxed-head-load, load-then-store-pop, relaxed-publish, drop-taken-value)
+    /// (drop-taken-value, relaxed-head-load, load-then-store-pop, relaxed-publish, upsert-unlocked)
     #[arg(long, value_name = "NAME")]
     pub mistake: Option<String>,
 }

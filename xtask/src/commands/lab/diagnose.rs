@@ -368,6 +368,11 @@ fn kinds_of(outcome: &Outcome, panics: &[Panic], tool: &[String]) -> Vec<Kind> {
     if has("deadlock") {
         add(&mut kinds, Kind::Deadlock);
     }
+    // Loom gives up on an execution that never ends (a spin loop without
+    // `spin_loop()`, a lost wake-up).
+    if has("exceeded maximum number of branches") {
+        add(&mut kinds, Kind::Timeout);
+    }
     if has("Undefined Behavior") && kinds.is_empty() {
         add(&mut kinds, Kind::Ub);
     }
@@ -503,6 +508,13 @@ mod tests {
         let yours = d.yours.unwrap();
         assert_eq!(yours.location, "exercises/exercise-0/src/lib.rs:108:46");
         assert_eq!(short_function(&yours.function), "OneShot::drop");
+    }
+
+    #[test]
+    fn a_model_that_never_ends_is_a_timeout() {
+        let output = "thread 'spin' (1) panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/loom-0.7.3/src/rt/path.rs:247:13:\nModel exceeded maximum number of branches. This is often caused by an algorithm requiring the processor to make progress, e.g. spin locks.\n";
+        let run = TestRun { name: "spin".into(), outcome: Outcome::Failed, output: output.into() };
+        assert_eq!(diagnose(&run, 4).kinds, vec![Kind::Timeout]);
     }
 
     #[test]

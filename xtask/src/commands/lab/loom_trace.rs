@@ -10,10 +10,12 @@
 //! shadow of the workspace so that the reader's `Cargo.lock` is never
 //! touched):
 //!
-//! - loom records every atomic access, `UnsafeCell` access, spawn and join of
-//!   the execution being explored (thread, operation, ordering, object,
-//!   location) and prints them when that execution fails: on its first panic,
-//!   or on `SIGABRT` (a double free found by the C allocator);
+//! - loom records every atomic access, `UnsafeCell` access, lock taken,
+//!   spawn and join of the execution being explored (thread, operation,
+//!   ordering, object, value, location) and prints them when that execution
+//!   fails: on its first panic, or on `SIGABRT` (a double free found by the C
+//!   allocator). Releasing a lock (a guard's drop) has no location in loom
+//!   and is not recorded;
 //! - crossbeam-epoch's `Atomic` methods are `#[track_caller]`, so an access
 //!   through them is located at the reader's call.
 //!
@@ -26,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Names the patch set: a new one goes into new folders.
-const PATCH_ID: &str = "lab-trace-2";
+const PATCH_ID: &str = "lab-trace-3";
 
 /// The loom module added to loom.
 const TRACE_MODULE: &str = include_str!("loom_patch/trace.rs");
@@ -90,6 +92,21 @@ const LOOM_PATCHES: &[(&str, &str, &str)] = &[
         "src/rt/cell.rs",
         "pub(crate) fn start_write(&self, location: Location) -> Writing {",
         "pub(crate) fn start_write(&self, location: Location) -> Writing {\n        rt::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"cell-write\", crate::rt::trace::Detail::None, location));",
+    ),
+    (
+        "src/rt/mutex.rs",
+        "assert!(self.post_acquire(), \"expected to be able to acquire lock\");",
+        "assert!(self.post_acquire(), \"expected to be able to acquire lock\");\n        super::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"lock\", crate::rt::trace::Detail::None, location));",
+    ),
+    (
+        "src/rt/rwlock.rs",
+        "            \"expected to be able to acquire read lock\"\n        );",
+        "            \"expected to be able to acquire read lock\"\n        );\n        super::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"read-lock\", crate::rt::trace::Detail::None, location));",
+    ),
+    (
+        "src/rt/rwlock.rs",
+        "            \"expected to be able to acquire write lock\"\n        );",
+        "            \"expected to be able to acquire write lock\"\n        );\n        super::execution(|execution| crate::rt::trace::record(execution, Some(self.state.trace_index()), \"write-lock\", crate::rt::trace::Detail::None, location));",
     ),
     (
         "src/thread.rs",
@@ -455,6 +472,9 @@ pub fn render(trace: &Trace, n: u32, checkout: &Path, last_is_the_failure: bool)
             "cell-write" => "write cell".to_owned(),
             "spawn" => format!("spawn thread {}", e.detail),
             "join" => "join".to_owned(),
+            "lock" => "lock".to_owned(),
+            "read-lock" => "read lock".to_owned(),
+            "write-lock" => "write lock".to_owned(),
             other => other.to_owned(),
         };
         let place = if file == lib {

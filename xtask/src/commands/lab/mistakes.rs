@@ -61,6 +61,15 @@ pub const MISTAKES: &[Mistake] = &[
             "slot.lifecycle.store(occupied(generation), Ordering::Relaxed);",
         )],
     },
+    Mistake {
+        name: "upsert-unlocked",
+        exercise: 6,
+        what: "`upsert` lets go of the shard's lock before it inserts, to call `make` outside the lock",
+        edits: &[(
+            "shard.insert_unique(hash, (key, make()), |(k, _)| self.hasher.hash_one(k));",
+            "drop(shard); let value = make(); self.write(self.shard_index(hash)).insert_unique(hash, (key, value), |(k, _)| self.hasher.hash_one(k));",
+        )],
+    },
 ];
 
 /// The mistake `name` of exercise `n`, or an error that lists them.
