@@ -441,10 +441,13 @@ fn doc_tests(co: &Checkout, package: &str, out: &Out, n: u32) -> Result<Vec<Test
         parser.line(line);
     })?;
     parser.end_of_process(status.as_ref(), &[]);
-    for run in &parser.runs {
+    // Doc tests run in parallel and finish in any order.
+    let mut runs = parser.runs;
+    runs.sort_by(|a, b| a.name.cmp(&b.name));
+    for run in &runs {
         say_run(out, run, n, co, None);
     }
-    Ok(parser.runs)
+    Ok(runs)
 }
 
 /// Miri over the test targets that have tests, one process per target
