@@ -135,6 +135,10 @@ mod tests {
             }
         }
         assert!(find(1, "relaxed-head-load").is_ok());
+        let cli = std::fs::read_to_string(root().join("xtask/src/cli.rs")).unwrap();
+        for m in MISTAKES {
+            assert!(cli.contains(m.name), "the help of `lab check --mistake` does not name `{}`", m.name);
+        }
         let err = find(1, "nope").unwrap_err().to_string();
         assert!(err.contains("relaxed-publish (exercise 4)"), "{err}");
     }

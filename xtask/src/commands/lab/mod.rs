@@ -69,7 +69,12 @@ fn exit_code(report: &Report) -> ExitCode {
 }
 
 fn check_command(args: CheckArgs) -> Result<ExitCode> {
-    let n = exercise(args.exercise)?;
+    // A mistake belongs to one exercise: it picks the exercise when none is given.
+    let of_mistake = args.mistake.as_deref().and_then(|m| mistakes::MISTAKES.iter().find(|x| x.name == m));
+    let n = match (args.exercise, of_mistake) {
+        (None, Some(m)) => m.exercise,
+        (asked, _) => exercise(asked)?,
+    };
     let options = Options { miri: !args.no_miri };
     let out = Out::terminal();
     if let Some(name) = &args.mistake {
