@@ -60,8 +60,9 @@ pub enum Command {
     /// Rerun the commands whose output the book quotes
     ///
     /// The commands listed in chapters-code/chapter-N/book-outputs.txt; what
-    /// they print goes to book/src/generated/chapter-N/.
-    Outputs(ChapterArg),
+    /// they print goes to book/src/generated/chapter-N/. --only PREFIX reruns
+    /// only the outputs whose file name starts with PREFIX (e.g. `lab-`).
+    Outputs(OutputsArgs),
     /// The exercise runner: progress, check, watch, hints, reset, solution
     Lab(LabArgs),
     /// Build the book and test it in headless Chromium
@@ -113,6 +114,16 @@ pub struct ChapterArg {
 }
 
 #[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// The chapter (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<u32>,
+    /// Only the outputs whose file name starts with this (e.g. `lab-`)
+    #[arg(long, value_name = "PREFIX")]
+    pub only: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct LoomArgs {
     /// The chapter (every crate with loom models when left out)
     #[arg(value_name = "N", value_parser = chapter)]
@@ -148,27 +159,74 @@ pub struct LabArgs {
 /// What `cargo xtask lab` does; with no command, `list`.
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Every exercise with its state and the hints read so far; the next one to do (the default)
+    /// Every exercise with its state and the hints read; the exercise in progress (the default)
     List,
-    /// Build the exercise, run its tests, loom models and Miri with a verdict per test, then the next hint
-    Check(ExerciseArg),
+    /// Build the exercise, run its tests, loom models and Miri, each stage reported as it ends
+    ///
+    /// Each test runs in a process of its own: a test that crashes the process
+    /// is named, with its signal and the message of the tool that stopped it.
+    /// A loom failure shows the failing interleaving, one column per thread, in
+    /// the lines of your file. Exits with status 1 when something fails. Says
+    /// which hint fits the failure; `cargo xtask lab hint N` shows it.
+    Check(CheckArgs),
     /// Re-run `check` each time a file of the exercise is saved
-    Watch(ExerciseArg),
-    /// Show the next hint, from gentle to explicit
-    Hint(ExerciseArg),
+    Watch(WatchArgs),
+    /// Show the hint that fits the exercise's last failure, or hint K
+    Hint(HintArgs),
     /// Restore the exercise's stub (asks first)
     Reset(ExerciseArg),
     /// Show the solution beside your code (asks first)
     Solution(ExerciseArg),
-    /// The runner's own test: it must fail every stub, pass every solution and report a compile error
-    Selftest,
+    /// The runner's own test on a scratch copy: stubs, solutions, a broken copy, deliberate mistakes
+    Selftest(SelftestArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ExerciseArg {
-    /// The exercise (the first one not yet passing everything when left out)
+    /// The exercise (the one in progress, else the first not done, when left out)
     #[arg(value_name = "N", value_parser = exercise)]
     pub exercise: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise (the one in progress, else the first not done, when left out)
+    #[arg(value_name = "N", value_parser = exercise)]
+    pub exercise: Option<u32>,
+    /// Skip Miri, the slowest stage, while iterating (an exercise is done only once Miri passes)
+    #[arg(long)]
+    pub no_miri: bool,
+    /// Check a scratch copy of the solution with a deliberate mistake instead of your code
+    /// (drop-taken-value, relaxed-head-load, load-then-store-pop, relaxed-publish, upsert-unlocked)
+    #[arg(long, value_name = "NAME")]
+    pub mistake: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The exercise (the one in progress, else the first not done, when left out)
+    #[arg(value_name = "N", value_parser = exercise)]
+    pub exercise: Option<u32>,
+    /// Skip Miri, the slowest stage, while iterating (an exercise is done only once Miri passes)
+    #[arg(long)]
+    pub no_miri: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HintArgs {
+    /// The exercise (the one in progress, else the first not done, when left out)
+    #[arg(value_name = "N", value_parser = exercise)]
+    pub exercise: Option<u32>,
+    /// The hint (the one that fits the last failure, else the first not read, when left out)
+    #[arg(value_name = "K")]
+    pub hint: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// Run only this case (stub-N, solution-N, broken-N, no-miri-0, or a mistake's name)
+    #[arg(value_name = "CASE")]
+    pub case: Option<String>,
 }
 
 /// A chapter number that has a `chapters-code/chapter-N` crate.
@@ -235,7 +293,8 @@ mod tests {
         assert_eq!(error("loom 99").kind(), ErrorKind::ValueValidation);
         assert!(error("miri 99").to_string().contains("there is no chapter 99"), "{}", error("miri 99"));
         assert!(error("bench three").to_string().contains("expected chapter number"));
-        assert!(error("lab check 99").to_string().contains("there is no exercise 99"));
+        let e = error("lab check 99").to_string();
+        assert!(e.contains("there is no exercise 99 (there are 0, 1, "), "{e}");
     }
 
     #[test]
@@ -298,11 +357,20 @@ mod tests {
         for name in ["miri", "memory", "outputs"] {
             for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), Some(2))] {
                 let chapter = match parse(&line).unwrap() {
-                    Command::Miri(a) | Command::Memory(a) | Command::Outputs(a) => a.chapter,
+                    Command::Miri(a) | Command::Memory(a) => a.chapter,
+                    Command::Outputs(a) => a.chapter,
                     other => panic!("{other:?}"),
                 };
                 assert_eq!(chapter, expected, "{line}");
             }
+        }
+    }
+
+    #[test]
+    fn outputs_can_be_narrowed_to_some_files() {
+        match parse("outputs 0 --only lab-").unwrap() {
+            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref()), (Some(0), Some("lab-"))),
+            other => panic!("{other:?}"),
         }
     }
 
@@ -314,13 +382,29 @@ mod tests {
         };
         assert!(lab("lab").is_none());
         assert!(matches!(lab("lab list"), Some(LabCommand::List)));
-        assert!(matches!(lab("lab check 4"), Some(LabCommand::Check(ExerciseArg { exercise: Some(4) }))));
-        assert!(matches!(lab("lab check"), Some(LabCommand::Check(ExerciseArg { exercise: None }))));
-        assert!(matches!(lab("lab watch 0"), Some(LabCommand::Watch(ExerciseArg { exercise: Some(0) }))));
-        assert!(matches!(lab("lab hint 1"), Some(LabCommand::Hint(ExerciseArg { exercise: Some(1) }))));
+        assert!(matches!(
+            lab("lab check 4"),
+            Some(LabCommand::Check(CheckArgs { exercise: Some(4), no_miri: false, mistake: None }))
+        ));
+        assert!(matches!(lab("lab check"), Some(LabCommand::Check(CheckArgs { exercise: None, .. }))));
+        assert!(matches!(lab("lab check 1 --no-miri"), Some(LabCommand::Check(CheckArgs { no_miri: true, .. }))));
+        assert!(matches!(
+            lab("lab check 1 --mistake relaxed-head-load"),
+            Some(LabCommand::Check(CheckArgs { mistake: Some(m), .. })) if m == "relaxed-head-load"
+        ));
+        assert!(matches!(
+            lab("lab watch 0 --no-miri"),
+            Some(LabCommand::Watch(WatchArgs { exercise: Some(0), no_miri: true }))
+        ));
+        assert!(matches!(lab("lab hint 1"), Some(LabCommand::Hint(HintArgs { exercise: Some(1), hint: None }))));
+        assert!(matches!(lab("lab hint 1 3"), Some(LabCommand::Hint(HintArgs { exercise: Some(1), hint: Some(3) }))));
         assert!(matches!(lab("lab reset 2"), Some(LabCommand::Reset(ExerciseArg { exercise: Some(2) }))));
         assert!(matches!(lab("lab solution 3"), Some(LabCommand::Solution(ExerciseArg { exercise: Some(3) }))));
-        assert!(matches!(lab("lab selftest"), Some(LabCommand::Selftest)));
+        assert!(matches!(lab("lab selftest"), Some(LabCommand::Selftest(SelftestArgs { case: None }))));
+        assert!(matches!(
+            lab("lab selftest relaxed-publish"),
+            Some(LabCommand::Selftest(SelftestArgs { case: Some(_) }))
+        ));
     }
 
     #[test]

@@ -35,7 +35,12 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Memory(args) => commands::memory::run(args),
         Command::Outputs(args) => commands::outputs::run(args),
-        Command::Lab(args) => commands::lab::run(args),
+        // The lab's `check` exits with failure when the exercise fails, not
+        // only when the runner itself does.
+        Command::Lab(args) => match commands::lab::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Browser => commands::browser::run(),
         Command::CheckBook => commands::check_book::run(),
         Command::Diagrams => commands::diagrams::run(),

@@ -116,28 +116,43 @@ pub fn test_targets(package: &str, prefix: &str) -> Vec<String> {
     stems
 }
 
-/// Copies the files git knows (tracked, or untracked and not ignored) into
-/// `dest`, which is emptied first: a scratch checkout.
+/// Makes `dest` a copy of the files git knows (tracked, or untracked and not
+/// ignored): a scratch checkout. Files already there with the same content
+/// are left alone, so that their times do not change and cargo does not
+/// rebuild what did not change; files that git does not list are removed
+/// (a build folder inside `dest` is left alone).
 pub fn copy_checkout(dest: &Path) -> Result<()> {
     let root = root();
-    if dest.exists() {
-        std::fs::remove_dir_all(dest).with_context(|| format!("could not empty {}", dest.display()))?;
-    }
     let out = Command::new("git")
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
         .current_dir(&root)
         .output()
         .context("could not run `git ls-files` to copy the checkout")?;
     anyhow::ensure!(out.status.success(), "`git ls-files` failed in {}: {}", root.display(), out.status);
+    let mut listed = std::collections::HashSet::new();
     for file in out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
         let rel = Path::new(std::str::from_utf8(file).context("git listed a file name that is not UTF-8")?);
         let (from, to) = (root.join(rel), dest.join(rel));
         if !from.is_file() {
             continue;
         }
+        listed.insert(rel.to_path_buf());
+        let text = std::fs::read(&from).with_context(|| format!("could not read {}", from.display()))?;
+        if std::fs::read(&to).is_ok_and(|old| old == text) {
+            continue;
+        }
         let parent = to.parent().expect("a file in the checkout has a folder");
         std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
-        std::fs::copy(&from, &to).with_context(|| format!("could not copy {} to {}", rel.display(), to.display()))?;
+        std::fs::write(&to, &text).with_context(|| format!("could not copy {} to {}", rel.display(), to.display()))?;
+    }
+    for file in files_under(dest) {
+        let rel = file.strip_prefix(dest).expect("files_under stays under its root");
+        if rel.starts_with("target") {
+            continue;
+        }
+        if !listed.contains(rel) {
+            std::fs::remove_file(&file).with_context(|| format!("could not remove {}", file.display()))?;
+        }
     }
     Ok(())
 }
@@ -159,6 +174,21 @@ mod tests {
         let all = checked_packages(None);
         assert_eq!(&all[..2], &["test-kit".to_owned(), "loom-facade".to_owned()]);
         assert!(all.contains(&"chapter-7".to_owned()));
+    }
+
+    #[test]
+    fn a_scratch_copy_keeps_unchanged_files_and_drops_strays() {
+        let dest = std::env::temp_dir().join(format!("xtask-copy-test-{}", std::process::id()));
+        copy_checkout(&dest).unwrap();
+        let readme = dest.join("README.md");
+        let before = std::fs::metadata(&readme).unwrap().modified().unwrap();
+        std::fs::write(dest.join("stray.txt"), "x").unwrap();
+        std::fs::write(dest.join("Cargo.toml"), "changed").unwrap();
+        copy_checkout(&dest).unwrap();
+        assert_eq!(std::fs::metadata(&readme).unwrap().modified().unwrap(), before);
+        assert!(!dest.join("stray.txt").exists());
+        assert_eq!(std::fs::read(dest.join("Cargo.toml")).unwrap(), std::fs::read(root().join("Cargo.toml")).unwrap());
+        std::fs::remove_dir_all(dest).unwrap();
     }
 
     #[test]

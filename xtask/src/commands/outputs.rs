@@ -2,18 +2,19 @@
 //! `book-outputs.txt` and writes what they print into the book's generated
 //! folder, so that every output quoted in the book is real.
 
-use crate::cli::ChapterArg;
+use crate::cli::OutputsArgs;
 use crate::generated::{chapter_dir, write};
 use crate::process::{run_captured, without_cargo_run_env};
 use crate::workspace::{package_dir, root, selected_chapters};
 use anyhow::Result;
 use std::process::Command;
 
-pub fn run(args: ChapterArg) -> Result<()> {
+pub fn run(args: OutputsArgs) -> Result<()> {
     for n in selected_chapters(args.chapter) {
         let list = package_dir(&format!("chapter-{n}")).join("book-outputs.txt");
         let Ok(text) = std::fs::read_to_string(&list) else { continue };
-        for out in parse_outputs(&text) {
+        let only = args.only.as_deref().unwrap_or("");
+        for out in parse_outputs(&text).into_iter().filter(|o| o.file.starts_with(only)) {
             println!("$ {}", out.command);
             let mut cmd = Command::new("bash");
             // One stream, in the order it was printed; no backtraces.

@@ -1,7 +1,10 @@
 //! The reader's progress through the exercises, kept in
-//! `<target>/lab/progress.json` (never in tracked files), and what each
-//! exercise's README says: its title and its hints.
+//! `<target>/lab/progress.json` (never in tracked files): each exercise's
+//! state after its last check, the hints read, the hint that fits its last
+//! failure, and the exercise in progress.
 
+use super::diagnose::Kind;
+use super::hints::Failed;
 use crate::workspace::{exercises, package_dir, root, target_dir};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -14,6 +17,8 @@ pub enum State {
     DoesNotCompile,
     Failing,
     PassesTests,
+    PassesLoom,
+    MiriNotRun,
     PassesEverything,
 }
 
@@ -22,9 +27,11 @@ impl State {
         match self {
             State::NotStarted => "not started",
             State::DoesNotCompile => "does not compile",
-            State::Failing => "failing",
-            State::PassesTests => "passes its tests, not yet its loom models",
-            State::PassesEverything => "passes everything, loom included",
+            State::Failing => "fails some of its tests",
+            State::PassesTests => "passes its tests, not its loom models",
+            State::PassesLoom => "passes tests and loom models, not Miri",
+            State::MiriNotRun => "passes tests and loom models; Miri not run",
+            State::PassesEverything => "done: tests, loom models and Miri pass",
         }
     }
 
@@ -34,6 +41,8 @@ impl State {
             State::DoesNotCompile => "does-not-compile",
             State::Failing => "failing",
             State::PassesTests => "passes-tests",
+            State::PassesLoom => "passes-loom",
+            State::MiriNotRun => "miri-not-run",
             State::PassesEverything => "passes-everything",
         }
     }
@@ -43,9 +52,15 @@ impl State {
             "does-not-compile" => State::DoesNotCompile,
             "failing" => State::Failing,
             "passes-tests" => State::PassesTests,
+            "passes-loom" => State::PassesLoom,
+            "miri-not-run" => State::MiriNotRun,
             "passes-everything" => State::PassesEverything,
             _ => State::NotStarted,
         }
+    }
+
+    pub fn done(self) -> bool {
+        self == State::PassesEverything
     }
 }
 
@@ -58,7 +73,8 @@ fn progress_path() -> PathBuf {
     }
 }
 
-/// The saved progress: per exercise number, its state and the hints seen.
+/// The saved progress: per exercise number, its state, the hints read, the
+/// hint that fits its last failure; and the exercise in progress.
 #[derive(Debug)]
 pub struct Progress(Value);
 
@@ -69,6 +85,7 @@ impl Progress {
             std::fs::read_to_string(progress_path())
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())
+                .filter(Value::is_object)
                 .unwrap_or_else(|| json!({})),
         )
     }
@@ -83,46 +100,86 @@ impl Progress {
 
     fn entry(&mut self, n: u32) -> &mut Value {
         let key = n.to_string();
-        if self.0.get(&key).is_none() {
-            self.0[&key] = json!({ "state": State::NotStarted.key(), "hints": 0 });
+        if !self.0.get(&key).is_some_and(Value::is_object) {
+            self.0[&key] = json!({ "state": State::NotStarted.key() });
         }
         &mut self.0[&key]
     }
 
+    fn get(&self, n: u32, field: &str) -> Option<&Value> {
+        self.0.get(n.to_string())?.get(field)
+    }
+
     pub fn state(&self, n: u32) -> State {
-        self.0.get(n.to_string()).and_then(|e| e["state"].as_str()).map_or(State::NotStarted, State::from_key)
+        self.get(n, "state").and_then(Value::as_str).map_or(State::NotStarted, State::from_key)
     }
 
     pub fn set_state(&mut self, n: u32, state: State) {
         self.entry(n)["state"] = json!(state.key());
     }
 
-    pub fn hints_seen(&self, n: u32) -> usize {
-        self.0.get(n.to_string()).and_then(|e| e["hints"].as_u64()).unwrap_or(0) as usize
+    /// The numbers of the hints read (an older file kept only a count: the
+    /// first that many).
+    pub fn hints_read(&self, n: u32) -> Vec<usize> {
+        match self.get(n, "hints") {
+            Some(Value::Array(read)) => read.iter().filter_map(Value::as_u64).map(|h| h as usize).collect(),
+            Some(Value::Number(count)) => (1..=count.as_u64().unwrap_or(0) as usize).collect(),
+            _ => Vec::new(),
+        }
     }
 
-    pub fn set_hints_seen(&mut self, n: u32, seen: usize) {
-        self.entry(n)["hints"] = json!(seen);
+    pub fn mark_read(&mut self, n: u32, hint: usize) {
+        let mut read = self.hints_read(n);
+        if !read.contains(&hint) {
+            read.push(hint);
+            read.sort_unstable();
+        }
+        self.entry(n)["hints"] = json!(read);
     }
 
-    /// Forgets exercise `n`: not started, no hint seen.
+    /// The failures of the last check.
+    pub fn failures(&self, n: u32) -> Vec<Failed> {
+        let Some(Value::Array(list)) = self.get(n, "failed") else { return Vec::new() };
+        list.iter()
+            .filter_map(|f| {
+                Some(Failed {
+                    test: f.get("test")?.as_str()?.to_owned(),
+                    kinds: f.get("kinds")?.as_array()?.iter().filter_map(|k| Kind::from_tag(k.as_str()?)).collect(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn set_failures(&mut self, n: u32, failures: &[Failed]) {
+        let list: Vec<Value> = failures
+            .iter()
+            .map(|f| json!({ "test": f.test, "kinds": f.kinds.iter().map(|k| k.tag()).collect::<Vec<_>>() }))
+            .collect();
+        self.entry(n)["failed"] = json!(list);
+    }
+
+    /// The exercise last checked or asked about.
+    pub fn current(&self) -> Option<u32> {
+        self.0.get("current").and_then(Value::as_u64).map(|n| n as u32)
+    }
+
+    pub fn set_current(&mut self, n: u32) {
+        self.0["current"] = json!(n);
+    }
+
+    /// Forgets exercise `n`: not started, no hint read.
     pub fn reset(&mut self, n: u32) {
-        self.0[n.to_string()] = json!({ "state": State::NotStarted.key(), "hints": 0 });
+        self.0[n.to_string()] = json!({ "state": State::NotStarted.key() });
     }
 
-    /// The first exercise that does not pass everything yet (the last one
-    /// when all do).
+    /// The exercise to work on: the one in progress (checked last and not
+    /// done), else the first not done; `None` when every one is done.
     pub fn next_exercise(&self) -> Option<u32> {
         let all = exercises();
-        all.iter().copied().find(|n| self.state(*n) != State::PassesEverything).or(all.last().copied())
+        self.current()
+            .filter(|n| all.contains(n) && !self.state(*n).done())
+            .or_else(|| all.iter().copied().find(|n| !self.state(*n).done()))
     }
-}
-
-/// Records the state of exercise `n` after a check.
-pub fn record(n: u32, state: State) -> Result<()> {
-    let mut progress = Progress::load();
-    progress.set_state(n, state);
-    progress.save()
 }
 
 /// The exercise's title: the first `# ` heading of its README.
@@ -133,60 +190,60 @@ pub fn title(n: u32) -> String {
         .unwrap_or_else(|| format!("Exercise {n}"))
 }
 
-/// The hints of exercise `n`: the `## Hint …` sections of its README.
-pub fn hints(n: u32) -> Vec<String> {
-    let text = std::fs::read_to_string(package_dir(&format!("exercise-{n}")).join("README.md")).unwrap_or_default();
-    parse_hints(&text)
-}
-
-fn parse_hints(text: &str) -> Vec<String> {
-    let mut hints = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        if line.starts_with("## ") {
-            if let Some(h) = current.take() {
-                hints.push(h.trim().to_owned());
-            }
-            if line.to_lowercase().starts_with("## hint") {
-                current = Some(format!("{line}\n"));
-            }
-        } else if let Some(h) = current.as_mut() {
-            h.push_str(line);
-            h.push('\n');
-        }
-    }
-    hints.extend(current.map(|h| h.trim().to_owned()));
-    hints
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hints_are_the_hint_sections_in_order() {
-        let text = "# Exercise\nintro\n## Hint 1\ngentle\n## Hint 2\nexplicit\n\n## Notes\nnot a hint\n";
-        assert_eq!(parse_hints(text), vec!["## Hint 1\ngentle".to_owned(), "## Hint 2\nexplicit".to_owned()]);
-    }
-
-    #[test]
-    fn every_exercise_has_hints() {
-        for n in exercises() {
-            assert!(!hints(n).is_empty(), "exercise {n} has no `## Hint` sections in its README");
-        }
-    }
-
-    #[test]
     fn states_round_trip_through_their_keys() {
         let mut progress = Progress(json!({}));
         assert_eq!(progress.state(0), State::NotStarted);
-        for state in [State::DoesNotCompile, State::Failing, State::PassesTests, State::PassesEverything] {
+        for state in [
+            State::DoesNotCompile,
+            State::Failing,
+            State::PassesTests,
+            State::PassesLoom,
+            State::MiriNotRun,
+            State::PassesEverything,
+        ] {
             progress.set_state(0, state);
             assert_eq!(progress.state(0), state);
         }
-        progress.set_hints_seen(0, 2);
-        assert_eq!(progress.hints_seen(0), 2);
+        progress.mark_read(0, 3);
+        progress.mark_read(0, 1);
+        progress.mark_read(0, 3);
+        assert_eq!(progress.hints_read(0), vec![1, 3]);
+        let failed = vec![Failed { test: "t".into(), kinds: vec![Kind::Causality, Kind::DoubleFree] }];
+        progress.set_failures(0, &failed);
+        assert_eq!(progress.failures(0), failed);
         progress.reset(0);
-        assert_eq!((progress.state(0), progress.hints_seen(0)), (State::NotStarted, 0));
+        assert_eq!(
+            (progress.state(0), progress.hints_read(0), progress.failures(0)),
+            (State::NotStarted, vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn an_older_file_counts_its_hints() {
+        let progress = Progress(json!({ "0": { "state": "failing", "hints": 2 } }));
+        assert_eq!(progress.hints_read(0), vec![1, 2]);
+        assert_eq!(progress.state(0), State::Failing);
+    }
+
+    #[test]
+    fn the_next_exercise_is_the_one_in_progress() {
+        let all = exercises();
+        let (first, second) = (all[0], all[1]);
+        let mut progress = Progress(json!({}));
+        assert_eq!(progress.next_exercise(), Some(first));
+        progress.set_state(second, State::Failing);
+        progress.set_current(second);
+        assert_eq!(progress.next_exercise(), Some(second));
+        progress.set_state(second, State::PassesEverything);
+        assert_eq!(progress.next_exercise(), Some(first));
+        for n in &all {
+            progress.set_state(*n, State::PassesEverything);
+        }
+        assert_eq!(progress.next_exercise(), None);
     }
 }
