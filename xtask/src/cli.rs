@@ -54,8 +54,9 @@ pub enum Command {
     /// Print and write the memory tables and bar plots the book includes
     ///
     /// Runs each chapter's examples/memory.rs in release mode (chapter 7: its
-    /// binary) and writes book/src/generated/chapter-N/memory.md and memory.svg
-    /// (chapter 7: results.md).
+    /// binary), reads the tables it prints as JSON, and renders them into
+    /// book/src/generated/chapter-N/memory.md and memory.svg (chapter 7:
+    /// results.md).
     Memory(ChapterArg),
     /// Rerun the commands whose output the book quotes
     ///
