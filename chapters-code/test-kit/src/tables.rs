@@ -188,9 +188,10 @@ impl Cell {
         n.map_or(Cell::NotMeasured, Cell::Count)
     }
 
-    /// [`Cell::Decimal`].
+    /// [`Cell::Decimal`], or [`Cell::Empty`] for a value that is not a
+    /// finite number (JSON has no NaN or infinity).
     pub fn decimal(value: f64, places: u8) -> Cell {
-        Cell::Decimal { value, places }
+        if value.is_finite() { Cell::Decimal { value, places } } else { Cell::Empty }
     }
 
     /// `a / b` with two decimals, or [`Cell::Empty`] when `b` is 0.
@@ -228,9 +229,12 @@ mod tests {
         grid.row(vec![Cell::code("Arc<u64>"), Cell::Slash(vec![Cell::count(8), Cell::NotMeasured])]);
         grid.row(vec![Cell::decimal(0.5, 1), Cell::Percent { share: 0.25, places: 0 }]);
         grid.row(vec![Cell::Change(-3), Cell::ratio(1, 0)]);
+        grid.row(vec![Cell::decimal(f64::NAN, 1), Cell::decimal(f64::INFINITY, 1)]);
         let mut tables = Tables::new();
         tables.memory(memory).grid(grid);
         assert_eq!(Tables::from_json(&tables.to_json()).unwrap(), tables);
+        let Table::Grid(read) = &tables.tables[1] else { unreachable!() };
+        assert_eq!(read.rows[3], vec![Cell::Empty, Cell::Empty], "no NaN in JSON");
         assert!(tables.to_json().contains("\"kind\": \"memory\""), "{}", tables.to_json());
     }
 
