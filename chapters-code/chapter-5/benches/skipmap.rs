@@ -100,6 +100,7 @@ fn share(iters: u64, threads: usize, t: usize) -> u64 {
     iters / threads as u64 + u64::from((t as u64) < iters % threads as u64)
 }
 
+// ANCHOR: parallel
 /// Runs `op(thread, i)` for `i` in each thread's share of `iters` iterations,
 /// on `threads` threads released together, and returns the time from the
 /// moment the first of them starts its share until the moment the last one
@@ -108,10 +109,10 @@ fn share(iters: u64, threads: usize, t: usize) -> u64 {
 /// `test_kit::bench::parallel` does the same, but starts its clock on the
 /// calling thread once the barrier has let everyone go. On a busy machine
 /// that thread is not always scheduled at once: the workers can do most of
-/// their share before the clock starts, and a sample of thousands of inserts
-/// was timed at a few microseconds. Here each worker reads the clock itself,
-/// so the calling thread's scheduling cannot shorten or lengthen the time;
-/// spawning and joining the threads are not timed.
+/// their share before the clock starts, and the sample comes out impossibly
+/// fast. Here each worker reads the clock itself, so the calling thread's
+/// scheduling cannot shorten or lengthen the time; spawning and joining the
+/// threads are not timed.
 fn parallel<F>(iters: u64, threads: usize, op: F) -> Duration
 where
     F: Fn(usize, u64) + Sync,
@@ -139,11 +140,13 @@ where
     let end = spans.iter().map(|&(_, end)| end).max().expect("at least one thread");
     end - start
 }
+// ANCHOR_END: parallel
 
 const ENTRIES: u64 = 100_000;
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
+// ANCHOR: insert
 /// The thread index whose keys fill the map the `insert` workload starts
 /// from. No benchmark thread has it, so these keys are distinct from every key
 /// a thread inserts, and `mix` scatters them over the same range, so that new
@@ -205,6 +208,7 @@ fn settle() {
         loom_facade::epoch::pin().flush();
     }
 }
+// ANCHOR_END: insert
 
 fn get<M: Map>(group: &mut Group<'_>, name: &str) {
     let map = M::default();
