@@ -37,8 +37,11 @@ fn run(chapter: Option<u32>, write_tables: bool) -> Result<()> {
         let dir = package_dir(&package);
         let mut cmd = cargo();
         cmd.args(["run", "-q", "-p", &package]);
+        let example = format!("memory-{n}");
         let file = if dir.join("examples/memory.rs").exists() {
-            cmd.args(["--example", "memory"]);
+            // Each chapter names its memory example `memory-N` in its
+            // Cargo.toml: examples of all packages share one output folder.
+            cmd.args(["--example", &example]);
             "memory.md"
         } else if dir.join("src/main.rs").exists() {
             "results.md"
