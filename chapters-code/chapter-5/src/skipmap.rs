@@ -204,10 +204,11 @@ impl<K, V> Pointable for Node<K, V> {
                 unsafe { alloc::dealloc(self.0, self.1) }
             }
         }
-        // SAFETY: the caller passes a live node that nobody else can reach any
+        // The caller passes a live node that nobody else can reach any
         // more; its fields are dropped once (if the key's destructor panics,
         // the value is still dropped, as for any struct), and `Block` frees it
         // with the layout of its height even when a destructor panics.
+        // SAFETY: a live, unreachable node, dropped and freed once.
         unsafe {
             let node = Self::from_addr(ptr);
             let _block = Block(node.cast::<u8>(), Self::layout((*node).height as usize));
@@ -472,10 +473,11 @@ impl<K: Ord, V> SkipMap<K, V> {
         // A node is retired only once it can no longer be reached at any
         // level, and freed only after every guard pinned before its
         // retirement is gone.
-        // SAFETY: `curr` was read from an unmarked slot of the head or of a
+        // `curr` was read from an unmarked slot of the head or of a
         // node reached the same way, while `guard` pins us (and `guard` is
         // ours: every public method checked it), so `curr` was reachable at
         // that moment and is not freed yet.
+        // SAFETY: read from an unmarked slot under our own checked guard: not freed.
         while let Some(node) = unsafe { curr.as_ref() } {
             // Acquire: as above, for the node after `node`.
             let next = node.tower[level].load(Ordering::Acquire, guard);
@@ -1037,13 +1039,14 @@ impl<K, V> Drop for SkipMap<K, V> {
         }
         impl<K, V> Rest<'_, K, V> {
             fn free(&mut self) {
-                // SAFETY: (1) `&mut SkipMap`: no other thread can be using
+                // (1) `&mut SkipMap`: no other thread can be using
                 // the map, so no guard is needed. (2) Every node reachable
                 // from the head at level 0, marked or not, was never retired:
                 // a node is retired only by `finish`, after its search has
                 // made it unreachable at every level, and nothing links a
                 // retired node again. So each node freed here is live, and it
                 // is freed exactly once: `next` moves past it first.
+                // SAFETY: exclusive access, and every linked node is live.
                 unsafe {
                     while let Some(node) = self.next.as_ref() {
                         let curr = self.next;

@@ -34,10 +34,11 @@ impl Shared {
         // Acquire pairs with the Release half of `replace`'s swap: seeing the
         // new pointer means seeing the value written before it was published.
         let p = self.current.load(Ordering::Acquire, guard);
-        // SAFETY: the pointer is never null (set in `with_collector`, only
+        // the pointer is never null (set in `with_collector`, only
         // ever swapped for another non-null one), and it cannot be freed
         // while `guard` pins this thread on our collector (checked above):
         // `replace` retires old values to that collector with `defer_destroy`.
+        // SAFETY: non-null and pinned on the collector it is retired to.
         unsafe { *p.deref() }
     }
 
@@ -47,10 +48,11 @@ impl Shared {
         // AcqRel: Release publishes the new box; Acquire lets us read the old
         // one's allocation safely before retiring it.
         let old = self.current.swap(Owned::new(v), Ordering::AcqRel, guard);
-        // SAFETY: `old` was just unlinked, so no new reader can reach it;
+        // `old` was just unlinked, so no new reader can reach it;
         // readers pinned now are pinned on our collector (every guard is
         // checked), the one `guard` retires to, so they keep it alive until
         // they unpin.
+        // SAFETY: `old` is unlinked and retired once, to the collector every reader pins.
         unsafe { guard.defer_destroy(old) };
     }
 }
