@@ -13,15 +13,15 @@
 //! - `mix_90_5_5`: 90% `get`, 5% `insert`, 5% `remove` of random keys in a
 //!   range twice the size of the map, which stays about half full.
 //!
-//! Every workload is timed by [`parallel`], this file's variant of
-//! `test_kit::bench::parallel` that the worker threads time themselves.
+//! Every workload is timed by `test_kit::bench::parallel`, in which the worker
+//! threads read the clock themselves.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::{Barrier, Mutex, RwLock};
-use std::time::{Duration, Instant};
-use test_kit::bench::thread_counts;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+use test_kit::bench::{parallel, share, thread_counts};
 
 // ANCHOR: contenders
 /// The operations every contender offers, with the same meaning.
@@ -93,54 +93,6 @@ fn mix(mut x: u64) -> u64 {
 fn distinct_key(t: usize, i: u64) -> u64 {
     mix((t as u64) << 40 | i)
 }
-
-/// The keys thread `t` of `threads` uses when `parallel` gives it its share of
-/// `iters` iterations.
-fn share(iters: u64, threads: usize, t: usize) -> u64 {
-    iters / threads as u64 + u64::from((t as u64) < iters % threads as u64)
-}
-
-// ANCHOR: parallel
-/// Runs `op(thread, i)` for `i` in each thread's share of `iters` iterations,
-/// on `threads` threads released together, and returns the time from the
-/// moment the first of them starts its share until the moment the last one
-/// finishes.
-///
-/// `test_kit::bench::parallel` does the same, but starts its clock on the
-/// calling thread once the barrier has let everyone go. On a busy machine
-/// that thread is not always scheduled at once: the workers can do most of
-/// their share before the clock starts, and the sample comes out impossibly
-/// fast. Here each worker reads the clock itself, so the calling thread's
-/// scheduling cannot shorten or lengthen the time; spawning and joining the
-/// threads are not timed.
-fn parallel<F>(iters: u64, threads: usize, op: F) -> Duration
-where
-    F: Fn(usize, u64) + Sync,
-{
-    assert!(threads > 0);
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (barrier, op) = (&barrier, &op);
-                s.spawn(move || {
-                    let n = share(iters, threads, t);
-                    barrier.wait();
-                    let start = Instant::now();
-                    for i in 0..n {
-                        op(t, i);
-                    }
-                    (start, Instant::now())
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().expect("a benchmark thread panicked")).collect()
-    });
-    let start = spans.iter().map(|&(start, _)| start).min().expect("at least one thread");
-    let end = spans.iter().map(|&(_, end)| end).max().expect("at least one thread");
-    end - start
-}
-// ANCHOR_END: parallel
 
 const ENTRIES: u64 = 100_000;
 

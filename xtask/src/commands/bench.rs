@@ -50,7 +50,8 @@ fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result<()> {
         text.push_str(&format!(
             "\n*Measured by `cargo xtask bench {n}{}` ({settings}) on {}. Mean time per operation \
              with half the width of criterion's 95% confidence interval; with several threads, the \
-             wall time of the batch divided by the operations of all threads.*\n",
+             wall time of the batch divided by the operations of all threads, from the first \
+             thread's start to the last thread's end: the workers read the clock.*\n",
             if quick { " --quick" } else { "" },
             provenance()
         ));
