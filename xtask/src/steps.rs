@@ -3,9 +3,12 @@
 //! into README.md and the book's "How to run everything" page (which
 //! `cargo xtask check-book` compares).
 
-use crate::process::{cargo, run_ok, xtask};
+use crate::process::{cargo, describe, run_ok, xtask};
 use crate::{exercise_check, memory_tables};
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// One step of `cargo xtask test`.
 #[derive(Debug)]
@@ -106,7 +109,55 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
+/// The steps that `cargo xtask test` starts at the beginning and runs in the
+/// background, beside the others; each one's output goes to a log, printed
+/// when its turn in the list comes. Miri interprets each test on one thread
+/// and builds into a directory of its own (`target/miri`), so it neither
+/// waits for the other steps' build locks nor stops them; on two cores it
+/// uses the core that the other steps leave idle while they run tests one at
+/// a time. Each must consist of `Cargo` and `Xtask` actions only.
+pub const ALONGSIDE: &[&str] = &["miri"];
+
 impl Step {
+    /// Whether `cargo xtask test` runs this step in the background.
+    pub fn alongside(&self) -> bool {
+        ALONGSIDE.contains(&self.name)
+    }
+
+    /// Runs the step's actions in order, their output (stdout and stderr)
+    /// going to `log`, stopping at the first failure. For a step run in the
+    /// background; a `Call` action cannot be redirected and is refused.
+    pub fn run_to_log(&self, log: &Path) -> Result<()> {
+        let file = File::create(log).with_context(|| format!("could not create {}", log.display()))?;
+        for action in self.actions {
+            let mut cmd: Command = match action {
+                Cargo(args) => {
+                    let mut cmd = cargo();
+                    cmd.args(*args);
+                    cmd
+                }
+                Xtask(args) => {
+                    let mut cmd = xtask()?;
+                    cmd.args(*args);
+                    cmd
+                }
+                Call { .. } => bail!("step `{}` has a check that cannot run in the background", self.name),
+            };
+            let out = file.try_clone().context("could not share the log file")?;
+            let err = file.try_clone().context("could not share the log file")?;
+            let status = cmd
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .status()
+                .with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+            if !status.success() {
+                bail!("`{}` failed ({status})", describe(&cmd));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the step's actions in order, stopping at the first failure.
     pub fn run(&self) -> Result<()> {
         for action in self.actions {
@@ -137,12 +188,16 @@ impl Step {
 /// The steps for a terminal (`cargo xtask test --list`).
 pub fn terminal_list() -> String {
     let plain = |markdown: &str| markdown.replace('`', "");
-    let mut out = String::from("The steps of `cargo xtask test`, in order (a failed step does not stop the rest):\n");
+    let mut out = String::from(
+        "The steps of `cargo xtask test`, in order (a failed step does not stop the rest; a step marked \
+         \"alongside\" starts at the beginning and runs in the background, and its output is shown in its turn):\n",
+    );
     for (i, step) in STEPS.iter().enumerate() {
         out.push_str(&format!(
-            "\n{:>2}. {}\n    runs:   {}\n    proves: {}\n",
+            "\n{:>2}. {}{}\n    runs:   {}\n    proves: {}\n",
             i + 1,
             step.name,
+            if step.alongside() { " (alongside)" } else { "" },
             plain(&step.runs()),
             plain(step.proves)
         ));
@@ -155,7 +210,10 @@ pub fn markdown_list() -> String {
     let items: Vec<String> = STEPS
         .iter()
         .enumerate()
-        .map(|(i, step)| format!("{}. **{}**: {} ({})", i + 1, step.name, step.proves, step.runs()))
+        .map(|(i, step)| {
+            let alongside = if step.alongside() { "; runs alongside the other steps, from the start" } else { "" };
+            format!("{}. **{}**: {} ({}{alongside})", i + 1, step.name, step.proves, step.runs())
+        })
         .collect();
     items.join("\n") + "\n"
 }
@@ -164,7 +222,8 @@ pub fn markdown_list() -> String {
 pub fn markdown_table() -> String {
     let mut out = String::from("| Step | What it runs | What it proves |\n|---|---|---|\n");
     for step in STEPS {
-        out.push_str(&format!("| {} | {} | {} |\n", step.name, step.runs(), step.proves));
+        let alongside = if step.alongside() { " (alongside the other steps, from the start)" } else { "" };
+        out.push_str(&format!("| {} | {}{alongside} | {} |\n", step.name, step.runs(), step.proves));
     }
     out
 }
@@ -192,6 +251,31 @@ mod tests {
     }
 
     #[test]
+    fn steps_run_alongside_exist_and_have_only_commands() {
+        for name in ALONGSIDE {
+            let step = STEPS.iter().find(|s| s.name == *name).unwrap_or_else(|| panic!("no step `{name}`"));
+            assert!(step.actions.iter().all(|a| !matches!(a, Call { .. })), "`{name}` has a `Call` action");
+        }
+    }
+
+    #[test]
+    fn a_step_run_to_a_log_writes_its_output_there_and_reports_failure() {
+        let dir = std::env::temp_dir().join(format!("xtask-steps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("step.log");
+        let ok = Step { name: "version", proves: "-", actions: &[Cargo(&["--version"])] };
+        ok.run_to_log(&log).unwrap();
+        assert!(std::fs::read_to_string(&log).unwrap().starts_with("cargo "), "the log has cargo's output");
+        let bad = Step { name: "bad", proves: "-", actions: &[Cargo(&["no-such-subcommand-here"])] };
+        let err = bad.run_to_log(&log).unwrap_err().to_string();
+        assert!(err.contains("no-such-subcommand-here") && err.contains("failed"), "{err}");
+        assert!(!std::fs::read_to_string(&log).unwrap().is_empty(), "cargo's complaint is in the log");
+        let call = Step { name: "call", proves: "-", actions: &[Call { runs: "-", check: || Ok(()) }] };
+        assert!(call.run_to_log(&log).is_err(), "a Call cannot run in the background");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn every_xtask_action_is_a_command_line_the_cli_accepts() {
         for step in STEPS {
             for action in step.actions {
@@ -216,7 +300,8 @@ mod tests {
         for (i, step) in STEPS.iter().enumerate() {
             assert!(list.lines().nth(i).unwrap().starts_with(&format!("{}. **{}**", i + 1, step.name)));
             assert!(table.lines().nth(i + 2).unwrap().starts_with(&format!("| {} |", step.name)));
-            assert!(terminal.contains(&format!("{:>2}. {}\n", i + 1, step.name)));
+            let marker = if step.alongside() { " (alongside)" } else { "" };
+            assert!(terminal.contains(&format!("{:>2}. {}{marker}\n", i + 1, step.name)));
         }
         assert!(table.contains("| `cargo test -q -p book-diagrams`, then `cargo xtask check-book`, then"));
     }

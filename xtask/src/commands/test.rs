@@ -2,6 +2,12 @@
 //! table in `steps.rs`; this runs them all (a failure does not stop the
 //! rest), prints a table of results, writes it to
 //! `<target>/xtask/test-summary.txt`, and ends with `N passed, M failed`.
+//!
+//! The steps named in `steps::ALONGSIDE` start first, each on a thread of
+//! its own with its output going to `<target>/xtask/<step>.log`; when the
+//! list reaches such a step, the run waits for it and prints its log. Its
+//! time in the table is from its start to its end, so the table's rows add up
+//! to more than the run took: the last line gives the wall time.
 
 use crate::cli::TestArgs;
 use crate::process::Timer;
@@ -14,25 +20,56 @@ pub fn run(args: TestArgs) -> Result<()> {
         print!("{}", terminal_list());
         return Ok(());
     }
+    let run_timer = Timer::start();
+    let dir = target_dir().join("xtask");
+    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let mut background: Vec<_> = STEPS
+        .iter()
+        .filter(|step| step.alongside())
+        .map(|step| {
+            let log = dir.join(format!("{}.log", step.name.replace(' ', "-")));
+            println!("==== {} starts in the background; its output goes to {} ====", step.name, log.display());
+            let handle = std::thread::spawn(move || {
+                let timer = Timer::start();
+                let result = step.run_to_log(&log);
+                (result, timer.secs(), log)
+            });
+            (step.name, handle)
+        })
+        .collect();
     let mut done = Vec::new();
     for step in STEPS {
         println!("\n==== {} ====", step.name);
-        let timer = Timer::start();
-        let result = step.run();
+        let (result, secs) = if step.alongside() {
+            let at = background.iter().position(|(name, _)| *name == step.name).expect("started above");
+            let (_, handle) = background.swap_remove(at);
+            println!("(running in the background since the start; waiting for it, then its output)");
+            match handle.join() {
+                Ok((result, secs, log)) => {
+                    match std::fs::read_to_string(&log) {
+                        Ok(text) => print!("{text}"),
+                        Err(e) => println!("could not read {}: {e}", log.display()),
+                    }
+                    (result, secs)
+                }
+                Err(_) => (Err(anyhow::anyhow!("the thread running `{}` panicked", step.name)), 0.0),
+            }
+        } else {
+            let timer = Timer::start();
+            (step.run(), timer.secs())
+        };
         if let Err(e) = &result {
             println!("\n!!!! {} FAILED: {e:#}", step.name);
         }
-        done.push(Done { name: step.name, passed: result.is_ok(), secs: timer.secs() });
+        done.push(Done { name: step.name, passed: result.is_ok(), secs });
     }
-    let table = summary(&done);
+    let table = summary(&done, run_timer.secs());
     println!("\n{table}");
     let failed = done.iter().filter(|s| !s.passed).count();
     let passed = done.len() - failed;
-    let dir = target_dir().join("xtask");
     let file = dir.join("test-summary.txt");
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&file, &table))
-        .with_context(|| format!("could not write the summary to {}", file.display()));
+    let written =
+        std::fs::write(&file, &table).with_context(|| format!("could not write the summary to {}", file.display()));
     println!("{passed} passed, {failed} failed");
     written?;
     if failed > 0 {
@@ -48,16 +85,15 @@ struct Done {
     secs: f64,
 }
 
-fn summary(steps: &[Done]) -> String {
-    let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+fn summary(steps: &[Done], wall: f64) -> String {
+    let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(0).max("wall time".len());
     let mut out = format!("{:<width$}  result  seconds\n", "step");
     out.push_str(&format!("{}  ------  -------\n", "-".repeat(width)));
     for s in steps {
         let result = if s.passed { "pass" } else { "FAIL" };
         out.push_str(&format!("{:<width$}  {result:<6}  {:>7.1}\n", s.name, s.secs));
     }
-    let total: f64 = steps.iter().map(|s| s.secs).sum();
-    out.push_str(&format!("{:<width$}          {total:>7.1}\n", "total"));
+    out.push_str(&format!("{:<width$}          {wall:>7.1}\n", "wall time"));
     out
 }
 
@@ -68,9 +104,9 @@ mod tests {
     #[test]
     fn summary_lists_every_step() {
         let steps = [Done { name: "a", passed: true, secs: 1.0 }, Done { name: "b", passed: false, secs: 2.0 }];
-        let table = summary(&steps);
-        assert!(table.contains("a     pass"), "{table}");
+        let table = summary(&steps, 2.5);
+        assert!(table.contains("a          pass"), "{table}");
         assert!(table.contains("FAIL"));
-        assert!(table.lines().last().is_some_and(|l| l.starts_with("total") && l.ends_with(" 3.0")), "{table}");
+        assert!(table.lines().last().is_some_and(|l| l.starts_with("wall time") && l.ends_with(" 2.5")), "{table}");
     }
 }
