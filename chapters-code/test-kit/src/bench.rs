@@ -1,3 +1,4 @@
+// ANCHOR: kit
 //! Helpers for multi-threaded criterion benchmarks.
 //!
 //! Criterion times a closure on one thread. To time an operation that
@@ -33,6 +34,7 @@ where
     parallel_with(iters, threads, |_| (), |(), t, i| op(t, i))
 }
 
+// ANCHOR: parallel
 /// [`parallel`] for operations that need per-thread state (a request
 /// generator, an epoch handle, …): each thread first builds its own with
 /// `init(thread)`, before the clock starts, and `op(&mut state, thread, i)`
@@ -44,7 +46,6 @@ where
     F: Fn(&mut S, usize, u64) + Sync,
 {
     assert!(threads > 0, "parallel needs at least one thread");
-    // ANCHOR: parallel
     let barrier = Barrier::new(threads);
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -69,8 +70,8 @@ where
     let start = spans.iter().map(|&(start, _)| start).min().expect("at least one thread");
     let end = spans.iter().map(|&(_, end)| end).max().expect("at least one thread");
     end - start
-    // ANCHOR_END: parallel
 }
+// ANCHOR_END: parallel
 
 /// The thread counts a benchmark sweeps: `BENCH_THREADS` (for example
 /// `1,2,4,8,16`) when set; otherwise 1 and 2, the powers of two up to the
@@ -95,6 +96,8 @@ pub fn thread_counts() -> Vec<usize> {
     }
     counts
 }
+
+// ANCHOR_END: kit
 
 #[cfg(test)]
 mod tests {
