@@ -3,6 +3,7 @@
 //! these types and their doc comments. Unknown flags and extra arguments are
 //! errors.
 
+use crate::workspace::Chapter;
 use anyhow::{Context, ensure};
 use clap::{Args, Parser, Subcommand};
 
@@ -53,10 +54,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print and write the memory tables and bar plots the book includes
     ///
-    /// Runs each chapter's examples/memory.rs in release mode (chapter 7: its
-    /// binary), reads the tables it prints as JSON, and renders them into
-    /// book/src/generated/chapter-N/memory.md and memory.svg (chapter 7:
-    /// results.md).
+    /// Runs each chapter's examples/memory.rs in release mode (the capstone:
+    /// its binary), reads the tables it prints as JSON, and renders them into
+    /// book/src/generated/chapter-N/memory.md and memory.svg (the capstone:
+    /// book/src/generated/capstone/results.md).
     Memory(ChapterArg),
     /// Rerun the commands whose output the book quotes
     ///
@@ -109,16 +110,16 @@ pub struct TestArgs {
 
 #[derive(Debug, Args)]
 pub struct ChapterArg {
-    /// The chapter (every chapter when left out)
+    /// The chapter: a number, or `capstone` (every chapter when left out)
     #[arg(value_name = "N", value_parser = chapter)]
-    pub chapter: Option<u32>,
+    pub chapter: Option<Chapter>,
 }
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// The chapter (every chapter when left out)
+    /// The chapter: a number, or `capstone` (every chapter when left out)
     #[arg(value_name = "N", value_parser = chapter)]
-    pub chapter: Option<u32>,
+    pub chapter: Option<Chapter>,
     /// Only the outputs whose file name starts with this (e.g. `lab-`)
     #[arg(long, value_name = "PREFIX")]
     pub only: Option<String>,
@@ -126,9 +127,9 @@ pub struct OutputsArgs {
 
 #[derive(Debug, Args)]
 pub struct LoomArgs {
-    /// The chapter (every crate with loom models when left out)
+    /// The chapter: a number, or `capstone` (every crate with loom models when left out)
     #[arg(value_name = "N", value_parser = chapter)]
-    pub chapter: Option<u32>,
+    pub chapter: Option<Chapter>,
     /// Arguments for the test binaries, after `--` (e.g. a test name and --nocapture)
     #[arg(last = true, value_name = "TEST_ARGS")]
     pub test_args: Vec<String>,
@@ -136,9 +137,9 @@ pub struct LoomArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The chapter (every chapter when left out)
+    /// The chapter: a number, or `capstone` (every chapter when left out)
     #[arg(value_name = "N", value_parser = chapter)]
-    pub chapter: Option<u32>,
+    pub chapter: Option<Chapter>,
     /// Short runs: 1 s warm-up, 2 s measurement, 20 samples
     #[arg(long)]
     pub quick: bool,
@@ -230,9 +231,14 @@ pub struct SelftestArgs {
     pub case: Option<String>,
 }
 
-/// A chapter number that has a `chapters-code/chapter-N` crate.
-fn chapter(arg: &str) -> anyhow::Result<u32> {
-    known_number(arg, "chapter", &crate::workspace::chapters())
+/// A chapter that has a crate: a number N (`chapters-code/chapter-N`), or
+/// `capstone` (`chapters-code/capstone`).
+fn chapter(arg: &str) -> anyhow::Result<Chapter> {
+    let chapter = Chapter::parse(arg).with_context(|| "expected a chapter number or `capstone`".to_owned())?;
+    let known = crate::workspace::chapters();
+    let list: Vec<String> = known.iter().map(|c| c.arg()).collect();
+    ensure!(known.contains(&chapter), "there is no chapter {arg} (there are {})", list.join(", "));
+    Ok(chapter)
 }
 
 /// An exercise number that has an `exercises/exercise-N` crate.
@@ -261,6 +267,10 @@ mod tests {
             Ok(command) => panic!("`cargo xtask {line}` was accepted as {command:?}"),
             Err(e) => e,
         }
+    }
+
+    fn ch(n: u32) -> Option<Chapter> {
+        Some(Chapter::Numbered(n))
     }
 
     fn strings(s: &[&str]) -> Vec<String> {
@@ -293,7 +303,7 @@ mod tests {
     fn chapter_and_exercise_numbers_must_exist() {
         assert_eq!(error("loom 99").kind(), ErrorKind::ValueValidation);
         assert!(error("miri 99").to_string().contains("there is no chapter 99"), "{}", error("miri 99"));
-        assert!(error("bench three").to_string().contains("expected chapter number"));
+        assert!(error("bench three").to_string().contains("expected a chapter number"));
         let e = error("lab check 99").to_string();
         assert!(e.contains("there is no exercise 99 (there are 0, 1, "), "{e}");
     }
@@ -332,8 +342,8 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(loom("loom"), (None, vec![]));
-        assert_eq!(loom("loom 5"), (Some(5), vec![]));
-        assert_eq!(loom("loom 5 -- test_name --nocapture"), (Some(5), strings(&["test_name", "--nocapture"])));
+        assert_eq!(loom("loom 5"), (ch(5), vec![]));
+        assert_eq!(loom("loom 5 -- test_name --nocapture"), (ch(5), strings(&["test_name", "--nocapture"])));
         assert_eq!(loom("loom -- relaxed_mailbox"), (None, strings(&["relaxed_mailbox"])));
     }
 
@@ -344,19 +354,19 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(bench("bench"), (None, false, false, vec![]));
-        assert_eq!(bench("bench 3"), (Some(3), false, false, vec![]));
-        assert_eq!(bench("bench 0 --quick"), (Some(0), true, false, vec![]));
-        assert_eq!(bench("bench --quick 0"), (Some(0), true, false, vec![]));
+        assert_eq!(bench("bench 3"), (ch(3), false, false, vec![]));
+        assert_eq!(bench("bench 0 --quick"), (ch(0), true, false, vec![]));
+        assert_eq!(bench("bench --quick 0"), (ch(0), true, false, vec![]));
         assert_eq!(bench("bench --report"), (None, false, true, vec![]));
-        assert_eq!(bench("bench --report 3"), (Some(3), false, true, vec![]));
-        assert_eq!(bench("bench 3 --quick -- push --exact"), (Some(3), true, false, strings(&["push", "--exact"])));
-        assert_eq!(bench("bench 0 -- counter_increment"), (Some(0), false, false, strings(&["counter_increment"])));
+        assert_eq!(bench("bench --report 3"), (ch(3), false, true, vec![]));
+        assert_eq!(bench("bench 3 --quick -- push --exact"), (ch(3), true, false, strings(&["push", "--exact"])));
+        assert_eq!(bench("bench 0 -- counter_increment"), (ch(0), false, false, strings(&["counter_increment"])));
     }
 
     #[test]
     fn chapter_commands_take_an_optional_number() {
         for name in ["miri", "memory", "outputs"] {
-            for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), Some(2))] {
+            for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), ch(2))] {
                 let chapter = match parse(&line).unwrap() {
                     Command::Miri(a) | Command::Memory(a) => a.chapter,
                     Command::Outputs(a) => a.chapter,
@@ -368,9 +378,33 @@ mod tests {
     }
 
     #[test]
+    fn the_closing_chapter_is_chosen_by_name() {
+        assert!(matches!(
+            parse("memory capstone").unwrap(),
+            Command::Memory(ChapterArg { chapter: Some(Chapter::Capstone) })
+        ));
+        assert!(matches!(
+            parse("outputs capstone").unwrap(),
+            Command::Outputs(OutputsArgs { chapter: Some(Chapter::Capstone), .. })
+        ));
+        assert!(matches!(
+            parse("bench capstone --quick").unwrap(),
+            Command::Bench(BenchArgs { chapter: Some(Chapter::Capstone), .. })
+        ));
+        assert!(matches!(
+            parse("loom capstone").unwrap(),
+            Command::Loom(LoomArgs { chapter: Some(Chapter::Capstone), .. })
+        ));
+        let e = error("miri capstne").to_string();
+        assert!(e.contains("expected a chapter number or `capstone`"), "{e}");
+        let e = error("bench 99").to_string();
+        assert!(e.contains("there is no chapter 99 (there are 0, 1, ") && e.contains(", capstone)"), "{e}");
+    }
+
+    #[test]
     fn outputs_can_be_narrowed_to_some_files() {
         match parse("outputs 0 --only lab-").unwrap() {
-            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref()), (Some(0), Some("lab-"))),
+            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref()), (ch(0), Some("lab-"))),
             other => panic!("{other:?}"),
         }
     }

@@ -1,14 +1,14 @@
 //! The files the book includes from `book/src/generated/`: where they go,
 //! writing them, and the line that says where and when they were measured.
 
-use crate::workspace::{relative, root};
+use crate::workspace::{Chapter, relative, root};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where generated book material for chapter `n` goes.
-pub fn chapter_dir(n: u32) -> PathBuf {
-    root().join("book/src/generated").join(format!("chapter-{n}"))
+/// Where a chapter's generated book material goes (`chapter-N`, `capstone`).
+pub fn chapter_dir(chapter: Chapter) -> PathBuf {
+    root().join("book/src/generated").join(chapter.name())
 }
 
 /// Writes a generated file (creating its folder) and says so.

@@ -10,17 +10,17 @@ use crate::generated::{chapter_dir, provenance, write};
 use crate::plot::memory_svg;
 use crate::process::{cargo, describe};
 use crate::table::tables_markdown;
-use crate::workspace::{package_dir, selected_chapters};
+use crate::workspace::{Chapter, package_dir, selected_chapters};
 use anyhow::{Context, Result, bail};
 use std::process::{Command, Stdio};
 use test_kit::tables::{Table, Tables};
 
 /// Runs each chapter's `examples/memory.rs` (release build) and writes its
 /// tables (`memory.md`) and bar plot (`memory.svg`) to the book's generated
-/// folder. A chapter measured by its own binary instead (chapter 7:
-/// `cargo run -p chapter-7 --release`) has its tables written to
+/// folder. A chapter measured by its own binary instead (the capstone:
+/// `cargo run -p capstone --release`) has its tables written to
 /// `results.md`.
-pub fn measure_and_write(chapter: Option<u32>) -> Result<()> {
+pub fn measure_and_write(chapter: Option<Chapter>) -> Result<()> {
     run(chapter, true)
 }
 
@@ -31,13 +31,13 @@ pub fn smoke() -> Result<()> {
     run(None, false)
 }
 
-fn run(chapter: Option<u32>, write_tables: bool) -> Result<()> {
-    for n in selected_chapters(chapter) {
-        let package = format!("chapter-{n}");
+fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
+    for c in selected_chapters(chapter) {
+        let package = c.name();
         let dir = package_dir(&package);
         let mut cmd = cargo();
         cmd.args(["run", "-q", "-p", &package]);
-        let example = format!("memory-{n}");
+        let example = format!("memory-{}", c.arg());
         let file = if dir.join("examples/memory.rs").exists() {
             // Each chapter names its memory example `memory-N` in its
             // Cargo.toml: examples of all packages share one output folder.
@@ -53,13 +53,13 @@ fn run(chapter: Option<u32>, write_tables: bool) -> Result<()> {
         } else if file == "results.md" {
             cmd.args(["--", "--smoke"]);
         }
-        let tables = measure(&mut cmd).with_context(|| format!("the memory measurements of chapter {n}"))?;
+        let tables = measure(&mut cmd).with_context(|| format!("the memory measurements of {package}"))?;
         let markdown = tables_markdown(&tables);
         print!("{markdown}");
         if write_tables {
-            let text = format!("{markdown}\n*Measured by `cargo xtask memory {n}` on {}.*\n", provenance());
-            write(&chapter_dir(n).join(file), &text)?;
-            let caption = format!("cargo xtask memory {n} · {}", provenance());
+            let text = format!("{markdown}\n*Measured by `cargo xtask memory {}` on {}.*\n", c.arg(), provenance());
+            write(&chapter_dir(c).join(file), &text)?;
+            let caption = format!("cargo xtask memory {} · {}", c.arg(), provenance());
             let memory: Vec<_> = tables
                 .tables
                 .iter()
@@ -69,8 +69,8 @@ fn run(chapter: Option<u32>, write_tables: bool) -> Result<()> {
                 })
                 .collect();
             match memory_svg(&memory, &caption) {
-                Some(svg) => write(&chapter_dir(n).join("memory.svg"), &svg)?,
-                None => println!("chapter {n}: no bytes-per-element table, so no memory plot"),
+                Some(svg) => write(&chapter_dir(c).join("memory.svg"), &svg)?,
+                None => println!("{package}: no bytes-per-element table, so no memory plot"),
             }
         }
     }

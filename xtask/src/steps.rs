@@ -77,7 +77,7 @@ pub const STEPS: &[Step] = &[
         name: "memory tables run",
         proves: "the memory measurements still work",
         actions: &[Call {
-            runs: "each chapter's `examples/memory.rs` in a debug build and chapter 7's binary with `--smoke`, \
+            runs: "each chapter's `examples/memory.rs` in a debug build and the capstone's binary with `--smoke`, \
                    writing nothing",
             check: memory_tables::smoke,
         }],

@@ -48,9 +48,61 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The chapter numbers that have a `chapters-code/chapter-N` crate, ascending.
-pub fn chapters() -> Vec<u32> {
-    numbered(&root().join("chapters-code"), "chapter-")
+/// A chapter of the book: a structure chapter, numbered, whose crate, pages
+/// and generated files are all named `chapter-N`; or the closing chapter,
+/// named `capstone` throughout, which has no number so that a new structure
+/// chapter takes the next one and still sorts before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Chapter {
+    Numbered(u32),
+    Capstone,
+}
+
+/// The closing chapter's name: its package, its folder under `chapters-code/`,
+/// its pages' folder and its generated folder under `book/src/`.
+pub const CAPSTONE: &str = "capstone";
+
+impl Chapter {
+    /// Its package name, which is also the name of its folders: `chapter-3`, `capstone`.
+    /// (There is deliberately no `Display`: `format!("chapter-{c}")` must not compile.)
+    pub fn name(self) -> String {
+        match self {
+            Chapter::Numbered(n) => format!("chapter-{n}"),
+            Chapter::Capstone => CAPSTONE.to_owned(),
+        }
+    }
+
+    /// How a command line names it: `3`, `capstone`.
+    pub fn arg(self) -> String {
+        match self {
+            Chapter::Numbered(n) => n.to_string(),
+            Chapter::Capstone => CAPSTONE.to_owned(),
+        }
+    }
+
+    /// Its number, for a structure chapter (which has an exercise and a solution).
+    pub fn number(self) -> Option<u32> {
+        match self {
+            Chapter::Numbered(n) => Some(n),
+            Chapter::Capstone => None,
+        }
+    }
+
+    /// Reads a command-line argument: a number or `capstone`.
+    pub fn parse(arg: &str) -> Option<Chapter> {
+        if arg == CAPSTONE { Some(Chapter::Capstone) } else { arg.parse().ok().map(Chapter::Numbered) }
+    }
+}
+
+/// The chapters that have a crate (`chapters-code/chapter-N`, then
+/// `chapters-code/capstone`), in the book's order.
+pub fn chapters() -> Vec<Chapter> {
+    let code = root().join("chapters-code");
+    let mut found: Vec<Chapter> = numbered(&code, "chapter-").into_iter().map(Chapter::Numbered).collect();
+    if code.join(CAPSTONE).join("Cargo.toml").exists() {
+        found.push(Chapter::Capstone);
+    }
+    found
 }
 
 /// The exercise numbers that have an `exercises/exercise-N` crate, ascending.
@@ -65,34 +117,34 @@ fn numbered(dir: &Path, prefix: &str) -> Vec<u32> {
     found
 }
 
-/// Chapter `n`, or every chapter when `None`.
-pub fn selected_chapters(chapter: Option<u32>) -> Vec<u32> {
-    chapters().into_iter().filter(|n| chapter.is_none_or(|c| c == *n)).collect()
+/// That chapter, or every chapter when `None`.
+pub fn selected_chapters(chapter: Option<Chapter>) -> Vec<Chapter> {
+    chapters().into_iter().filter(|c| chapter.is_none_or(|wanted| wanted == *c)).collect()
 }
 
 /// Support crates, checked along with every chapter.
 const SUPPORT: &[&str] = &["test-kit", "loom-facade"];
 
-/// The packages that loom and Miri check for chapter `n` (the chapter and
+/// The packages that loom and Miri check for a chapter (the chapter and
 /// its solution), or for everything (the support crates too).
-pub fn checked_packages(chapter: Option<u32>) -> Vec<String> {
+pub fn checked_packages(chapter: Option<Chapter>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if chapter.is_none() {
         out.extend(SUPPORT.iter().map(|s| (*s).to_owned()));
     }
-    for n in selected_chapters(chapter) {
-        out.push(format!("chapter-{n}"));
-        if package_dir(&format!("solution-{n}")).exists() {
+    for c in selected_chapters(chapter) {
+        out.push(c.name());
+        if let Some(n) = c.number().filter(|n| package_dir(&format!("solution-{n}")).exists()) {
             out.push(format!("solution-{n}"));
         }
     }
     out
 }
 
-/// The crate directory of a package name such as `chapter-3` or `solution-0`.
+/// The crate directory of a package name such as `chapter-3`, `capstone` or `solution-0`.
 pub fn package_dir(package: &str) -> PathBuf {
     let root = root();
-    if package.starts_with("chapter-") || SUPPORT.contains(&package) {
+    if package.starts_with("chapter-") || package == CAPSTONE || SUPPORT.contains(&package) {
         root.join("chapters-code").join(package)
     } else if package.starts_with("exercise-") {
         root.join("exercises").join(package)
@@ -163,17 +215,31 @@ mod tests {
 
     #[test]
     fn chapters_and_exercises_are_found() {
-        assert!(chapters().contains(&0));
+        assert!(chapters().contains(&Chapter::Numbered(0)));
+        assert_eq!(chapters().last(), Some(&Chapter::Capstone), "the closing chapter comes last");
         assert!(exercises().contains(&0));
         assert_eq!(test_targets("chapter-0", "loom"), vec!["loom".to_owned()]);
     }
 
     #[test]
     fn packages_for_one_chapter_or_all() {
-        assert_eq!(checked_packages(Some(0)), vec!["chapter-0".to_owned(), "solution-0".to_owned()]);
+        assert_eq!(checked_packages(Some(Chapter::Numbered(0))), vec!["chapter-0".to_owned(), "solution-0".to_owned()]);
+        assert_eq!(checked_packages(Some(Chapter::Capstone)), vec!["capstone".to_owned()]);
         let all = checked_packages(None);
         assert_eq!(&all[..2], &["test-kit".to_owned(), "loom-facade".to_owned()]);
-        assert!(all.contains(&"chapter-7".to_owned()));
+        assert!(all.contains(&"capstone".to_owned()));
+        assert!(package_dir("capstone").join("Cargo.toml").exists());
+    }
+
+    #[test]
+    fn chapters_are_named_and_parsed_both_ways() {
+        for c in [Chapter::Numbered(0), Chapter::Numbered(12), Chapter::Capstone] {
+            assert_eq!(Chapter::parse(&c.arg()), Some(c));
+        }
+        assert_eq!(Chapter::Numbered(3).name(), "chapter-3");
+        assert_eq!(Chapter::Capstone.name(), "capstone");
+        assert_eq!(Chapter::parse("seven"), None);
+        assert!(Chapter::Numbered(99) < Chapter::Capstone, "a new structure chapter sorts before the closing one");
     }
 
     #[test]

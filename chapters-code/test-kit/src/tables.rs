@@ -1,6 +1,6 @@
 //! Tables as data: what a measuring program prints for `cargo xtask memory`.
 //!
-//! A measuring program (a chapter's `examples/memory.rs`, chapter 7's
+//! A measuring program (a chapter's `examples/memory.rs`, the capstone's
 //! binary) collects its tables in [`Tables`] and prints them as one JSON
 //! document; `cargo xtask memory` reads the document back and renders it as
 //! the book's Markdown tables and bar plots. Numbers travel as numbers: how

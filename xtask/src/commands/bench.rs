@@ -9,7 +9,7 @@ use crate::memory_tables;
 use crate::plot::throughput_svg;
 use crate::process::{cargo, run_ok};
 use crate::table::bench_table;
-use crate::workspace::{package_dir, selected_chapters, target_dir};
+use crate::workspace::{Chapter, package_dir, selected_chapters, target_dir};
 use anyhow::Result;
 use std::time::SystemTime;
 
@@ -22,9 +22,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result<()> {
-    for n in selected_chapters(chapter) {
-        let package = format!("chapter-{n}");
+fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> {
+    for c in selected_chapters(chapter) {
+        let package = c.name();
         if !package_dir(&package).join("benches").exists() {
             continue;
         }
@@ -48,15 +48,16 @@ fn bench(chapter: Option<u32>, quick: bool, extra: &[String]) -> Result<()> {
             "criterion's default settings"
         };
         text.push_str(&format!(
-            "\n*Measured by `cargo xtask bench {n}{}` ({settings}) on {}. Mean time per operation \
+            "\n*Measured by `cargo xtask bench {}{}` ({settings}) on {}. Mean time per operation \
              with half the width of criterion's 95% confidence interval; with several threads, the \
              wall time of the batch divided by the operations of all threads, from the first \
              thread's start to the last thread's end: the workers read the clock.*\n",
+            c.arg(),
             if quick { " --quick" } else { "" },
             provenance()
         ));
-        write(&chapter_dir(n).join("bench.md"), &text)?;
-        write(&chapter_dir(n).join("bench.svg"), &throughput_svg(&rows, &provenance()))?;
+        write(&chapter_dir(c).join("bench.md"), &text)?;
+        write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance()))?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 
 pub fn run(args: OutputsArgs) -> Result<()> {
     for n in selected_chapters(args.chapter) {
-        let list = package_dir(&format!("chapter-{n}")).join("book-outputs.txt");
+        let list = package_dir(&n.name()).join("book-outputs.txt");
         let Ok(text) = std::fs::read_to_string(&list) else { continue };
         let only = args.only.as_deref().unwrap_or("");
         for out in parse_outputs(&text).into_iter().filter(|o| o.file.starts_with(only)) {
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn every_chapter_output_list_parses() {
         for n in crate::workspace::chapters() {
-            let path = package_dir(&format!("chapter-{n}")).join("book-outputs.txt");
+            let path = package_dir(&n.name()).join("book-outputs.txt");
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             let lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count();
             assert_eq!(parse_outputs(&text).len(), lines, "a line of {} is not `file | command`", path.display());

@@ -4,10 +4,10 @@
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
-use chapter_7::lean_store::LeanStore;
-use chapter_7::measure::{Memory, held_back_run, memory_run};
-use chapter_7::std_store::StdStore;
-use chapter_7::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
+use capstone::lean_store::LeanStore;
+use capstone::measure::{Memory, held_back_run, memory_run};
+use capstone::std_store::StdStore;
+use capstone::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use test_kit::alloc::assert_no_leaks;

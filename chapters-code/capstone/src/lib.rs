@@ -1,4 +1,4 @@
-//! Chapter 7: the structures of chapters 1 to 6 together, on one workload.
+//! The closing chapter (the capstone): the structures of chapters 1 to 6 together, on one workload.
 //!
 //! The source material claims that replacing standard collections with
 //! these structures cut a service's memory by 40%. This crate builds one
@@ -7,8 +7,8 @@
 //! `BTreeMap`, `Vec` and the `slab` crate, and [`lean_store::LeanStore`]
 //! with the book's structures. [`workload`] drives both with the same seeded
 //! request streams, and [`measure`] counts their bytes, component by
-//! component. `cargo run -p chapter-7 --release` prints the results;
-//! `cargo xtask memory 7` writes them into the book.
+//! component. `cargo run -p capstone --release` prints the results;
+//! `cargo xtask memory capstone` writes them into the book.
 //!
 //! The crate has no `unsafe` of its own: everything unsafe lives, justified,
 //! in the chapters it builds on.

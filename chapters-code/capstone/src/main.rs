@@ -1,6 +1,6 @@
-//! The reproduction: `cargo run -p chapter-7 --release` runs the workload on
+//! The reproduction: `cargo run -p capstone --release` runs the workload on
 //! both builds and prints the tables of the chapter as data (one JSON
-//! document, `test_kit::tables::Tables`); `cargo xtask memory 7` renders
+//! document, `test_kit::tables::Tables`); `cargo xtask memory capstone` renders
 //! them into the book, with the machine, date and commit.
 //!
 //! Each build runs in a child process of its own (this binary, started again
@@ -15,10 +15,10 @@
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
-use chapter_7::lean_store::LeanStore;
-use chapter_7::measure::{self, HeldBack, Memory, MemoryRun};
-use chapter_7::std_store::StdStore;
-use chapter_7::workload::{Component, Config, MIX, SessionStore};
+use capstone::lean_store::LeanStore;
+use capstone::measure::{self, HeldBack, Memory, MemoryRun};
+use capstone::std_store::StdStore;
+use capstone::workload::{Component, Config, MIX, SessionStore};
 use serde::{Deserialize, Serialize};
 use std::process::Command;
 use test_kit::alloc::USABLE_SIZE_IS_MEASURED;

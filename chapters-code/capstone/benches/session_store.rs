@@ -1,5 +1,5 @@
 //! The two builds of the session service on the same request streams. Run
-//! with `cargo xtask bench 7`.
+//! with `cargo xtask bench capstone`.
 //!
 //! Each thread runs a [`Client`] (seeded from the thread's index and the
 //! sample's number) against one store that lives for the whole benchmark, so
@@ -7,9 +7,9 @@
 //! fresh clients with a new token generation and a clock that starts after
 //! the previous sample's, so tokens never repeat and time never goes back.
 
-use chapter_7::lean_store::LeanStore;
-use chapter_7::std_store::StdStore;
-use chapter_7::workload::{Client, Config, SessionStore};
+use capstone::lean_store::LeanStore;
+use capstone::std_store::StdStore;
+use capstone::workload::{Client, Config, SessionStore};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
