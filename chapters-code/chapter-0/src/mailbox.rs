@@ -22,7 +22,7 @@ impl Mailbox {
         // Relaxed is enough for the message itself: the Release store below
         // is what publishes it.
         self.message.store(message, Ordering::Relaxed);
-        // Release: every write this thread made before this store (the
+        // Release: every write that happens before this store (here, the
         // message) becomes visible to a thread whose Acquire load reads `true`.
         self.ready.store(true, Ordering::Release);
     }
