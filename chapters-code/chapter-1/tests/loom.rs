@@ -1,5 +1,7 @@
-//! Loom models of the fixed stack: every pair of concurrent operations.
-//! Run with `cargo xtask loom 1`.
+//! Loom models of the fixed stack: its operations racing in pairs (all but
+//! peek ∥ peek, two reads, and peek ∥ drain, which retires the node a peek
+//! reads just as the pop of `peek_races_pop` does). Run with
+//! `cargo xtask loom 1`.
 //!
 //! Each model makes its own `Collector` (see the loom facade's convention)
 //! and registers a handle on each thread. The values are `String`s, whose
