@@ -12,6 +12,7 @@ mod diagram_render;
 mod doc_blocks;
 mod exercise_check;
 mod generated;
+mod lists;
 mod loom_build;
 mod mdbook;
 mod memory_tables;

@@ -58,7 +58,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "exercise loom models catch mutants",
-        proves: "each mistake listed in `solutions/solution-N/mutants.txt`, applied to a scratch copy, makes a \
+        proves: "each mistake listed in `solutions/solution-N/mutants.toml`, applied to a scratch copy, makes a \
                  loom model fail",
         actions: &[Xtask(&["mutants"])],
     },

@@ -2,10 +2,12 @@
 //! it: includes and anchors resolve, no Rust listing is pasted, generated
 //! files are real, well-formed and included, diagrams are up to date, and the
 //! generated blocks of README.md and the book (the steps of
-//! `cargo xtask test`) match the code.
+//! `cargo xtask test`) match the code, and the hand-written lists
+//! (`book-outputs.toml`, `mutants.toml`) are well formed.
 
 use crate::diagram_render;
 use crate::doc_blocks;
+use crate::lists;
 use crate::table::cells_in_row;
 use crate::workspace::{files_under, relative, root};
 use anyhow::{Context, Result, bail};
@@ -53,8 +55,9 @@ fn pages() -> Vec<PathBuf> {
 /// Checks the book's sources: every include resolves (file and anchor), every
 /// Rust listing is an include (never pasted code), every generated file is
 /// real output (no placeholder) and is included by some page, every
-/// diagram's SVG is up to date with its source, and every generated block of
-/// the docs is what `cargo xtask docs` would write.
+/// diagram's SVG is up to date with its source, every generated block of
+/// the docs is what `cargo xtask docs` would write, and every chapter's
+/// `book-outputs.toml` and solution's `mutants.toml` passes its checks.
 pub fn run() -> Result<()> {
     let mut problems = Vec::new();
     let mut included = std::collections::BTreeSet::new();
@@ -97,6 +100,8 @@ pub fn run() -> Result<()> {
     problems.extend(diagram_render::problems());
     // README.md's and the book's generated blocks are what the code says.
     problems.extend(doc_blocks::problems());
+    // The hand-written lists (book-outputs.toml, mutants.toml) are well formed.
+    problems.extend(lists::problems());
     for entry in files_under(&generated) {
         let rel = relative(&entry);
         let text = match std::fs::read_to_string(&entry) {
@@ -122,7 +127,7 @@ pub fn run() -> Result<()> {
         bail!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  "));
     }
     println!(
-        "book sources: {} pages, every include resolves, no pasted Rust, generated blocks up to date",
+        "book sources: {} pages, every include resolves, no pasted Rust, generated blocks up to date, lists well formed",
         pages.len()
     );
     Ok(())

@@ -1,60 +1,24 @@
-//! `cargo xtask mutants`: each mistake listed in a solution's `mutants.txt`,
+//! `cargo xtask mutants`: each mistake listed in a solution's `mutants.toml`,
 //! applied to a scratch copy of the solution, must make at least one of the
 //! exercise's loom targets fail: proof that the models catch the mistakes
 //! readers make.
 
+use crate::lists::{self, Mutant};
 use crate::loom_build::loom_command;
 use crate::process::run_captured;
-use crate::workspace::{copy_checkout, exercises, package_dir, target_dir, test_targets};
+use crate::workspace::{copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
 
 pub fn run() -> Result<()> {
+    // Every list is read and checked before the first build.
+    let lists = exercises().into_iter().map(|n| Ok((n, lists::mutants(n)?))).collect::<Result<Vec<_>>>()?;
     let scratch = target_dir().join("mutants/checkout");
     let mut failed = Vec::new();
-    for n in exercises() {
+    for (n, mutants) in lists {
         let solution = format!("solution-{n}");
-        let Ok(text) = std::fs::read_to_string(package_dir(&solution).join("mutants.txt")) else { continue };
-        for mutant in parse_mutants(&text) {
-            copy_checkout(&scratch)?;
-            let file = scratch.join("solutions").join(&solution).join(&mutant.file);
-            let source =
-                std::fs::read_to_string(&file).with_context(|| format!("could not read {}", file.display()))?;
-            if source.matches(&mutant.original).count() != 1 {
-                failed.push(format!("{solution}/{}: `{}` must occur exactly once", mutant.file, mutant.original));
-                continue;
-            }
-            std::fs::write(&file, source.replacen(&mutant.original, &mutant.replacement, 1))
-                .with_context(|| format!("could not write the mutant into {}", file.display()))?;
-            // Caught when at least one loom target fails (after compiling).
-            println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.original, mutant.replacement);
-            let mut caught = None;
-            let mut compiled = true;
-            for target in test_targets(&solution, "loom") {
-                let mut cmd = loom_command(&solution, &target);
-                cmd.current_dir(&scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
-                let (status, output) = run_captured(&mut cmd)?;
-                if output.contains("could not compile") {
-                    print!("{output}");
-                    compiled = false;
-                    break;
-                }
-                if !status.success() {
-                    let verdict = output
-                        .lines()
-                        .find(|l| l.contains("Causality"))
-                        .or_else(|| output.lines().find(|l| l.contains("panicked at")))
-                        .unwrap_or("the models failed")
-                        .to_owned();
-                    caught = Some(format!("--test {target}: {verdict}"));
-                    break;
-                }
-            }
-            match (compiled, caught) {
-                (true, Some(how)) => println!("  caught by {how}"),
-                (true, None) => {
-                    failed.push(format!("{solution}: no loom model caught the mutant `{}`", mutant.replacement))
-                }
-                (false, _) => failed.push(format!("{solution}: the mutant `{}` does not compile", mutant.replacement)),
+        for mutant in &mutants {
+            if let Some(failure) = check(&solution, mutant, &scratch)? {
+                failed.push(failure);
             }
         }
     }
@@ -65,31 +29,53 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// One deliberate mistake from a solution's `mutants.txt`.
-#[derive(Debug, PartialEq)]
-struct Mutant {
-    file: String,
-    original: String,
-    replacement: String,
+/// Applies `mutant` to a fresh scratch copy of the checkout and runs the
+/// solution's loom targets there; what went wrong when none catches it.
+fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<Option<String>> {
+    copy_checkout(scratch)?;
+    let file = scratch.join("solutions").join(solution).join(&mutant.file);
+    let source = std::fs::read_to_string(&file).with_context(|| format!("could not read {}", file.display()))?;
+    // The list was checked against the checkout, of which this is a copy:
+    // `find` occurs once.
+    std::fs::write(&file, source.replacen(&mutant.find, &mutant.replace, 1))
+        .with_context(|| format!("could not write the mutant into {}", file.display()))?;
+    println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.find, mutant.replace);
+    println!("  {}", mutant.why);
+    // Caught when at least one loom target fails (after compiling).
+    for target in test_targets(solution, "loom") {
+        let mut cmd = loom_command(solution, &target);
+        cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
+        let (status, output) = run_captured(&mut cmd)?;
+        if output.contains("could not compile") {
+            print!("{output}");
+            return Ok(Some(format!("{solution}: the mutant `{}` does not compile", mutant.replace)));
+        }
+        if !status.success() {
+            println!("  caught by --test {target}: {}", verdict(&output));
+            return Ok(None);
+        }
+    }
+    Ok(Some(format!("{solution}: no loom model caught the mutant `{}` ({})", mutant.replace, mutant.why)))
 }
 
-/// Parses `file | exact text | replacement` lines.
-fn parse_mutants(text: &str) -> Vec<Mutant> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let parts: Vec<&str> = l.split(" | ").map(str::trim).collect();
-            match parts.as_slice() {
-                [file, original, replacement] => Some(Mutant {
-                    file: (*file).to_owned(),
-                    original: (*original).to_owned(),
-                    replacement: (*replacement).to_owned(),
-                }),
-                _ => None,
-            }
-        })
-        .collect()
+/// What a failed loom run says, in one line: the models that failed, and
+/// the causality violation or panic message.
+fn verdict(output: &str) -> String {
+    let models: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
+        .map(|name| name.rsplit("::").next().unwrap_or(name))
+        .collect();
+    let lines: Vec<&str> = output.lines().collect();
+    let message = match lines.iter().position(|l| l.contains("Causality")) {
+        Some(at) => lines[at].trim().to_owned(),
+        // A panic's message is on the line after `panicked at <place>:`.
+        None => match lines.iter().position(|l| l.contains("panicked at")) {
+            Some(at) => lines[at..].iter().take(2).map(|l| l.trim()).collect::<Vec<_>>().join(" "),
+            None => "the models failed".to_owned(),
+        },
+    };
+    if models.is_empty() { message } else { format!("{} ({message})", models.join(", ")) }
 }
 
 #[cfg(test)]
@@ -97,30 +83,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mutants_are_parsed() {
-        let text = "# comment\nsrc/lib.rs | a(Release); | a(Relaxed);\nnot a mutant\n";
-        assert_eq!(
-            parse_mutants(text),
-            vec![Mutant {
-                file: "src/lib.rs".into(),
-                original: "a(Release);".into(),
-                replacement: "a(Relaxed);".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn every_listed_mutant_parses() {
-        for n in exercises() {
-            let path = package_dir(&format!("solution-{n}")).join("mutants.txt");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count();
-            assert_eq!(
-                parse_mutants(&text).len(),
-                lines,
-                "a line of {} is not `file | text | replacement`",
-                path.display()
-            );
-        }
+    fn the_verdict_names_the_failed_models_and_the_reason() {
+        let output = "running 3 tests\ntest a_model ... ok\ntest bounds::b_check ... FAILED\n\
+                      test c_model ... FAILED\n\nthread 'c_model' panicked at tests/loom.rs:3:5:\nlost a value\n";
+        assert_eq!(verdict(output), "b_check, c_model (thread 'c_model' panicked at tests/loom.rs:3:5: lost a value)");
+        assert_eq!(verdict("error\n"), "the models failed");
     }
 }

@@ -1,20 +1,24 @@
 //! `cargo xtask outputs [N]`: reruns the commands listed in each chapter's
-//! `book-outputs.txt` and writes what they print into the book's generated
+//! `book-outputs.toml` and writes what they print into the book's generated
 //! folder, so that every output quoted in the book is real.
 
 use crate::cli::OutputsArgs;
 use crate::generated::{chapter_dir, write};
+use crate::lists;
 use crate::process::{run_captured, without_cargo_run_env};
-use crate::workspace::{package_dir, root, selected_chapters};
+use crate::workspace::{root, selected_chapters};
 use anyhow::Result;
 use std::process::Command;
 
 pub fn run(args: OutputsArgs) -> Result<()> {
-    for n in selected_chapters(args.chapter) {
-        let list = package_dir(&n.name()).join("book-outputs.txt");
-        let Ok(text) = std::fs::read_to_string(&list) else { continue };
-        let only = args.only.as_deref().unwrap_or("");
-        for out in parse_outputs(&text).into_iter().filter(|o| o.file.starts_with(only)) {
+    // Every selected chapter's list is read and checked before the first command runs.
+    let lists = selected_chapters(args.chapter)
+        .into_iter()
+        .map(|n| Ok((n, lists::book_outputs(n)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let only = args.only.as_deref().unwrap_or("");
+    for (n, outputs) in lists {
+        for out in outputs.iter().filter(|o| o.file.starts_with(only)) {
             println!("$ {}", out.command);
             let mut cmd = Command::new("bash");
             // One stream, in the order it was printed; no backtraces.
@@ -22,7 +26,7 @@ pub fn run(args: OutputsArgs) -> Result<()> {
             // What the cargo that runs xtask sets must not leak into the commands.
             without_cargo_run_env(&mut cmd);
             let (status, output) = run_captured(&mut cmd)?;
-            let mut body = format!("$ {}\n", out.shown);
+            let mut body = format!("$ {}\n", out.shown());
             body.push_str(&sanitize(&output));
             if !status.success() {
                 body.push_str(&format!("(exit status {})\n", status.code().unwrap_or(-1)));
@@ -31,34 +35,6 @@ pub fn run(args: OutputsArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One line of a chapter's `book-outputs.txt`.
-#[derive(Debug, PartialEq)]
-struct Output {
-    file: String,
-    shown: String,
-    command: String,
-}
-
-/// Parses `file | command` or `file | shown command | command actually run`.
-fn parse_outputs(text: &str) -> Vec<Output> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let parts: Vec<&str> = l.split(" | ").map(str::trim).collect();
-            match parts.as_slice() {
-                [file, command] => {
-                    Some(Output { file: (*file).into(), shown: (*command).into(), command: (*command).into() })
-                }
-                [file, shown, command] => {
-                    Some(Output { file: (*file).into(), shown: (*shown).into(), command: (*command).into() })
-                }
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// Removes what differs from machine to machine and run to run and says
@@ -117,29 +93,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outputs_lines_are_parsed() {
-        let text = "# comment\na.txt | cargo test -p x\nb.txt | cargo xtask test | cat target/x\nbad line\n";
-        let parsed = parse_outputs(text);
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed[0].shown, "cargo test -p x");
-        assert_eq!(parsed[1].shown, "cargo xtask test");
-        assert_eq!(parsed[1].command, "cat target/x");
-    }
-
-    #[test]
     fn sanitize_drops_progress_and_paths() {
         let root = root();
         let text = format!("   Compiling foo v0.1.0\n\u{1b}[1mtest\u{1b}[0m at {}/src/lib.rs\n", root.display());
         assert_eq!(sanitize(&text), "test at src/lib.rs\n");
-    }
-
-    #[test]
-    fn every_chapter_output_list_parses() {
-        for n in crate::workspace::chapters() {
-            let path = package_dir(&n.name()).join("book-outputs.txt");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count();
-            assert_eq!(parse_outputs(&text).len(), lines, "a line of {} is not `file | command`", path.display());
-        }
     }
 }
