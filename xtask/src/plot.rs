@@ -236,6 +236,7 @@ pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::measurement;
     use test_kit::memory::Measurement;
 
     #[test]
@@ -259,18 +260,6 @@ mod tests {
         assert!(svg.contains("a&lt;b&gt;"));
         assert!(svg.contains(">push<") && svg.contains(">pop<"));
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    }
-
-    fn measurement(contender: &str, elements: usize, blocks: isize, bytes: [isize; 3]) -> Measurement {
-        let [requested, usable, chunk] = bytes;
-        Measurement {
-            contender: contender.into(),
-            elements,
-            blocks,
-            requested,
-            usable: Some(usable),
-            chunk: Some(chunk),
-        }
     }
 
     #[test]

@@ -175,22 +175,30 @@ fn minus(text: String) -> String {
     }
 }
 
+/// A measurement to test the tables and plots with: `bytes` holds the
+/// requested, usable and chunk bytes.
+#[cfg(test)]
+pub fn measurement(
+    contender: &str,
+    elements: usize,
+    blocks: isize,
+    bytes: [isize; 3],
+) -> test_kit::memory::Measurement {
+    let [requested, usable, chunk] = bytes;
+    test_kit::memory::Measurement {
+        contender: contender.into(),
+        elements,
+        blocks,
+        requested,
+        usable: Some(usable),
+        chunk: Some(chunk),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use test_kit::memory::Measurement;
-
-    fn measurement(contender: &str, elements: usize, blocks: isize, bytes: [isize; 3]) -> Measurement {
-        let [requested, usable, chunk] = bytes;
-        Measurement {
-            contender: contender.into(),
-            elements,
-            blocks,
-            requested,
-            usable: Some(usable),
-            chunk: Some(chunk),
-        }
-    }
 
     #[test]
     fn a_memory_table_shows_blocks_and_the_three_sizes_in_total_and_per_element() {
