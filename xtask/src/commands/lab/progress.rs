@@ -7,19 +7,26 @@ use super::diagnose::Kind;
 use super::hints::Failed;
 use crate::workspace::{exercises, package_dir, root, target_dir};
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Where an exercise stands after its last check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an exercise stands after its last check. Saved as its name in
+/// kebab case (`passes-loom`); a name this version does not know reads as
+/// not started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum State {
-    NotStarted,
     DoesNotCompile,
     Failing,
     PassesTests,
     PassesLoom,
     MiriNotRun,
     PassesEverything,
+    /// Last because serde's catch-all (`other`) must be the last variant.
+    #[default]
+    #[serde(other)]
+    NotStarted,
 }
 
 impl State {
@@ -32,30 +39,6 @@ impl State {
             State::PassesLoom => "passes tests and loom models, not Miri",
             State::MiriNotRun => "passes tests and loom models; Miri not run",
             State::PassesEverything => "done: tests, loom models and Miri pass",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            State::NotStarted => "not-started",
-            State::DoesNotCompile => "does-not-compile",
-            State::Failing => "failing",
-            State::PassesTests => "passes-tests",
-            State::PassesLoom => "passes-loom",
-            State::MiriNotRun => "miri-not-run",
-            State::PassesEverything => "passes-everything",
-        }
-    }
-
-    fn from_key(key: &str) -> State {
-        match key {
-            "does-not-compile" => State::DoesNotCompile,
-            "failing" => State::Failing,
-            "passes-tests" => State::PassesTests,
-            "passes-loom" => State::PassesLoom,
-            "miri-not-run" => State::MiriNotRun,
-            "passes-everything" => State::PassesEverything,
-            _ => State::NotStarted,
         }
     }
 
@@ -74,102 +57,126 @@ fn progress_path() -> PathBuf {
 }
 
 /// The saved progress: per exercise number, its state, the hints read, the
-/// hint that fits its last failure; and the exercise in progress.
-#[derive(Debug)]
-pub struct Progress(Value);
+/// failures of its last check; and the exercise in progress. As JSON:
+/// `{"current": 1, "0": {"state": "passes-everything", "hints": [1], "failed": []}, …}`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The exercise last checked or asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    current: Option<u32>,
+    /// Each exercise's entry, under its number (JSON keys are strings).
+    #[serde(flatten)]
+    exercises: BTreeMap<String, Exercise>,
+}
+
+/// One exercise's entry in the progress file.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Exercise {
+    #[serde(default)]
+    state: State,
+    /// The numbers of the hints read.
+    #[serde(default, deserialize_with = "hints_read")]
+    hints: Vec<usize>,
+    /// The failures of the last check.
+    #[serde(default)]
+    failed: Vec<SavedFailure>,
+}
+
+/// A failed test and its kinds by tag (`causality`); a tag this version
+/// does not know is passed over when read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedFailure {
+    test: String,
+    kinds: Vec<String>,
+}
+
+/// The hints read: a list of their numbers, or (an older file) a count,
+/// meaning the first that many.
+fn hints_read<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Saved {
+        Read(Vec<usize>),
+        Count(usize),
+    }
+    Ok(match Saved::deserialize(d)? {
+        Saved::Read(read) => read,
+        Saved::Count(count) => (1..=count).collect(),
+    })
+}
 
 impl Progress {
     /// The saved progress, or a fresh one when there is none (or it is unreadable).
     pub fn load() -> Progress {
-        Progress(
-            std::fs::read_to_string(progress_path())
-                .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .filter(Value::is_object)
-                .unwrap_or_else(|| json!({})),
-        )
+        std::fs::read_to_string(progress_path()).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
     }
 
     pub fn save(&self) -> Result<()> {
         let path = progress_path();
         let dir = path.parent().expect("the progress file is in a folder");
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-        let text = serde_json::to_string_pretty(&self.0).expect("JSON values serialise");
+        let text = serde_json::to_string_pretty(self).expect("the progress serialises");
         std::fs::write(&path, text).with_context(|| format!("could not save the progress to {}", path.display()))
     }
 
-    fn entry(&mut self, n: u32) -> &mut Value {
-        let key = n.to_string();
-        if !self.0.get(&key).is_some_and(Value::is_object) {
-            self.0[&key] = json!({ "state": State::NotStarted.key() });
-        }
-        &mut self.0[&key]
+    fn entry(&mut self, n: u32) -> &mut Exercise {
+        self.exercises.entry(n.to_string()).or_default()
     }
 
-    fn get(&self, n: u32, field: &str) -> Option<&Value> {
-        self.0.get(n.to_string())?.get(field)
+    fn get(&self, n: u32) -> Option<&Exercise> {
+        self.exercises.get(&n.to_string())
     }
 
     pub fn state(&self, n: u32) -> State {
-        self.get(n, "state").and_then(Value::as_str).map_or(State::NotStarted, State::from_key)
+        self.get(n).map_or(State::NotStarted, |e| e.state)
     }
 
     pub fn set_state(&mut self, n: u32, state: State) {
-        self.entry(n)["state"] = json!(state.key());
+        self.entry(n).state = state;
     }
 
-    /// The numbers of the hints read (an older file kept only a count: the
-    /// first that many).
+    /// The numbers of the hints read.
     pub fn hints_read(&self, n: u32) -> Vec<usize> {
-        match self.get(n, "hints") {
-            Some(Value::Array(read)) => read.iter().filter_map(Value::as_u64).map(|h| h as usize).collect(),
-            Some(Value::Number(count)) => (1..=count.as_u64().unwrap_or(0) as usize).collect(),
-            _ => Vec::new(),
-        }
+        self.get(n).map_or_else(Vec::new, |e| e.hints.clone())
     }
 
     pub fn mark_read(&mut self, n: u32, hint: usize) {
-        let mut read = self.hints_read(n);
+        let read = &mut self.entry(n).hints;
         if !read.contains(&hint) {
             read.push(hint);
             read.sort_unstable();
         }
-        self.entry(n)["hints"] = json!(read);
     }
 
     /// The failures of the last check.
     pub fn failures(&self, n: u32) -> Vec<Failed> {
-        let Some(Value::Array(list)) = self.get(n, "failed") else { return Vec::new() };
-        list.iter()
-            .filter_map(|f| {
-                Some(Failed {
-                    test: f.get("test")?.as_str()?.to_owned(),
-                    kinds: f.get("kinds")?.as_array()?.iter().filter_map(|k| Kind::from_tag(k.as_str()?)).collect(),
-                })
-            })
+        let Some(exercise) = self.get(n) else { return Vec::new() };
+        exercise
+            .failed
+            .iter()
+            .map(|f| Failed { test: f.test.clone(), kinds: f.kinds.iter().filter_map(|k| Kind::from_tag(k)).collect() })
             .collect()
     }
 
     pub fn set_failures(&mut self, n: u32, failures: &[Failed]) {
-        let list: Vec<Value> = failures
+        self.entry(n).failed = failures
             .iter()
-            .map(|f| json!({ "test": f.test, "kinds": f.kinds.iter().map(|k| k.tag()).collect::<Vec<_>>() }))
+            .map(|f| SavedFailure { test: f.test.clone(), kinds: f.kinds.iter().map(|k| k.tag().to_owned()).collect() })
             .collect();
-        self.entry(n)["failed"] = json!(list);
     }
 
     /// The exercise last checked or asked about.
     pub fn current(&self) -> Option<u32> {
-        self.0.get("current").and_then(Value::as_u64).map(|n| n as u32)
+        self.current
     }
 
     pub fn set_current(&mut self, n: u32) {
-        self.0["current"] = json!(n);
+        self.current = Some(n);
     }
 
     /// Forgets exercise `n`: not started, no hint read.
     pub fn reset(&mut self, n: u32) {
-        self.0[n.to_string()] = json!({ "state": State::NotStarted.key() });
+        *self.entry(n) = Exercise::default();
     }
 
     /// The exercise to work on: the one in progress (checked last and not
@@ -196,7 +203,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_keys() {
-        let mut progress = Progress(json!({}));
+        let mut progress = Progress::default();
         assert_eq!(progress.state(0), State::NotStarted);
         for state in [
             State::DoesNotCompile,
@@ -225,16 +232,36 @@ mod tests {
 
     #[test]
     fn an_older_file_counts_its_hints() {
-        let progress = Progress(json!({ "0": { "state": "failing", "hints": 2 } }));
+        let progress: Progress = serde_json::from_str(r#"{ "0": { "state": "failing", "hints": 2 } }"#).unwrap();
         assert_eq!(progress.hints_read(0), vec![1, 2]);
         assert_eq!(progress.state(0), State::Failing);
+    }
+
+    #[test]
+    fn the_file_keeps_its_format_and_passes_over_what_it_does_not_know() {
+        let mut progress = Progress::default();
+        progress.set_current(1);
+        progress.set_state(1, State::PassesLoom);
+        progress.mark_read(1, 2);
+        progress.set_failures(1, &[Failed { test: "t".into(), kinds: vec![Kind::Causality] }]);
+        let json = serde_json::to_value(&progress).unwrap();
+        let expected = serde_json::json!({
+            "current": 1,
+            "1": { "state": "passes-loom", "hints": [2], "failed": [{ "test": "t", "kinds": ["causality"] }] }
+        });
+        assert_eq!(json, expected);
+        assert_eq!(serde_json::from_value::<Progress>(json).unwrap(), progress);
+        let newer = r#"{ "0": { "state": "some-new-state", "failed": [{ "test": "t", "kinds": ["causality", "new-kind"] }] } }"#;
+        let newer: Progress = serde_json::from_str(newer).unwrap();
+        assert_eq!(newer.state(0), State::NotStarted);
+        assert_eq!(newer.failures(0), vec![Failed { test: "t".into(), kinds: vec![Kind::Causality] }]);
     }
 
     #[test]
     fn the_next_exercise_is_the_one_in_progress() {
         let all = exercises();
         let (first, second) = (all[0], all[1]);
-        let mut progress = Progress(json!({}));
+        let mut progress = Progress::default();
         assert_eq!(progress.next_exercise(), Some(first));
         progress.set_state(second, State::Failing);
         progress.set_current(second);
