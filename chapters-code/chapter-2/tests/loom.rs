@@ -1,5 +1,5 @@
-//! Loom models of the fixed compact arc and the thin slice: every pair of
-//! concurrent operations. Run with `cargo xtask loom 2`.
+//! Loom models of the fixed compact arc and the thin slice: their operations
+//! racing in pairs. Run with `cargo xtask loom 2`.
 //!
 //! The payload keeps its value in loom's `UnsafeCell`. Every thread reads
 //! the value through its handle before letting the handle go, and the
