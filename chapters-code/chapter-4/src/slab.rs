@@ -242,8 +242,11 @@ pub struct Slab<T> {
     /// How many values are in the slab (exact when no operation is running).
     len: AtomicUsize,
     slots: Box<[Slot<T>]>,
-    /// The slots' `MaybeUninit` hides the `T`s from the drop checker; this
-    /// tells it that dropping a slab drops `T`s.
+    /// Says that a slab owns `T`s, which the slots' `MaybeUninit` hides.
+    /// The drop checker needs no telling while `Drop for Slab` has no
+    /// `#[may_dangle]`: a plain `Drop` impl already makes it assume that
+    /// dropping a slab may use its `T`s. The marker keeps that true if the
+    /// impl is ever relaxed.
     _owns: PhantomData<T>,
 }
 // ANCHOR_END: slab

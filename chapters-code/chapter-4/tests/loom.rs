@@ -228,11 +228,12 @@ fn stale_get_during_reuse_finds_nothing() {
 
 // ANCHOR: aba_model
 /// The ABA scenario on the free list. Slots 0 and 1 are free (head 0 → 1).
-/// One thread inserts; meanwhile the main thread inserts twice (taking 0 and
-/// 1) and removes the first (0 is back on top). If the first thread read
+/// One thread inserts; meanwhile the other thread inserts twice (taking 0
+/// and 1) and removes the first (0 is back on top). If the first thread read
 /// "head 0, next 1" before all that and its compare-and-swap still
-/// succeeded, the head would become slot 1, which is in use. After both
-/// threads, the slab holds two values in two slots and must be full.
+/// succeeded, the head would become slot 1, which is in use. When both `x`
+/// and `b` went in, the slab holds two values in two slots and must be full;
+/// otherwise one insert found the slab full and got its value back.
 #[test]
 fn tagged_head_defeats_aba_on_the_free_list() {
     loom_facade::model(|| {
