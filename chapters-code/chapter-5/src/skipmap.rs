@@ -325,7 +325,10 @@ pub struct SkipMap<K, V> {
     /// The collector removed nodes are retired to; guards of any other are
     /// refused.
     bound: BoundCollector,
-    /// The map owns its keys and values (for the drop check).
+    /// The map owns its keys and values. (The drop checker needs no telling
+    /// while `Drop for SkipMap` has no `#[may_dangle]`: a plain `Drop` impl
+    /// already makes it assume that dropping the map may use them. The marker
+    /// keeps that true if the impl is ever relaxed.)
     _owns: PhantomData<(K, V)>,
 }
 
@@ -723,9 +726,10 @@ where
             // Success (Release): the moment of the replacement. A reader whose
             // Acquire load sees the marked pointer to `new` also sees `new`'s
             // key, value and next pointer, and the upper marks made above.
-            // Failure (Acquire, as the load above): an unmarked value is a
-            // node inserted right after `old`, to go behind `new`; a marked
-            // one means someone else removed or replaced `old`.
+            // Failure (Acquire, as the load above): an unmarked value is
+            // `old`'s new successor (a node inserted right after `old`, or
+            // what followed a successor a search unlinked), to go behind
+            // `new`; a marked one means someone else removed or replaced `old`.
             match o.tower[0].compare_exchange(next, new.with_tag(MARK), Ordering::Release, Ordering::Acquire, guard) {
                 Ok(new) => return Ok(new.with_tag(0)),
                 Err(err) => {
