@@ -197,9 +197,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     // ANCHOR: locks
     /// Shard `index`, locked for reading. A shard is poisoned when a panic
-    /// unwound while its write lock was held (in a caller's closure, or a
-    /// key's `Hash` or `Eq`). hashbrown leaves the table valid when that
-    /// happens, so the poison carries no broken state: recover the guard.
+    /// unwound while its write lock was held (in a caller's closure, a key's
+    /// `Hash` or `Eq`, or the `Drop` of an entry `retain` removes). hashbrown
+    /// leaves the table valid when that happens, so the poison carries no
+    /// broken state: recover the guard.
     fn read(&self, index: usize) -> RwLockReadGuard<'_, HashTable<(K, V)>> {
         self.shards[index].read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -413,14 +414,14 @@ where
 // ANCHOR: drop_all
 /// Drops every item of `items`, even when dropping one of them panics.
 ///
-/// hashbrown's own `Drop` (and its `clear`, and its `IntoIter`'s `Drop`) stops
-/// at the first entry whose `Drop` panics, leaking every entry after it and
-/// the table's memory. Here each entry is moved out of the iterator before it
-/// is dropped, so the iterator is always past it; if its `Drop` panics,
-/// unwinding drops `rest`, whose own `Drop` drops whatever the iterator still
-/// holds, and then the panic goes on. A second entry panicking during that
-/// unwinding aborts the process, as in any `Drop` that panics while
-/// unwinding.
+/// hashbrown's own `Drop` (and its `clear`, and its `IntoIter`'s `Drop`)
+/// stops at the first entry whose `Drop` panics, leaking every entry after it
+/// (and, but for `clear`, the table's memory). Here each entry is moved out
+/// of the iterator before it is dropped, so the iterator is always past it;
+/// if its `Drop` panics, unwinding drops `rest`, whose own `Drop` drops
+/// whatever the iterator still holds, and then the panic goes on. A second
+/// entry panicking during that unwinding aborts the process, as in any `Drop`
+/// that panics while unwinding.
 fn drop_all<I: Iterator>(items: I) {
     /// What is left of the iterator, dropped if a panic unwinds through it.
     struct Rest<I: Iterator>(I);
