@@ -5,10 +5,11 @@
 //! - `read_mostly_99_1`: 99% `get`, 1% writes;
 //! - `write_heavy_50_50`: 50% `get`, 50% writes.
 //!
-//! A write is an insert or a remove of the chosen key, alternately. The key
-//! and the kind of operation come from a hash of (thread, iteration), so every
-//! contender sees the same sequence. Design (a) refuses an insert into an
-//! occupied key (it hands the value back); the others overwrite.
+//! A write is an insert or a remove of the chosen key, one bit of the hash
+//! deciding which. The key and the kind of operation come from a hash of
+//! (thread, iteration), so every contender sees the same sequence. Design (a)
+//! refuses an insert into an occupied key (it hands the value back); the
+//! others overwrite.
 
 use chapter_3::key::Key;
 use chapter_3::naive::NaiveBitMap;

@@ -24,7 +24,9 @@
 //! wrote the word in between. The price of never waiting is one extra
 //! answer: an insert that finds another write to the same key in flight (an
 //! insert not yet published, or a remove not yet finished) does nothing and
-//! hands the value back as [`InsertError::Busy`].
+//! hands the value back as [`InsertError::Busy`]. So a writer stalled in the
+//! middle of its work makes every insert of its key answer `Busy` until it
+//! resumes: no call waits, but per key the claim acts as a `try_lock`.
 //!
 //! The map is not epoch-based: it never frees anything while it is shared
 //! (values live in its own words), so it takes no guard and has no collector
