@@ -102,9 +102,9 @@ pub struct TreiberStack<T> {
     /// The collector every popped node is retired to; every guard the core
     /// API is given is checked against it.
     bound: BoundCollector,
-    /// The stack owns `T`s: for the drop checker. (Variance comes from
-    /// `head`: crossbeam's `Atomic` holds a `PhantomData<*mut _>`, so the
-    /// stack is invariant in `T`, as a structure written through `&self` must be.)
+    /// The stack owns `T`s (`Drop` already tells the drop checker; this keeps
+    /// it true if `Drop` is relaxed). Variance comes from `head`: crossbeam's
+    /// `Atomic` holds a `PhantomData<*mut _>`, so the stack is invariant in `T`.
     _owns: PhantomData<T>,
 }
 
