@@ -54,7 +54,8 @@ pub struct ThinSlice<T> {
     /// stays live while this handle owns its unit of the count. The pointer
     /// comes straight from `alloc`, so it may address the whole allocation.
     ptr: NonNull<Header>,
-    /// A `ThinSlice<T>` owns `T`s (drop check, auto traits, covariance).
+    /// A `ThinSlice<T>` owns `T`s: covariant in `T` (the pointer does not
+    /// name it), and the drop checker stays right if `Drop` is ever relaxed.
     phantom: PhantomData<T>,
 }
 
