@@ -51,14 +51,25 @@ fn serve_while_installing_quiz(mut serve: Command, port: &str) -> Result<()> {
     let log = MDBOOK_QUIZ.install_log();
     MDBOOK_QUIZ.prepare_install()?;
     let mut server = serve.spawn().context("could not start mdbook serve")?;
-    println!("serving the book on http://localhost:{port} (Ctrl-C stops it, and the install below)");
+    println!("serving the book on http://localhost:{port} (Ctrl-C stops it, and the quiz install)");
+    // The install starts once the server serves the book (a page with
+    // mdBook's live-reload script), or has stopped (a port in use), so that it
+    // neither slows the first build nor outlives a failed start.
+    let start = Instant::now();
+    let serving = || served(port, "").is_some_and(|page| page.contains("__livereload"));
+    while !serving() && start.elapsed() < Duration::from_secs(30) {
+        if let Some(status) = server.try_wait()? {
+            bail!("mdbook serve stopped ({status})");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let file = File::create(&log).with_context(|| format!("could not create {}", log.display()))?;
     let mut install = MDBOOK_QUIZ.install_command();
     install.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     let mut installer = Some(install.spawn().context("could not start cargo install")?);
     println!(
-        "mdbook-quiz {} is not installed: the pages show a note where each quiz goes (mdBook warns once that it \
-         is missing) while it installs in the background, a few minutes; cargo's output: {}",
+        "mdbook-quiz {} (the quizzes) is installing in the background, a few minutes (log: {}); until then each \
+         page has a note where its quiz goes (hence mdBook's warning that mdbook-quiz was not found)",
         MDBOOK_QUIZ.version,
         relative(&log)
     );
@@ -84,7 +95,7 @@ fn serve_while_installing_quiz(mut serve: Command, port: &str) -> Result<()> {
             match MDBOOK_QUIZ.installed(&install, status, &output) {
                 Ok(quiz) => {
                     println!(
-                        "installed {}: the served book now rebuilds with the quizzes, and open pages reload themselves",
+                        "installed {}: the server rebuilds the book with the quizzes (open pages reload themselves)…",
                         relative(&quiz)
                     );
                     touch(&root().join("book/theme/quiz-fallback.js"))?;
@@ -99,14 +110,14 @@ fn serve_while_installing_quiz(mut serve: Command, port: &str) -> Result<()> {
             let done =
                 probe.as_deref().is_none_or(|page| served(port, page).is_some_and(|p| p.contains("quiz-placeholder")));
             if done {
-                println!("the quizzes are in");
+                println!("the quizzes are in the served book");
                 rebuilding = None;
             } else if since.elapsed() > Duration::from_secs(60) {
                 let _ = server.kill();
                 let _ = server.wait();
                 server = serve.spawn().context("could not restart mdbook serve")?;
                 println!(
-                    "mdBook did not rebuild on its own within a minute: restarted it, with the quizzes \
+                    "the server had not rebuilt the book within a minute: restarted it, with the quizzes \
                      (reload any open page)"
                 );
                 rebuilding = None;
