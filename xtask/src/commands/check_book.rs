@@ -11,10 +11,11 @@ use crate::lists;
 use crate::table::cells_in_row;
 use crate::workspace::{files_under, relative, root};
 use anyhow::{Context, Result, bail};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::path::{Path, PathBuf};
 
 /// One `{{#include …}}` found in a page.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Include {
     page: PathBuf,
     line: usize,
@@ -76,6 +77,12 @@ pub fn run() -> Result<()> {
             if let Ok(canon) = target.canonicalize() {
                 included.insert(canon);
             }
+            if shows_anchor_markers(&inc, &content) {
+                problems.push(format!(
+                    "{rel}:{}: includes all of {}, whose ANCHOR lines would show in the listing; include an anchor",
+                    inc.line, inc.target
+                ));
+            }
             if let Some(anchor) = &inc.anchor {
                 let begin = format!("ANCHOR: {anchor}");
                 let end = format!("ANCHOR_END: {anchor}");
@@ -87,7 +94,7 @@ pub fn run() -> Result<()> {
         }
         // Images and links to generated files count as including them.
         for target in link_targets(&text) {
-            match dir.join(target).canonicalize() {
+            match dir.join(&target).canonicalize() {
                 Ok(canon) => {
                     included.insert(canon);
                 }
@@ -178,46 +185,58 @@ fn generated_format_problems(rel: &str, path: &Path, text: &str) -> Vec<String> 
     problems
 }
 
-/// The targets of Markdown links and images (`](target)`), without anchors.
-fn link_targets(text: &str) -> Vec<&str> {
-    text.match_indices("](")
-        .filter_map(|(i, _)| {
-            let rest = &text[i + 2..];
-            let end = rest.find(')')?;
-            let target = rest[..end].split('#').next()?.trim();
-            (!target.is_empty() && !target.contains("://")).then_some(target)
+/// The targets of the page's Markdown links and images, without anchors;
+/// web addresses and links within the page are left out.
+fn link_targets(text: &str) -> Vec<String> {
+    Parser::new_ext(text, Options::all())
+        .filter_map(|event| match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => Some(dest_url),
+            _ => None,
+        })
+        .filter_map(|url| {
+            let target = url.split('#').next()?.trim();
+            (!target.is_empty() && !target.contains("://")).then(|| target.to_owned())
         })
         .collect()
 }
 
-/// Rust code fences whose body holds anything but include directives.
+/// Rust code blocks whose body holds anything but include directives: a
+/// listing pasted into the page instead of included from compiled code.
+/// A block is Rust when its info string's first word is `rust`.
 fn pasted_rust(rel: &str, text: &str) -> Vec<String> {
+    let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
     let mut problems = Vec::new();
-    let mut in_rust: Option<usize> = None;
-    let mut in_other = false;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        if let Some(start) = in_rust {
-            if t.starts_with("```") {
-                in_rust = None;
-            } else if !t.is_empty() && !t.starts_with("{{#include") && !t.starts_with("{{#rustdoc_include") {
-                problems.push(format!("{rel}:{}: Rust listing pasted (line {}) instead of included", start + 1, i + 1));
-                in_rust = None;
-                in_other = true; // skip to the fence's end
+    let mut block: Option<usize> = None;
+    for (event, range) in Parser::new_ext(text, Options::all()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
+                if info.split(',').next().map(str::trim) == Some("rust") =>
+            {
+                block = Some(range.start);
             }
-        } else if in_other {
-            if t.starts_with("```") {
-                in_other = false;
+            Event::End(TagEnd::CodeBlock) => block = None,
+            Event::Text(body) if block.is_some() => {
+                let pasted = body
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("{{#include") && !l.starts_with("{{#rustdoc_include"));
+                if let (Some(start), Some(line)) = (block, pasted) {
+                    problems
+                        .push(format!("{rel}:{}: Rust listing pasted instead of included (`{line}`)", line_of(start)));
+                    block = None;
+                }
             }
-        } else if let Some(lang) = t.strip_prefix("```") {
-            if lang.split(',').next().map(str::trim) == Some("rust") {
-                in_rust = Some(i);
-            } else {
-                in_other = true;
-            }
+            _ => {}
         }
     }
     problems
+}
+
+/// An include of a whole file whose text has `ANCHOR` markers: mdBook copies
+/// the marker lines into the page along with the code (it strips them only
+/// from anchored includes), so the page must include an anchor instead.
+fn shows_anchor_markers(inc: &Include, content: &str) -> bool {
+    inc.anchor.is_none() && !inc.target.contains(':') && content.lines().any(|l| l.contains("ANCHOR:"))
 }
 
 #[cfg(test)]
@@ -248,8 +267,18 @@ mod tests {
 
     #[test]
     fn link_targets_skip_urls_and_anchors() {
-        let text = "![plot](../generated/x.svg) [a](b.md#part) [web](https://x.org) [self](#top)";
-        assert_eq!(link_targets(text), vec!["../generated/x.svg", "b.md"]);
+        let text = "![plot](../generated/x.svg) [a](b.md#part) [web](https://x.org) [self](#top)\n\n\
+                    [ref]\n\n[ref]: c.md\n\n`not [a](link.md)`\n";
+        assert_eq!(link_targets(text), vec!["../generated/x.svg", "b.md", "c.md"]);
+    }
+
+    #[test]
+    fn a_whole_file_include_of_an_anchored_file_is_refused() {
+        let whole = Include { page: "p.md".into(), line: 1, target: "a.rs".into(), anchor: None };
+        let anchored = Include { anchor: Some("x".into()), ..whole.clone() };
+        assert!(shows_anchor_markers(&whole, "// ANCHOR: x\nfn f() {}\n// ANCHOR_END: x\n"));
+        assert!(!shows_anchor_markers(&whole, "fn f() {}\n"));
+        assert!(!shows_anchor_markers(&anchored, "// ANCHOR: x\nfn f() {}\n// ANCHOR_END: x\n"));
     }
 
     #[test]
@@ -258,5 +287,10 @@ mod tests {
         assert!(pasted_rust("p.md", ok).is_empty());
         let bad = "```rust\nfn main() {}\n```\n";
         assert_eq!(pasted_rust("p.md", bad).len(), 1);
+        let indented_fence = "- a list item:\n\n  ```rust\n  {{#include a.rs}}\n  let x = 1;\n  ```\n";
+        assert_eq!(
+            pasted_rust("p.md", indented_fence),
+            vec!["p.md:3: Rust listing pasted instead of included (`let x = 1;`)"]
+        );
     }
 }
