@@ -89,6 +89,27 @@ pub enum Command {
     /// between their marker comments. `cargo xtask check-book` fails while
     /// they are out of date.
     Docs,
+    /// Write a new structure chapter, its exercise, solution and pages, around a stand-in
+    ///
+    /// Writes every file a chapter has (chapters-code/CONVENTIONS.md lists them)
+    /// from the templates in xtask/templates/new-chapter/, around a stand-in
+    /// structure (a write-once cell) that passes every check as written, adds
+    /// the chapter to book/src/SUMMARY.md before the closing part, and renders
+    /// its diagram. N must be the next chapter number; nothing is overwritten.
+    NewChapter(NewChapterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewChapterArgs {
+    /// The chapter's number: the next after the last structure chapter
+    #[arg(value_name = "N")]
+    pub chapter: u32,
+    /// The structure's module name, in snake case (e.g. `ring_buffer`); its type is the same in camel case
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The chapter's title in the book (default: "The " and the name's words)
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -449,6 +470,23 @@ mod tests {
         assert!(matches!(parse("diagrams").unwrap(), Command::Diagrams));
         assert!(matches!(parse("mutants").unwrap(), Command::Mutants));
         assert!(matches!(parse("docs").unwrap(), Command::Docs));
+    }
+
+    #[test]
+    fn new_chapter_takes_a_number_a_name_and_a_title() {
+        match parse("new-chapter 7 ring_buffer").unwrap() {
+            Command::NewChapter(a) => assert_eq!((a.chapter, a.name.as_str(), a.title), (7, "ring_buffer", None)),
+            other => panic!("{other:?}"),
+        }
+        match Cli::try_parse_from(["cargo-xtask", "new-chapter", "7", "lru", "--title", "The LRU cache"])
+            .unwrap()
+            .command
+        {
+            Command::NewChapter(a) => assert_eq!(a.title.as_deref(), Some("The LRU cache")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(error("new-chapter 7").kind(), ErrorKind::MissingRequiredArgument);
+        assert_eq!(error("new-chapter seven ring").kind(), ErrorKind::ValueValidation);
     }
 
     /// Every `cargo xtask …` line in a code span or code block of the README

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Command::Diagrams => commands::diagrams::run(),
         Command::Mutants => commands::mutants::run(),
         Command::Docs => commands::docs::run(),
+        Command::NewChapter(args) => commands::new_chapter::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ pub mod loom;
 pub mod memory;
 pub mod miri;
 pub mod mutants;
+pub mod new_chapter;
 pub mod outputs;
 pub mod test;
 
