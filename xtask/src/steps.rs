@@ -96,7 +96,8 @@ pub const STEPS: &[Step] = &[
         name: "book",
         proves: "the diagram renderer works; every listing and output the book includes exists, every \
                  generated table is well formed and says where it was measured, every diagram is up to date \
-                 with its source, these lists of steps match the code; the book builds without a warning",
+                 with its source, these lists of steps match the code; the book builds without a warning, and without mdbook-quiz every \
+                 quiz becomes a short note",
         actions: &[Cargo(&["test", "-q", "-p", "book-diagrams"]), Xtask(&["check-book"]), Xtask(&["book", "--build"])],
     },
     Step {
