@@ -61,7 +61,7 @@ pub enum Command {
     Memory(ChapterArg),
     /// Rerun the commands whose output the book quotes
     ///
-    /// The commands listed in chapters-code/chapter-N/book-outputs.txt; what
+    /// The commands listed in chapters-code/chapter-N/book-outputs.toml; what
     /// they print goes to book/src/generated/chapter-N/. --only PREFIX reruns
     /// only the outputs whose file name starts with PREFIX (e.g. `lab-`).
     Outputs(OutputsArgs),
@@ -81,8 +81,11 @@ pub enum Command {
     CheckBook,
     /// Render the book's diagrams (book/diagrams/*.bob) into book/src/generated/diagrams/*.svg
     Diagrams,
-    /// Check that the exercises' loom models catch the mistakes in solutions/solution-N/mutants.txt
-    Mutants,
+    /// Check that the exercises' loom models catch the mistakes in solutions/solution-N/mutants.toml
+    ///
+    /// Each mistake is applied to a scratch copy of the checkout, and at least
+    /// one of the exercise's loom models must fail on it.
+    Mutants(MutantsArgs),
     /// Rewrite the generated blocks of README.md and the book from the code
     ///
     /// The lists of the steps of `cargo xtask test` (from xtask/src/steps.rs),
@@ -134,6 +137,13 @@ pub struct ChapterArg {
     /// The chapter: a number, or `capstone` (every chapter when left out)
     #[arg(value_name = "N", value_parser = chapter)]
     pub chapter: Option<Chapter>,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// The exercise (every exercise when left out)
+    #[arg(value_name = "N", value_parser = exercise)]
+    pub exercise: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -468,7 +478,8 @@ mod tests {
         assert!(matches!(parse("browser").unwrap(), Command::Browser));
         assert!(matches!(parse("check-book").unwrap(), Command::CheckBook));
         assert!(matches!(parse("diagrams").unwrap(), Command::Diagrams));
-        assert!(matches!(parse("mutants").unwrap(), Command::Mutants));
+        assert!(matches!(parse("mutants").unwrap(), Command::Mutants(MutantsArgs { exercise: None })));
+        assert!(matches!(parse("mutants 4").unwrap(), Command::Mutants(MutantsArgs { exercise: Some(4) })));
         assert!(matches!(parse("docs").unwrap(), Command::Docs));
     }
 

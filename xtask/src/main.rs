@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Command::Browser => commands::browser::run(),
         Command::CheckBook => commands::check_book::run(),
         Command::Diagrams => commands::diagrams::run(),
-        Command::Mutants => commands::mutants::run(),
+        Command::Mutants(args) => commands::mutants::run(args),
         Command::Docs => commands::docs::run(),
         Command::NewChapter(args) => commands::new_chapter::run(args),
     };

@@ -3,15 +3,18 @@
 //! exercise's loom targets fail: proof that the models catch the mistakes
 //! readers make.
 
+use crate::cli::MutantsArgs;
 use crate::lists::{self, Mutant};
 use crate::loom_build::loom_command;
 use crate::process::run_captured;
 use crate::workspace::{copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
 
-pub fn run() -> Result<()> {
+pub fn run(args: MutantsArgs) -> Result<()> {
+    // The parser has checked that a chosen exercise exists.
+    let chosen: Vec<u32> = exercises().into_iter().filter(|n| args.exercise.is_none_or(|e| e == *n)).collect();
     // Every list is read and checked before the first build.
-    let lists = exercises().into_iter().map(|n| Ok((n, lists::mutants(n)?))).collect::<Result<Vec<_>>>()?;
+    let lists = chosen.into_iter().map(|n| Ok((n, lists::mutants(n)?))).collect::<Result<Vec<_>>>()?;
     let scratch = target_dir().join("mutants/checkout");
     let mut failed = Vec::new();
     for (n, mutants) in lists {
