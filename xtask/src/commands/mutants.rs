@@ -46,12 +46,12 @@ fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<O
     println!("  {}", mutant.why);
     // Caught when at least one loom target fails (after compiling).
     for target in test_targets(solution, "loom") {
-        // The loom build folder of the checkout, shared: the registry
-        // crates (loom, crossbeam built for loom) are the same and are
-        // reused, while the scratch copy's own crates have another path,
-        // hence other artifacts, and never overwrite the checkout's.
+        // A build folder of its own: cargo hashes a workspace member by its
+        // path within the workspace, so the scratch copy's crates would get
+        // the checkout's artifact names in a shared folder, and a later loom
+        // build of the checkout could take a mutant's artifacts for fresh.
         let mut cmd = loom_command(solution, &target);
-        cmd.current_dir(scratch);
+        cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
         let (status, output) = run_captured(&mut cmd)?;
         if output.contains("could not compile") {
             print!("{output}");
