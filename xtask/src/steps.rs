@@ -112,12 +112,15 @@ pub const STEPS: &[Step] = &[
 
 /// The steps that `cargo xtask test` starts at the beginning and runs in the
 /// background, beside the others; each one's output goes to a log, printed
-/// when its turn in the list comes. Miri interprets each test on one thread
-/// and builds into a directory of its own (`target/miri`), so it neither
-/// waits for the other steps' build locks nor stops them; on two cores it
-/// uses the core that the other steps leave idle while they run tests one at
-/// a time. Each must consist of `Cargo` and `Xtask` actions only.
-pub const ALONGSIDE: &[&str] = &["miri"];
+/// when its turn in the list comes. Each builds in folders of its own, so it
+/// neither waits for the other steps' build locks nor changes what they
+/// build: Miri in `target/miri`, the lab's self-test in a scratch copy of the
+/// checkout under `target/lab`. Both spend much of their time on one thread
+/// (Miri interprets each test on one; the lab runs one test process at a
+/// time), so on two cores they use the core that the other steps leave idle
+/// while those run tests. Each must consist of `Cargo` and `Xtask` actions
+/// only.
+pub const ALONGSIDE: &[&str] = &["miri", "exercise runner (lab) self-test"];
 
 impl Step {
     /// Whether `cargo xtask test` runs this step in the background.

@@ -27,7 +27,13 @@ pub fn run(args: TestArgs) -> Result<()> {
         .iter()
         .filter(|step| step.alongside())
         .map(|step| {
-            let log = dir.join(format!("{}.log", step.name.replace(' ', "-")));
+            let slug: String = step
+                .name
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            let log = dir.join(format!("{slug}.log"));
             println!("==== {} starts in the background; its output goes to {} ====", step.name, log.display());
             let handle = std::thread::spawn(move || {
                 let timer = Timer::start();
