@@ -102,6 +102,9 @@ pub fn run() -> Result<()> {
             }
         }
         problems.extend(pasted_rust(&rel, &text));
+        if page.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("exercise")) {
+            problems.extend(unhidden_answers(&rel, &text, &includes_in(page, &text)));
+        }
     }
     // Every diagram's committed SVG is what its source renders to now.
     problems.extend(diagram_render::problems());
@@ -232,6 +235,31 @@ fn pasted_rust(rel: &str, text: &str) -> Vec<String> {
     problems
 }
 
+/// On an exercise page, includes of answers (a solution's code, a list of
+/// mutants, which quotes the solution) that are not inside a collapsed
+/// `<details>` spoiler.
+fn unhidden_answers(rel: &str, text: &str, includes: &[Include]) -> Vec<String> {
+    // The spoiler depth at the start of each line (1-based line numbers).
+    let mut depth_at = vec![0usize];
+    let mut depth = 0usize;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("<details") {
+            depth += 1;
+        }
+        depth_at.push(depth);
+        if t.starts_with("</details>") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    includes
+        .iter()
+        .filter(|inc| inc.target.contains("solutions/") || inc.target.ends_with("mutants.toml"))
+        .filter(|inc| depth_at.get(inc.line).copied().unwrap_or(0) == 0)
+        .map(|inc| format!("{rel}:{}: {} shows an answer outside a <details> spoiler", inc.line, inc.target))
+        .collect()
+}
+
 /// An include of a whole file whose text has `ANCHOR` markers: mdBook copies
 /// the marker lines into the page along with the code (it strips them only
 /// from anchored includes), so the page must include an anchor instead.
@@ -270,6 +298,19 @@ mod tests {
         let text = "![plot](../generated/x.svg) [a](b.md#part) [web](https://x.org) [self](#top)\n\n\
                     [ref]\n\n[ref]: c.md\n\n`not [a](link.md)`\n";
         assert_eq!(link_targets(text), vec!["../generated/x.svg", "b.md", "c.md"]);
+    }
+
+    #[test]
+    fn answers_on_exercise_pages_must_be_in_spoilers() {
+        let text = "{{#include ../../../solutions/solution-1/src/lib.rs:pop}}\n\
+                    <details>\n<summary>Answer</summary>\n\n\
+                    {{#include ../../../solutions/solution-1/src/lib.rs:drop}}\n\
+                    {{#include ../../../solutions/solution-1/mutants.toml}}\n</details>\n\
+                    {{#include ../../../solutions/solution-1/mutants.toml}}\n\
+                    {{#include ../../../exercises/exercise-1/src/lib.rs:stub}}\n";
+        let problems = unhidden_answers("e.md", text, &includes_in(Path::new("e.md"), text));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("e.md:1:") && problems[1].starts_with("e.md:8:"), "{problems:?}");
     }
 
     #[test]
