@@ -120,6 +120,9 @@ pub struct BookArgs {
     /// Only build the HTML into book/build/ (fails on any mdBook warning)
     #[arg(long, conflicts_with = "serve_args")]
     pub build: bool,
+    /// Only install the pinned mdBook and mdbook-quiz where they are missing, and stop
+    #[arg(long, conflicts_with_all = ["build", "serve_args"])]
+    pub install: bool,
     /// Flags passed on to `mdbook serve`, e.g. --port 4000 or --open
     #[arg(value_name = "MDBOOK_SERVE_FLAGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub serve_args: Vec<String>,
@@ -358,6 +361,11 @@ mod tests {
         assert_eq!(book("book --port 4000"), (false, strings(&["--port", "4000"])));
         assert_eq!(book("book --open -n 0.0.0.0"), (false, strings(&["--open", "-n", "0.0.0.0"])));
         assert_eq!(book("book -p 4000 --open"), (false, strings(&["-p", "4000", "--open"])));
+        assert!(matches!(
+            parse("book --install").unwrap(),
+            Command::Book(BookArgs { install: true, build: false, .. })
+        ));
+        assert!(parse("book --install --build").is_err());
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub const STEPS: &[Step] = &[
         actions: &[Xtask(&["miri"])],
     },
     Step {
+        name: "book tools",
+        proves: "the pinned mdBook and mdbook-quiz install from crates.io (or are installed already)",
+        actions: &[Xtask(&["book", "--install"])],
+    },
+    Step {
         name: "book",
         proves: "the diagram renderer works; every listing and output the book includes exists, every \
                  generated table is well formed and says where it was measured, every diagram is up to date \
@@ -115,12 +120,14 @@ pub const STEPS: &[Step] = &[
 /// when its turn in the list comes. Each builds in folders of its own, so it
 /// neither waits for the other steps' build locks nor changes what they
 /// build: Miri in `target/miri`, the lab's self-test in a scratch copy of the
-/// checkout under `target/lab`. Both spend much of their time on one thread
-/// (Miri interprets each test on one; the lab runs one test process at a
-/// time), so on two cores they use the core that the other steps leave idle
-/// while those run tests. Each must consist of `Cargo` and `Xtask` actions
-/// only.
-pub const ALONGSIDE: &[&str] = &["miri", "exercise runner (lab) self-test"];
+/// checkout under `target/lab`, the book's tools in `cargo install`'s own
+/// folders. Miri and the lab spend much of their time on one thread (Miri
+/// interprets each test on one; the lab runs one test process at a time), so
+/// on two cores they use the core that the other steps leave idle while those
+/// run tests; installing the tools early takes them off the end of the run,
+/// where only the book and its browser test are left. Each must consist of
+/// `Cargo` and `Xtask` actions only.
+pub const ALONGSIDE: &[&str] = &["miri", "exercise runner (lab) self-test", "book tools"];
 
 impl Step {
     /// Whether `cargo xtask test` runs this step in the background.

@@ -1,5 +1,6 @@
-//! `cargo xtask book [--build] [mdbook serve flags]`: serves the book with
-//! the pinned mdBook (installing it when missing), or only builds it.
+//! `cargo xtask book [--build | --install] [mdbook serve flags]`: serves the
+//! book with the pinned mdBook (installing it when missing), only builds it,
+//! or only installs the tools.
 //!
 //! Serving needs only mdBook: when the quiz preprocessor is missing too, the
 //! book is served at once without its quizzes (each page shows a note where
@@ -19,6 +20,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 pub fn run(args: BookArgs) -> Result<()> {
+    if args.install {
+        MDBOOK.ensure()?;
+        MDBOOK_QUIZ.ensure()?;
+        return Ok(());
+    }
     if args.build {
         build()?;
         println!("built the book into book/build/ (open book/build/index.html)");
