@@ -3,7 +3,7 @@
 //! these types and their doc comments. Unknown flags and extra arguments are
 //! errors.
 
-use crate::workspace::Chapter;
+use crate::workspace::{Chapter, ExerciseId};
 use anyhow::{Context, ensure};
 use clap::{Args, Parser, Subcommand};
 
@@ -86,6 +86,12 @@ pub enum Command {
     /// Each mistake is applied to a scratch copy of the checkout, and at least
     /// one of the exercise's loom models must fail on it.
     Mutants(MutantsArgs),
+    /// Write the exercises' generated stubs from their sources, or check them (--check)
+    ///
+    /// Each exercise's stub.toml names the files of the exercise made from the
+    /// chapter's or the solution's code: anchor regions replaced or cut, then
+    /// exact-text edits. --check fails when a committed file differs.
+    Stubs(StubsArgs),
     /// Rewrite the generated blocks of README.md and the book from the code
     ///
     /// The lists of the steps of `cargo xtask test` (from xtask/src/steps.rs),
@@ -146,7 +152,14 @@ pub struct ChapterArg {
 pub struct MutantsArgs {
     /// The exercise (every exercise when left out)
     #[arg(value_name = "N", value_parser = exercise)]
-    pub exercise: Option<u32>,
+    pub exercise: Option<ExerciseId>,
+}
+
+#[derive(Debug, Args)]
+pub struct StubsArgs {
+    /// Write nothing; fail when a committed stub differs from its source
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,14 +234,14 @@ pub enum LabCommand {
 pub struct ExerciseArg {
     /// The exercise (the one in progress, else the first not done, when left out)
     #[arg(value_name = "N", value_parser = exercise)]
-    pub exercise: Option<u32>,
+    pub exercise: Option<ExerciseId>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The exercise (the one in progress, else the first not done, when left out)
     #[arg(value_name = "N", value_parser = exercise)]
-    pub exercise: Option<u32>,
+    pub exercise: Option<ExerciseId>,
     /// Skip Miri, the slowest stage, while iterating (an exercise is done only once Miri passes)
     #[arg(long)]
     pub no_miri: bool,
@@ -242,7 +255,7 @@ pub struct CheckArgs {
 pub struct WatchArgs {
     /// The exercise (the one in progress, else the first not done, when left out)
     #[arg(value_name = "N", value_parser = exercise)]
-    pub exercise: Option<u32>,
+    pub exercise: Option<ExerciseId>,
     /// Skip Miri, the slowest stage, while iterating (an exercise is done only once Miri passes)
     #[arg(long)]
     pub no_miri: bool,
@@ -252,7 +265,7 @@ pub struct WatchArgs {
 pub struct HintArgs {
     /// The exercise (the one in progress, else the first not done, when left out)
     #[arg(value_name = "N", value_parser = exercise)]
-    pub exercise: Option<u32>,
+    pub exercise: Option<ExerciseId>,
     /// The hint (the one that fits the last failure, else the first not read, when left out)
     #[arg(value_name = "K")]
     pub hint: Option<usize>,
@@ -275,16 +288,17 @@ fn chapter(arg: &str) -> anyhow::Result<Chapter> {
     Ok(chapter)
 }
 
-/// An exercise number that has an `exercises/exercise-N` crate.
-fn exercise(arg: &str) -> anyhow::Result<u32> {
-    known_number(arg, "exercise", &crate::workspace::exercises())
-}
-
-fn known_number(arg: &str, kind: &str, known: &[u32]) -> anyhow::Result<u32> {
-    let n: u32 = arg.parse().ok().with_context(|| format!("expected {kind} number"))?;
-    let list: Vec<String> = known.iter().map(u32::to_string).collect();
-    ensure!(known.contains(&n), "there is no {kind} {n} (there are {})", list.join(", "));
-    Ok(n)
+/// An exercise that has an `exercises/exercise-<id>` crate: `1`, `1b`, ….
+fn exercise(arg: &str) -> anyhow::Result<ExerciseId> {
+    let id = ExerciseId::parse(arg).with_context(|| {
+        "expected an exercise: a chapter number, then a letter \
+                                                       after the chapter's first (1, 1b, 1c)"
+            .to_owned()
+    })?;
+    let known = crate::workspace::exercises();
+    let list: Vec<String> = known.iter().map(ExerciseId::to_string).collect();
+    ensure!(known.contains(&id), "there is no exercise {arg} (there are {})", list.join(", "));
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -458,7 +472,11 @@ mod tests {
         assert!(matches!(lab("lab list"), Some(LabCommand::List)));
         assert!(matches!(
             lab("lab check 4"),
-            Some(LabCommand::Check(CheckArgs { exercise: Some(4), no_miri: false, mistake: None }))
+            Some(LabCommand::Check(CheckArgs {
+                exercise: Some(ExerciseId { chapter: 4, letter: None }),
+                no_miri: false,
+                mistake: None
+            }))
         ));
         assert!(matches!(lab("lab check"), Some(LabCommand::Check(CheckArgs { exercise: None, .. }))));
         assert!(matches!(lab("lab check 1 --no-miri"), Some(LabCommand::Check(CheckArgs { no_miri: true, .. }))));
@@ -468,12 +486,27 @@ mod tests {
         ));
         assert!(matches!(
             lab("lab watch 0 --no-miri"),
-            Some(LabCommand::Watch(WatchArgs { exercise: Some(0), no_miri: true }))
+            Some(LabCommand::Watch(WatchArgs {
+                exercise: Some(ExerciseId { chapter: 0, letter: None }),
+                no_miri: true
+            }))
         ));
-        assert!(matches!(lab("lab hint 1"), Some(LabCommand::Hint(HintArgs { exercise: Some(1), hint: None }))));
-        assert!(matches!(lab("lab hint 1 3"), Some(LabCommand::Hint(HintArgs { exercise: Some(1), hint: Some(3) }))));
-        assert!(matches!(lab("lab reset 2"), Some(LabCommand::Reset(ExerciseArg { exercise: Some(2) }))));
-        assert!(matches!(lab("lab solution 3"), Some(LabCommand::Solution(ExerciseArg { exercise: Some(3) }))));
+        assert!(matches!(
+            lab("lab hint 1"),
+            Some(LabCommand::Hint(HintArgs { exercise: Some(ExerciseId { chapter: 1, letter: None }), hint: None }))
+        ));
+        assert!(matches!(
+            lab("lab hint 1 3"),
+            Some(LabCommand::Hint(HintArgs { exercise: Some(ExerciseId { chapter: 1, letter: None }), hint: Some(3) }))
+        ));
+        assert!(matches!(
+            lab("lab reset 2"),
+            Some(LabCommand::Reset(ExerciseArg { exercise: Some(ExerciseId { chapter: 2, letter: None }) }))
+        ));
+        assert!(matches!(
+            lab("lab solution 3"),
+            Some(LabCommand::Solution(ExerciseArg { exercise: Some(ExerciseId { chapter: 3, letter: None }) }))
+        ));
         assert!(matches!(lab("lab selftest"), Some(LabCommand::Selftest(SelftestArgs { case: None }))));
         assert!(matches!(
             lab("lab selftest relaxed-publish"),
@@ -487,7 +520,10 @@ mod tests {
         assert!(matches!(parse("check-book").unwrap(), Command::CheckBook));
         assert!(matches!(parse("diagrams").unwrap(), Command::Diagrams));
         assert!(matches!(parse("mutants").unwrap(), Command::Mutants(MutantsArgs { exercise: None })));
-        assert!(matches!(parse("mutants 4").unwrap(), Command::Mutants(MutantsArgs { exercise: Some(4) })));
+        assert!(matches!(
+            parse("mutants 4").unwrap(),
+            Command::Mutants(MutantsArgs { exercise: Some(ExerciseId { chapter: 4, letter: None }) })
+        ));
         assert!(matches!(parse("docs").unwrap(), Command::Docs));
     }
 

@@ -10,7 +10,7 @@
 //! replacement changes nothing. Any of these refuses the list, with the file
 //! and the entry named. `cargo xtask check-book` reads every list this way.
 
-use crate::workspace::{Chapter, chapters, exercises, package_dir, relative, root};
+use crate::workspace::{Chapter, ExerciseId, chapters, exercises, package_dir, relative, root};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -71,7 +71,7 @@ pub fn book_outputs_path(chapter: Chapter) -> PathBuf {
 }
 
 /// Solution `n`'s list of mutants.
-pub fn mutants_path(n: u32) -> PathBuf {
+pub fn mutants_path(n: ExerciseId) -> PathBuf {
     package_dir(&format!("solution-{n}")).join("mutants.toml")
 }
 
@@ -84,7 +84,7 @@ pub fn book_outputs(chapter: Chapter) -> Result<Vec<Output>> {
 
 /// Solution `n`'s mutants, checked against the checkout; none when the
 /// solution has no list.
-pub fn mutants(n: u32) -> Result<Vec<Mutant>> {
+pub fn mutants(n: ExerciseId) -> Result<Vec<Mutant>> {
     let path = mutants_path(n);
     let Some(text) = read(&path)? else { return Ok(Vec::new()) };
     parse(&relative(&path), &text, &Place::of(&path), |list: MutantList| list.mutant)

@@ -20,6 +20,7 @@ mod plot;
 mod process;
 mod rustup;
 mod steps;
+mod stub_gen;
 mod table;
 mod workspace;
 
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         Command::CheckBook => commands::check_book::run(),
         Command::Diagrams => commands::diagrams::run(),
         Command::Mutants(args) => commands::mutants::run(args),
+        Command::Stubs(args) => commands::stubs::run(args),
         Command::Docs => commands::docs::run(),
         Command::NewChapter(args) => commands::new_chapter::run(args),
     };

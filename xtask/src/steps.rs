@@ -38,6 +38,11 @@ use Action::{Call, Cargo, Xtask};
 pub const STEPS: &[Step] = &[
     Step { name: "rustfmt", proves: "the code is formatted", actions: &[Cargo(&["fmt", "--all", "--", "--check"])] },
     Step {
+        name: "stubs",
+        proves: "every generated exercise file is what its `stub.toml` makes of the chapter's or the solution's code",
+        actions: &[Xtask(&["stubs", "--check"])],
+    },
+    Step {
         name: "clippy",
         proves: "no lint warnings, in any crate or test",
         actions: &[Cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])],

@@ -105,9 +105,83 @@ pub fn chapters() -> Vec<Chapter> {
     found
 }
 
-/// The exercise numbers that have an `exercises/exercise-N` crate, ascending.
-pub fn exercises() -> Vec<u32> {
-    numbered(&root().join("exercises"), "exercise-")
+/// An exercise: the number of its chapter and, for every exercise of the
+/// chapter after the first, a letter. Its crates are `exercise-1`,
+/// `exercise-1b`, `exercise-1c` (and `solution-…` alike); a command line and
+/// the book name it `1`, `1b`, `1c`. `Display` writes that name, so
+/// `format!("exercise-{id}")` is its crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExerciseId {
+    pub chapter: u32,
+    /// `None` for the chapter's first exercise, else `b`, `c`, …
+    pub letter: Option<char>,
+}
+
+impl ExerciseId {
+    /// A chapter's first exercise.
+    pub const fn first(chapter: u32) -> ExerciseId {
+        ExerciseId { chapter, letter: None }
+    }
+
+    /// Reads `1`, `1b`: digits, then at most one lowercase letter from `b`.
+    pub fn parse(text: &str) -> Option<ExerciseId> {
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_lowercase());
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let chapter = digits.parse().ok()?;
+        let mut rest = text[digits.len()..].chars();
+        match (rest.next(), rest.next()) {
+            (None, _) => Some(ExerciseId::first(chapter)),
+            (Some(letter), None) if letter != 'a' => Some(ExerciseId { chapter, letter: Some(letter) }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ExerciseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.chapter)?;
+        match self.letter {
+            Some(letter) => write!(f, "{letter}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl serde::Serialize for ExerciseId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Read from its name (`"1b"`), or from a number (`1`), as files written
+/// before exercises had letters say it.
+impl<'de> serde::Deserialize<'de> for ExerciseId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ExerciseId, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Saved {
+            Number(u32),
+            Name(String),
+        }
+        match Saved::deserialize(d)? {
+            Saved::Number(n) => Ok(ExerciseId::first(n)),
+            Saved::Name(name) => ExerciseId::parse(&name)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not an exercise (1, 1b, …)"))),
+        }
+    }
+}
+
+/// The exercises that have an `exercises/exercise-<id>` crate, in the
+/// book's order (`1`, `1b`, `1c`, `2`, …).
+pub fn exercises() -> Vec<ExerciseId> {
+    let mut found: Vec<ExerciseId> = entries(&root().join("exercises"))
+        .iter()
+        .filter_map(|p| ExerciseId::parse(p.file_name()?.to_str()?.strip_prefix("exercise-")?))
+        .collect();
+    found.sort_unstable();
+    found
 }
 
 fn numbered(dir: &Path, prefix: &str) -> Vec<u32> {
@@ -211,13 +285,24 @@ pub fn copy_checkout(dest: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exercise_ids_read_and_write_their_names_and_sort_in_the_books_order() {
+        let ids: Vec<ExerciseId> = ["1", "1b", "1c", "2", "10"].iter().map(|s| ExerciseId::parse(s).unwrap()).collect();
+        let names: Vec<String> = ids.iter().map(ExerciseId::to_string).collect();
+        assert_eq!(names, ["1", "1b", "1c", "2", "10"]);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        for bad in ["", "b", "1a", "1bc", "1B", "-1", "1 "] {
+            assert_eq!(ExerciseId::parse(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
     fn chapters_and_exercises_are_found() {
         assert!(chapters().contains(&Chapter::Numbered(0)));
         assert_eq!(chapters().last(), Some(&Chapter::Capstone), "the closing chapter comes last");
-        assert!(exercises().contains(&0));
+        assert!(exercises().contains(&ExerciseId::first(0)));
         assert_eq!(test_targets("chapter-0", "loom"), vec!["loom".to_owned()]);
     }
 

@@ -17,6 +17,7 @@ pub mod miri;
 pub mod mutants;
 pub mod new_chapter;
 pub mod outputs;
+pub mod stubs;
 pub mod test;
 
 #[cfg(test)]

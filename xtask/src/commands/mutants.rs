@@ -7,12 +7,12 @@ use crate::cli::MutantsArgs;
 use crate::lists::{self, Mutant};
 use crate::loom_build::loom_command;
 use crate::process::run_captured;
-use crate::workspace::{copy_checkout, exercises, target_dir, test_targets};
+use crate::workspace::{ExerciseId, copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
 
 pub fn run(args: MutantsArgs) -> Result<()> {
     // The parser has checked that a chosen exercise exists.
-    let chosen: Vec<u32> = exercises().into_iter().filter(|n| args.exercise.is_none_or(|e| e == *n)).collect();
+    let chosen: Vec<ExerciseId> = exercises().into_iter().filter(|n| args.exercise.is_none_or(|e| e == *n)).collect();
     // Every list is read and checked before the first build.
     let lists = chosen.into_iter().map(|n| Ok((n, lists::mutants(n)?))).collect::<Result<Vec<_>>>()?;
     let scratch = target_dir().join("mutants/checkout");

@@ -5,6 +5,7 @@
 //! in the exercise.
 
 use super::libtest::{Outcome, TestRun, signal_name};
+use crate::workspace::ExerciseId;
 
 /// The kinds of failure, as hints are tagged with them (`<!-- fits: … -->`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,12 +146,12 @@ pub fn short_path(path: &str) -> String {
 }
 
 /// Whether `location` (a short path, maybe with `:line:col`) is in the exercise's files.
-pub fn in_exercise(location: &str, n: u32) -> bool {
+pub fn in_exercise(location: &str, n: ExerciseId) -> bool {
     location.starts_with(&format!("exercises/exercise-{n}/"))
 }
 
 /// Whether `location` is in the exercise's own code (not its tests).
-pub fn in_exercise_src(location: &str, n: u32) -> bool {
+pub fn in_exercise_src(location: &str, n: ExerciseId) -> bool {
     location.starts_with(&format!("exercises/exercise-{n}/src/"))
 }
 
@@ -399,7 +400,7 @@ fn kinds_of(outcome: &Outcome, panics: &[Panic], tool: &[String]) -> Vec<Kind> {
 }
 
 /// What the output of a failed test says.
-pub fn diagnose(run: &TestRun, n: u32) -> Diagnosis {
+pub fn diagnose(run: &TestRun, n: ExerciseId) -> Diagnosis {
     let output = &run.output;
     let panics = panics(output);
     let tool = tool_messages(output);
@@ -468,7 +469,7 @@ mod tests {
             outcome: Outcome::Crashed { signal: Some(6), code: None },
             output: LOOM_CRASH.into(),
         };
-        let d = diagnose(&run, 4);
+        let d = diagnose(&run, ExerciseId::first(4));
         assert_eq!(d.kinds, vec![Kind::Causality]);
         assert!(d.headline.contains("SIGABRT (6)"), "{}", d.headline);
         assert_eq!(d.message[0], "Causality violation: Concurrent read and write accesses.");
@@ -485,13 +486,13 @@ mod tests {
             outcome: Outcome::Crashed { signal: Some(6), code: None },
             output: output.into(),
         };
-        let d = diagnose(&run, 1);
+        let d = diagnose(&run, ExerciseId::first(1));
         assert_eq!(d.kinds, vec![Kind::DoubleFree, Kind::WrongValue]);
         assert_eq!(d.message.last().unwrap(), "free(): double free detected in tcache 2");
         assert!(d.message.contains(&"at exercises/exercise-1/tests/cases/loom.rs:54:9".to_owned()));
         let crash = "test push_races_pop ... free(): double free detected in tcache 2\n";
         let run = TestRun { output: crash.into(), ..run };
-        assert_eq!(diagnose(&run, 1).kinds, vec![Kind::DoubleFree]);
+        assert_eq!(diagnose(&run, ExerciseId::first(1)).kinds, vec![Kind::DoubleFree]);
     }
 
     #[test]
@@ -502,7 +503,7 @@ mod tests {
             outcome: Outcome::Crashed { signal: None, code: Some(1) },
             output: output.into(),
         };
-        let d = diagnose(&run, 0);
+        let d = diagnose(&run, ExerciseId::first(0));
         assert_eq!(d.kinds, vec![Kind::UseAfterFree]);
         assert_eq!(d.message[1], "at library/core/src/ptr/mod.rs:820:24");
         let yours = d.yours.unwrap();
@@ -514,14 +515,14 @@ mod tests {
     fn a_model_that_never_ends_is_a_timeout() {
         let output = "thread 'spin' (1) panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/loom-0.7.3/src/rt/path.rs:247:13:\nModel exceeded maximum number of branches. This is often caused by an algorithm requiring the processor to make progress, e.g. spin locks.\n";
         let run = TestRun { name: "spin".into(), outcome: Outcome::Failed, output: output.into() };
-        assert_eq!(diagnose(&run, 4).kinds, vec![Kind::Timeout]);
+        assert_eq!(diagnose(&run, ExerciseId::first(4)).kinds, vec![Kind::Timeout]);
     }
 
     #[test]
     fn unfinished_code_is_its_own_kind() {
         let output = "thread 'a' (1) panicked at exercises/exercise-0/src/lib.rs:58:9:\nnot yet implemented: exercise 0: write OneShot::send\n";
         let run = TestRun { name: "a".into(), outcome: Outcome::Failed, output: output.into() };
-        let d = diagnose(&run, 0);
+        let d = diagnose(&run, ExerciseId::first(0));
         assert_eq!(d.kinds, vec![Kind::Unfinished]);
         assert_eq!(d.yours.unwrap().location, "exercises/exercise-0/src/lib.rs:58:9");
     }

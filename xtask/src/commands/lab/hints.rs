@@ -4,7 +4,7 @@
 //! against a check's failures, and rendered as plain text.
 
 use super::diagnose::Kind;
-use crate::workspace::package_dir;
+use crate::workspace::{ExerciseId, package_dir};
 
 /// One hint: its number (from 1), what it fits, and its Markdown text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Hint {
 }
 
 /// The hints of exercise `n`, in order.
-pub fn hints(n: u32) -> Vec<Hint> {
+pub fn hints(n: ExerciseId) -> Vec<Hint> {
     let text = std::fs::read_to_string(package_dir(&format!("exercise-{n}")).join("README.md")).unwrap_or_default();
     parse_hints(&text)
 }
@@ -52,7 +52,7 @@ pub fn parse_hints(text: &str) -> Vec<Hint> {
 /// The names of the tests of exercise `n`: each `fn` after a `#[test]` in
 /// its `tests/` folder (at any depth).
 #[cfg(test)]
-pub fn test_names(n: u32) -> Vec<String> {
+pub fn test_names(n: ExerciseId) -> Vec<String> {
     let mut names = Vec::new();
     for file in crate::workspace::files_under(&package_dir(&format!("exercise-{n}")).join("tests")) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();

@@ -479,7 +479,7 @@ error: 1 target failed:
         assert_eq!(p.runs[1].name, "a_value_is_taken_once");
         assert_eq!(p.runs[1].outcome, Outcome::Crashed { signal: None, code: Some(1) });
         assert_eq!(p.runs[2].outcome, Outcome::NotRun);
-        let d = super::super::diagnose::diagnose(&p.runs[1], 0);
+        let d = super::super::diagnose::diagnose(&p.runs[1], crate::workspace::ExerciseId::first(0));
         assert_eq!(d.kinds, vec![super::super::diagnose::Kind::UseAfterFree]);
         assert!(d.message[0].starts_with("error: Undefined Behavior: constructing invalid value"), "{:?}", d.message);
         assert_eq!(d.yours.unwrap().location, "exercises/exercise-0/src/lib.rs:108:13");

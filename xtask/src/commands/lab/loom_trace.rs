@@ -24,6 +24,7 @@
 //! a failure shows loom's own report.
 
 use super::diagnose::{in_exercise, short_path};
+use crate::workspace::ExerciseId;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -428,7 +429,7 @@ struct Row {
 /// thread, a row per step in the exercise's files from the first spawn on,
 /// the last row marked when it is the access that failed; then the lines of
 /// code the rows name.
-pub fn render(trace: &Trace, n: u32, checkout: &Path, last_is_the_failure: bool) -> Vec<String> {
+pub fn render(trace: &Trace, n: ExerciseId, checkout: &Path, last_is_the_failure: bool) -> Vec<String> {
     let lib = format!("exercises/exercise-{n}/src/lib.rs");
     let source = |file: &str| std::fs::read_to_string(checkout.join(file)).unwrap_or_default();
     let mut sources: Vec<(String, Vec<String>)> = Vec::new();
@@ -623,7 +624,7 @@ mod tests {
     #[test]
     fn the_timeline_has_a_column_per_thread_and_the_code_of_its_lines() {
         let t = parse(TRACE).unwrap();
-        let lines = render(&t, 1, &root(), true);
+        let lines = render(&t, ExerciseId::first(1), &root(), true);
         let text = lines.join("\n");
         assert!(lines[1].starts_with("      thread 0 (main)"), "{text}");
         assert!(lines[1].contains("thread 1"), "{text}");

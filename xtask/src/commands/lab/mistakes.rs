@@ -7,7 +7,7 @@
 //! file, as they would for the reader's own code.
 
 use super::solution_source;
-use crate::workspace::root;
+use crate::workspace::{ExerciseId, root};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct Mistake {
     pub name: &'static str,
-    pub exercise: u32,
+    pub exercise: ExerciseId,
     pub what: &'static str,
     pub edits: &'static [(&'static str, &'static str)],
 }
@@ -24,7 +24,7 @@ pub struct Mistake {
 pub const MISTAKES: &[Mistake] = &[
     Mistake {
         name: "drop-taken-value",
-        exercise: 0,
+        exercise: ExerciseId::first(0),
         what: "`Drop` drops the value unless the slot is empty, so also after `take` moved it out",
         edits: &[(
             "if self.state.load(Ordering::Relaxed) == READY {",
@@ -33,7 +33,7 @@ pub const MISTAKES: &[Mistake] = &[
     },
     Mistake {
         name: "relaxed-head-load",
-        exercise: 1,
+        exercise: ExerciseId::first(1),
         what: "`pop` loads the head with `Relaxed` instead of `Acquire`",
         edits: &[(
             "let mut head = self.head.load(Ordering::Acquire, guard);",
@@ -42,7 +42,7 @@ pub const MISTAKES: &[Mistake] = &[
     },
     Mistake {
         name: "load-then-store-pop",
-        exercise: 1,
+        exercise: ExerciseId::first(1),
         what: "`pop` unlinks the head with a store after its load instead of a compare-and-swap",
         edits: &[
             (
@@ -54,7 +54,7 @@ pub const MISTAKES: &[Mistake] = &[
     },
     Mistake {
         name: "relaxed-publish",
-        exercise: 4,
+        exercise: ExerciseId::first(4),
         what: "`insert` publishes the value with a `Relaxed` store of the lifecycle word instead of `Release`",
         edits: &[(
             "slot.lifecycle.store(occupied(generation), Ordering::Release);",
@@ -63,7 +63,7 @@ pub const MISTAKES: &[Mistake] = &[
     },
     Mistake {
         name: "upsert-unlocked",
-        exercise: 6,
+        exercise: ExerciseId::first(6),
         what: "`upsert` lets go of the shard's lock before it inserts, to call `make` outside the lock",
         edits: &[(
             "shard.insert_unique(hash, (key, make()), |(k, _)| self.hasher.hash_one(k));",
@@ -73,7 +73,7 @@ pub const MISTAKES: &[Mistake] = &[
 ];
 
 /// The mistake `name` of exercise `n`, or an error that lists them.
-pub fn find(n: u32, name: &str) -> Result<&'static Mistake> {
+pub fn find(n: ExerciseId, name: &str) -> Result<&'static Mistake> {
     if let Some(m) = MISTAKES.iter().find(|m| m.exercise == n && m.name == name) {
         return Ok(m);
     }
@@ -85,7 +85,7 @@ pub fn find(n: u32, name: &str) -> Result<&'static Mistake> {
 /// Writes the solution of exercise `n` into the exercise's `src/lib.rs` in
 /// the scratch checkout `scratch`, its crate paths renamed (a chapter module
 /// becomes the crate's root). Returns that file.
-pub fn solution_as_exercise(scratch: &Path, n: u32) -> Result<std::path::PathBuf> {
+pub fn solution_as_exercise(scratch: &Path, n: ExerciseId) -> Result<std::path::PathBuf> {
     let source = solution_source(n);
     let mut text = std::fs::read_to_string(root().join(&source))
         .with_context(|| format!("could not read the solution {}", source.display()))?;
@@ -134,12 +134,12 @@ mod tests {
                 assert_eq!(source.matches(from).count(), 1, "mistake {}: `{from}`", m.name);
             }
         }
-        assert!(find(1, "relaxed-head-load").is_ok());
+        assert!(find(ExerciseId::first(1), "relaxed-head-load").is_ok());
         let cli = std::fs::read_to_string(root().join("xtask/src/cli.rs")).unwrap();
         for m in MISTAKES {
             assert!(cli.contains(m.name), "the help of `lab check --mistake` does not name `{}`", m.name);
         }
-        let err = find(1, "nope").unwrap_err().to_string();
+        let err = find(ExerciseId::first(1), "nope").unwrap_err().to_string();
         assert!(err.contains("relaxed-publish (exercise 4)"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ mod runner;
 mod selftest;
 
 use crate::cli::{CheckArgs, HintArgs, LabArgs, LabCommand, WatchArgs};
-use crate::workspace::{copy_checkout, exercises, root, target_dir};
+use crate::workspace::{ExerciseId, copy_checkout, exercises, root, target_dir};
 use anyhow::{Context, Result, bail};
 use hints::{Failed, fitting, hints};
 use progress::{Progress, State, title};
@@ -53,7 +53,7 @@ fn scratch_checkout() -> Checkout {
 
 /// The exercise asked for (the parser has checked that it exists), else the
 /// one in progress, else the first one not done.
-fn exercise(asked: Option<u32>) -> Result<u32> {
+fn exercise(asked: Option<ExerciseId>) -> Result<ExerciseId> {
     match asked {
         Some(n) => Ok(n),
         None => match Progress::load().next_exercise() {
@@ -97,7 +97,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode> {
 }
 
 /// Saves what a check of exercise `n` found; returns the hints read.
-fn record(n: u32, report: &Report) -> Result<Vec<usize>> {
+fn record(n: ExerciseId, report: &Report) -> Result<Vec<usize>> {
     let mut progress = Progress::load();
     progress.set_state(n, report.state);
     let read = progress.hints_read(n);
@@ -109,7 +109,7 @@ fn record(n: u32, report: &Report) -> Result<Vec<usize>> {
 
 /// What a check ends with: done, or which hint fits the failure (never the
 /// hint itself: `lab hint` shows it).
-fn epilogue(out: &Out, n: u32, report: &Report, read: &[usize], own: bool) {
+fn epilogue(out: &Out, n: ExerciseId, report: &Report, read: &[usize], own: bool) {
     out.say("");
     match report.state {
         State::PassesEverything => {
@@ -127,7 +127,7 @@ fn epilogue(out: &Out, n: u32, report: &Report, read: &[usize], own: bool) {
 
 /// Which hint fits these failures, and how to read it (`recorded`: the
 /// failures are the reader's last, which `lab hint N` knows).
-fn hint_advice(n: u32, failed: &[Failed], read: &[usize], recorded: bool) -> String {
+fn hint_advice(n: ExerciseId, failed: &[Failed], read: &[usize], recorded: bool) -> String {
     let all = hints(n);
     let what = if failed.len() <= 2 {
         let each: Vec<String> = failed
@@ -261,7 +261,7 @@ fn confirm(question: &str) -> bool {
     std::io::stdin().lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
-fn reset(n: u32) -> Result<()> {
+fn reset(n: ExerciseId) -> Result<()> {
     let path = format!("exercises/exercise-{n}");
     if !confirm(&format!("This throws away your work in {path}/src and restores the stub. Go on?")) {
         println!("nothing changed");
@@ -285,7 +285,7 @@ fn reset(n: u32) -> Result<()> {
 /// The file that holds the solution's code: `solutions/solution-N/src/lib.rs`,
 /// or, when that only re-exports a chapter module (`pub use chapter_4::slab::*;`),
 /// the chapter's source file.
-fn solution_source(n: u32) -> PathBuf {
+fn solution_source(n: ExerciseId) -> PathBuf {
     let lib = format!("solutions/solution-{n}/src/lib.rs");
     let text = std::fs::read_to_string(root().join(&lib)).unwrap_or_default();
     let reexport = text.lines().find_map(|l| {
@@ -297,7 +297,7 @@ fn solution_source(n: u32) -> PathBuf {
     PathBuf::from(reexport.filter(|p| root().join(p).exists()).unwrap_or(lib))
 }
 
-fn solution(n: u32) -> Result<()> {
+fn solution(n: ExerciseId) -> Result<()> {
     if !confirm(&format!("Show the solution of exercise {n} beside your code?")) {
         return Ok(());
     }
@@ -326,7 +326,7 @@ mod tests {
             let source = solution_source(n);
             assert!(root().join(&source).exists(), "{}", source.display());
         }
-        assert_eq!(solution_source(4), PathBuf::from("chapters-code/chapter-4/src/slab.rs"));
+        assert_eq!(solution_source(ExerciseId::first(4)), PathBuf::from("chapters-code/chapter-4/src/slab.rs"));
     }
 
     #[test]
@@ -335,7 +335,7 @@ mod tests {
         let report = Report { state: State::PassesTests, failed: failed.clone() };
         assert_eq!(exit_code(&report), ExitCode::FAILURE);
         assert_eq!(exit_code(&Report { state: State::MiriNotRun, failed: vec![] }), ExitCode::SUCCESS);
-        let advice = hint_advice(1, &failed, &[], true);
+        let advice = hint_advice(ExerciseId::first(1), &failed, &[], true);
         assert!(advice.contains("fits this failure (push_races_pop: causality)"), "{advice}");
         assert!(advice.contains("`cargo xtask lab hint 1`"), "{advice}");
     }

@@ -5,7 +5,7 @@
 
 use super::diagnose::Kind;
 use super::hints::Failed;
-use crate::workspace::{exercises, package_dir, root, target_dir};
+use crate::workspace::{ExerciseId, exercises, package_dir, root, target_dir};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -58,12 +58,12 @@ fn progress_path() -> PathBuf {
 
 /// The saved progress: per exercise number, its state, the hints read, the
 /// failures of its last check; and the exercise in progress. As JSON:
-/// `{"current": 1, "0": {"state": "passes-everything", "hints": [1], "failed": []}, …}`.
+/// `{"current": "1b", "0": {"state": "passes-everything", "hints": [1], "failed": []}, …}`.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// The exercise last checked or asked about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    current: Option<u32>,
+    current: Option<ExerciseId>,
     /// Each exercise's entry, under its number (JSON keys are strings).
     #[serde(flatten)]
     exercises: BTreeMap<String, Exercise>,
@@ -119,28 +119,28 @@ impl Progress {
         std::fs::write(&path, text).with_context(|| format!("could not save the progress to {}", path.display()))
     }
 
-    fn entry(&mut self, n: u32) -> &mut Exercise {
+    fn entry(&mut self, n: ExerciseId) -> &mut Exercise {
         self.exercises.entry(n.to_string()).or_default()
     }
 
-    fn get(&self, n: u32) -> Option<&Exercise> {
+    fn get(&self, n: ExerciseId) -> Option<&Exercise> {
         self.exercises.get(&n.to_string())
     }
 
-    pub fn state(&self, n: u32) -> State {
+    pub fn state(&self, n: ExerciseId) -> State {
         self.get(n).map_or(State::NotStarted, |e| e.state)
     }
 
-    pub fn set_state(&mut self, n: u32, state: State) {
+    pub fn set_state(&mut self, n: ExerciseId, state: State) {
         self.entry(n).state = state;
     }
 
     /// The numbers of the hints read.
-    pub fn hints_read(&self, n: u32) -> Vec<usize> {
+    pub fn hints_read(&self, n: ExerciseId) -> Vec<usize> {
         self.get(n).map_or_else(Vec::new, |e| e.hints.clone())
     }
 
-    pub fn mark_read(&mut self, n: u32, hint: usize) {
+    pub fn mark_read(&mut self, n: ExerciseId, hint: usize) {
         let read = &mut self.entry(n).hints;
         if !read.contains(&hint) {
             read.push(hint);
@@ -149,7 +149,7 @@ impl Progress {
     }
 
     /// The failures of the last check.
-    pub fn failures(&self, n: u32) -> Vec<Failed> {
+    pub fn failures(&self, n: ExerciseId) -> Vec<Failed> {
         let Some(exercise) = self.get(n) else { return Vec::new() };
         exercise
             .failed
@@ -158,7 +158,7 @@ impl Progress {
             .collect()
     }
 
-    pub fn set_failures(&mut self, n: u32, failures: &[Failed]) {
+    pub fn set_failures(&mut self, n: ExerciseId, failures: &[Failed]) {
         self.entry(n).failed = failures
             .iter()
             .map(|f| SavedFailure { test: f.test.clone(), kinds: f.kinds.iter().map(|k| k.tag().to_owned()).collect() })
@@ -166,22 +166,22 @@ impl Progress {
     }
 
     /// The exercise last checked or asked about.
-    pub fn current(&self) -> Option<u32> {
+    pub fn current(&self) -> Option<ExerciseId> {
         self.current
     }
 
-    pub fn set_current(&mut self, n: u32) {
+    pub fn set_current(&mut self, n: ExerciseId) {
         self.current = Some(n);
     }
 
     /// Forgets exercise `n`: not started, no hint read.
-    pub fn reset(&mut self, n: u32) {
+    pub fn reset(&mut self, n: ExerciseId) {
         *self.entry(n) = Exercise::default();
     }
 
     /// The exercise to work on: the one in progress (checked last and not
     /// done), else the first not done; `None` when every one is done.
-    pub fn next_exercise(&self) -> Option<u32> {
+    pub fn next_exercise(&self) -> Option<ExerciseId> {
         let all = exercises();
         self.current()
             .filter(|n| all.contains(n) && !self.state(*n).done())
@@ -190,7 +190,7 @@ impl Progress {
 }
 
 /// The exercise's title: the first `# ` heading of its README.
-pub fn title(n: u32) -> String {
+pub fn title(n: ExerciseId) -> String {
     std::fs::read_to_string(package_dir(&format!("exercise-{n}")).join("README.md"))
         .ok()
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("# ").map(str::to_owned)))
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn states_round_trip_through_their_keys() {
         let mut progress = Progress::default();
-        assert_eq!(progress.state(0), State::NotStarted);
+        assert_eq!(progress.state(ExerciseId::first(0)), State::NotStarted);
         for state in [
             State::DoesNotCompile,
             State::Failing,
@@ -213,19 +213,23 @@ mod tests {
             State::MiriNotRun,
             State::PassesEverything,
         ] {
-            progress.set_state(0, state);
-            assert_eq!(progress.state(0), state);
+            progress.set_state(ExerciseId::first(0), state);
+            assert_eq!(progress.state(ExerciseId::first(0)), state);
         }
-        progress.mark_read(0, 3);
-        progress.mark_read(0, 1);
-        progress.mark_read(0, 3);
-        assert_eq!(progress.hints_read(0), vec![1, 3]);
+        progress.mark_read(ExerciseId::first(0), 3);
+        progress.mark_read(ExerciseId::first(0), 1);
+        progress.mark_read(ExerciseId::first(0), 3);
+        assert_eq!(progress.hints_read(ExerciseId::first(0)), vec![1, 3]);
         let failed = vec![Failed { test: "t".into(), kinds: vec![Kind::Causality, Kind::DoubleFree] }];
-        progress.set_failures(0, &failed);
-        assert_eq!(progress.failures(0), failed);
-        progress.reset(0);
+        progress.set_failures(ExerciseId::first(0), &failed);
+        assert_eq!(progress.failures(ExerciseId::first(0)), failed);
+        progress.reset(ExerciseId::first(0));
         assert_eq!(
-            (progress.state(0), progress.hints_read(0), progress.failures(0)),
+            (
+                progress.state(ExerciseId::first(0)),
+                progress.hints_read(ExerciseId::first(0)),
+                progress.failures(ExerciseId::first(0))
+            ),
             (State::NotStarted, vec![], vec![])
         );
     }
@@ -233,28 +237,36 @@ mod tests {
     #[test]
     fn an_older_file_counts_its_hints() {
         let progress: Progress = serde_json::from_str(r#"{ "0": { "state": "failing", "hints": 2 } }"#).unwrap();
-        assert_eq!(progress.hints_read(0), vec![1, 2]);
-        assert_eq!(progress.state(0), State::Failing);
+        assert_eq!(progress.hints_read(ExerciseId::first(0)), vec![1, 2]);
+        assert_eq!(progress.state(ExerciseId::first(0)), State::Failing);
     }
 
     #[test]
     fn the_file_keeps_its_format_and_passes_over_what_it_does_not_know() {
         let mut progress = Progress::default();
-        progress.set_current(1);
-        progress.set_state(1, State::PassesLoom);
-        progress.mark_read(1, 2);
-        progress.set_failures(1, &[Failed { test: "t".into(), kinds: vec![Kind::Causality] }]);
+        progress.set_current(ExerciseId::first(1));
+        progress.set_state(ExerciseId::first(1), State::PassesLoom);
+        progress.mark_read(ExerciseId::first(1), 2);
+        progress.set_failures(ExerciseId::first(1), &[Failed { test: "t".into(), kinds: vec![Kind::Causality] }]);
+        progress.set_state(ExerciseId { chapter: 1, letter: Some('b') }, State::Failing);
         let json = serde_json::to_value(&progress).unwrap();
         let expected = serde_json::json!({
-            "current": 1,
-            "1": { "state": "passes-loom", "hints": [2], "failed": [{ "test": "t", "kinds": ["causality"] }] }
+            "current": "1",
+            "1": { "state": "passes-loom", "hints": [2], "failed": [{ "test": "t", "kinds": ["causality"] }] },
+            "1b": { "state": "failing", "hints": [], "failed": [] }
         });
         assert_eq!(json, expected);
         assert_eq!(serde_json::from_value::<Progress>(json).unwrap(), progress);
+        // A file written before exercises had letters names the current one by its number.
+        let older: Progress = serde_json::from_str(r#"{ "current": 1 }"#).unwrap();
+        assert_eq!(older.current(), Some(ExerciseId::first(1)));
         let newer = r#"{ "0": { "state": "some-new-state", "failed": [{ "test": "t", "kinds": ["causality", "new-kind"] }] } }"#;
         let newer: Progress = serde_json::from_str(newer).unwrap();
-        assert_eq!(newer.state(0), State::NotStarted);
-        assert_eq!(newer.failures(0), vec![Failed { test: "t".into(), kinds: vec![Kind::Causality] }]);
+        assert_eq!(newer.state(ExerciseId::first(0)), State::NotStarted);
+        assert_eq!(
+            newer.failures(ExerciseId::first(0)),
+            vec![Failed { test: "t".into(), kinds: vec![Kind::Causality] }]
+        );
     }
 
     #[test]

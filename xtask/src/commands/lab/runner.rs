@@ -12,6 +12,7 @@ use super::progress::State;
 use crate::loom_build::LOOM_RUSTFLAGS;
 use crate::process::{Timer, cargo};
 use crate::rustup::{cargo_nightly, miri_installed};
+use crate::workspace::ExerciseId;
 use anyhow::{Context, Result};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -77,7 +78,7 @@ const LOOM_TIMEOUT: Duration = Duration::from_secs(600);
 const MIRI_TIMEOUT: Duration = Duration::from_secs(1200);
 
 /// Checks exercise `n` in `co`, printing each stage as it ends.
-pub fn check(co: &Checkout, n: u32, opts: Options, out: &Out) -> Result<Report> {
+pub fn check(co: &Checkout, n: ExerciseId, opts: Options, out: &Out) -> Result<Report> {
     let package = format!("exercise-{n}");
     let timer = Timer::start();
     let stamp = |what: &str| format!("[{:>5.1}s] {what}", timer.secs());
@@ -237,7 +238,7 @@ fn tally(runs: &[&TestRun]) -> String {
 }
 
 /// The failed runs as failures for hint matching.
-fn failures_of(runs: &[&TestRun], n: u32) -> Vec<Failed> {
+fn failures_of(runs: &[&TestRun], n: ExerciseId) -> Vec<Failed> {
     runs.iter()
         .filter(|r| r.outcome.failed() && r.outcome != Outcome::NotRun)
         .map(|r| Failed { test: r.name.clone(), kinds: diagnose(r, n).kinds })
@@ -256,7 +257,7 @@ fn kind_words(kind: Kind) -> String {
 
 /// Prints one test's verdict: a line when it passed, the whole story when
 /// it did not.
-fn say_run(out: &Out, run: &TestRun, n: u32, co: &Checkout, secs: Option<f64>) {
+fn say_run(out: &Out, run: &TestRun, n: ExerciseId, co: &Checkout, secs: Option<f64>) {
     let time = secs.map(|s| format!(" ({s:.1}s)")).unwrap_or_default();
     match run.outcome {
         Outcome::Passed => return out.say(format!("  ok    {}{time}", run.name)),
@@ -424,7 +425,7 @@ fn say_errors(out: &Out, errors: &[String]) {
 }
 
 /// The doc tests (the type-level checks: `Send`, `Sync`, `compile_fail`).
-fn doc_tests(co: &Checkout, package: &str, out: &Out, n: u32) -> Result<Vec<TestRun>> {
+fn doc_tests(co: &Checkout, package: &str, out: &Out, n: ExerciseId) -> Result<Vec<TestRun>> {
     let lib = co.dir.join("exercises").join(package).join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap_or_default();
     let has_doc_tests = text.lines().any(|l| {
@@ -460,7 +461,7 @@ fn miri(
     package_dir: &Path,
     out: &Out,
     timer: &Timer,
-    n: u32,
+    n: ExerciseId,
 ) -> Result<Vec<TestRun>> {
     let stamp = |what: &str| format!("[{:>5.1}s] {what}", timer.secs());
     // Targets without tests (the loom target outside loom, a library without

@@ -14,7 +14,7 @@ use super::mistakes::{self, MISTAKES, Mistake};
 use super::progress::State;
 use super::runner::{self, Options, Out, Report};
 use super::{exit_code, hint_advice, scratch_checkout};
-use crate::workspace::{copy_checkout, exercises};
+use crate::workspace::{ExerciseId, copy_checkout, exercises};
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
@@ -61,9 +61,12 @@ pub fn run(only: Option<&str>) -> Result<ExitCode> {
 fn run_case(case: &str) -> Result<Vec<String>> {
     let co = scratch_checkout();
     copy_checkout(&co.dir)?;
-    let (kind, n) = match case.rsplit_once('-').and_then(|(k, n)| Some((k, n.parse::<u32>().ok()?))) {
-        Some((kind, n)) if kind != "no-miri" || n == 0 => (kind.to_owned(), n),
-        _ => ("mistake".to_owned(), MISTAKES.iter().find(|m| m.name == case).map_or(0, |m| m.exercise)),
+    let (kind, n) = match case.rsplit_once('-').and_then(|(k, n)| Some((k, ExerciseId::parse(n)?))) {
+        Some((kind, n)) if kind != "no-miri" || n == ExerciseId::first(0) => (kind.to_owned(), n),
+        _ => (
+            "mistake".to_owned(),
+            MISTAKES.iter().find(|m| m.name == case).map_or(ExerciseId::first(0), |m| m.exercise),
+        ),
     };
     let lib = co.dir.join(format!("exercises/exercise-{n}/src/lib.rs"));
     let mut miri = true;
