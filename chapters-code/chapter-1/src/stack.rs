@@ -207,6 +207,97 @@ impl<T> TreiberStack<T> {
     }
     // ANCHOR_END: push
 
+    // ANCHOR: stub-1-cut-push-all
+    // ANCHOR: push_all
+    /// Pushes every value of `values` as one batch: the last value ends on
+    /// top, as if they were pushed one by one, but the whole batch appears at
+    /// once. The values are linked into a private chain of nodes first, and
+    /// one compare-and-swap of the head publishes the chain, so no other
+    /// thread ever sees part of it: a concurrent `pop` gets either none of
+    /// the batch or its top value, and the batch's values come out one after
+    /// another, unless other pushes land on top of them in the meantime.
+    ///
+    /// An empty batch leaves the stack untouched (it does not even read the
+    /// head).
+    ///
+    /// ```
+    /// use chapter_1::stack::TreiberStack;
+    /// let collector = loom_facade::epoch::Collector::new();
+    /// let handle = collector.register();
+    /// let stack = TreiberStack::with_collector(collector.clone());
+    /// stack.push(0, &handle.pin());
+    /// stack.push_all([1, 2, 3], &handle.pin());
+    /// let popped: Vec<i32> = stack.drain(&handle.pin()).collect();
+    /// assert_eq!(popped, [3, 2, 1, 0]);
+    /// ```
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector) (the stack is left untouched and
+    /// `values` is dropped unread). When iterating `values` panics, the panic
+    /// carries on to the caller after the nodes built so far have been freed
+    /// and their values dropped; the stack never sees any of them.
+    pub fn push_all(&self, values: impl IntoIterator<Item = T>, guard: &Guard) {
+        self.bound.check(guard, NAME);
+        // ANCHOR: stub-1b-push-all
+        let mut values = values.into_iter();
+        // An empty batch publishes nothing, so it must not touch the head:
+        // swapping in an empty (null) chain would throw the stack away.
+        let Some(first) = values.next() else { return };
+        // The first value goes to the bottom of the batch, each later one on
+        // top of the one before: the last value ends on top.
+        let bottom = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(first)), next: Atomic::null() })
+            .into_shared(guard);
+        let top = {
+            // Until it is published, the chain is ours alone and `batch` owns
+            // it, top first. If `values` panics below, unwinding drops
+            // `batch`, which frees every node built so far and drops its
+            // value: nothing leaks, and the stack never saw any of them.
+            // SAFETY: `bottom` was just allocated, no other thread can reach
+            // it, and its value is in it; its `next` is null, so the chain
+            // ends there.
+            let mut batch = unsafe { Chain::owned(bottom) };
+            for value in values {
+                let node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
+                // Relaxed: the chain is private; the Release that publishes
+                // the batch below publishes this link with it.
+                node.next.store(batch.next, Ordering::Relaxed);
+                batch.next = node.into_shared(guard);
+            }
+            // The batch is built. `batch` lets go of it now: once the bottom
+            // is linked to the stack, its walk would run on into the stack's
+            // nodes, and once the batch is published they are the stack's.
+            std::mem::replace(&mut batch.next, Shared::null())
+        };
+        // Relaxed: the head is only copied into the bottom's `next`, never
+        // dereferenced, so this thread needs none of its push's writes.
+        let mut head = self.head.load(Ordering::Relaxed, guard);
+        loop {
+            // Every try links the bottom to the head it expects. After a
+            // failed compare-and-swap that head has changed: a bottom still
+            // linked to the old one would cut off every node pushed since,
+            // or bring back a node already popped.
+            // Relaxed: the batch is still private; the Release below
+            // publishes this store with it.
+            // SAFETY: `bottom` is a node of our unpublished batch: allocated
+            // above, never freed, reachable by no other thread.
+            unsafe { bottom.deref() }.next.store(head, Ordering::Relaxed);
+            // Release on success: a thread whose Acquire load (`pop`, `peek`,
+            // `drain`) sees `top`, or a node pushed on top of it later (every
+            // write to the head is a read-modify-write, which carries the
+            // release sequence on), also sees every value and `next` of the
+            // batch. Relaxed on failure: we only retry with the head we were
+            // handed back, which we never dereference.
+            match self.head.compare_exchange(head, top, Ordering::Release, Ordering::Relaxed, guard) {
+                Ok(_) => return,
+                Err(failed) => head = failed.current,
+            }
+        }
+        // ANCHOR_END: stub-1b-push-all
+    }
+    // ANCHOR_END: push_all
+    // ANCHOR_END: stub-1-cut-push-all
+
     // ANCHOR: pop
     /// Pops the value on top of the stack, or `None` when it is empty.
     ///
