@@ -1,0 +1,417 @@
+//! Exercise 1c's second correct stack: chapter 1's Treiber stack with other
+//! orderings, chosen differently from the chapter's and just as correct. The
+//! tests run your model on it too: a catch must fail on the broken stack for
+//! the right reason, not on whatever is not the chapter's own stack.
+//!
+//! Written by `cargo xtask stubs` from `chapters-code/chapter-1/src/stack.rs`:
+//! do not edit it.
+
+use loom_facade::BoundCollector;
+use loom_facade::cell::UnsafeCell;
+use loom_facade::epoch::{self, Atomic, Collector, Guard, Owned, Shared};
+use loom_facade::sync::atomic::{Ordering, fence};
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+
+/// The name the guard check puts in its panic message.
+const NAME: &str = "TreiberStack";
+
+/// A lock-free LIFO stack (Treiber, 1986) with epoch-based reclamation,
+/// bound to one [`Collector`]: pin its guards through a handle of that
+/// collector. Chapter 1's `TreiberStack` documents the design and the bounds.
+pub struct TreiberStack<T> {
+    head: Atomic<Node<T>>,
+    /// The collector every popped node is retired to; every guard the core
+    /// API is given is checked against it.
+    bound: BoundCollector,
+    /// The stack owns `T`s (`Drop` already tells the drop checker; this keeps
+    /// it true if `Drop` is relaxed). Variance comes from `head`: crossbeam's
+    /// `Atomic` holds a `PhantomData<*mut _>`, so the stack is invariant in `T`.
+    _owns: PhantomData<T>,
+}
+
+struct Node<T> {
+    /// Moved out exactly once, by the `pop` whose compare-and-swap unlinks
+    /// the node (or by `drain`, or by `Drop`). `ManuallyDrop` because freeing
+    /// the node later must not drop the value a second time. The cell lets
+    /// loom check every read of the value against the write that made it.
+    value: UnsafeCell<ManuallyDrop<T>>,
+    /// Set by `push` before the node is published, never changed after.
+    next: Atomic<Node<T>>,
+}
+
+// SAFETY: the stack owns its values and hands them out only by moving them
+// (`pop`, `drain`, `into_iter`) or by copying `T: Copy` values (`peek`);
+// it never gives out a `&T`. So moving a stack to another thread moves `T`s,
+// which `T: Send` allows, exactly as for `Vec<T>`. (The `BoundCollector` is
+// `Send` and `Sync` itself: it is a handle to a collector.)
+unsafe impl<T: Send> Send for TreiberStack<T> {}
+// SAFETY: through `&TreiberStack<T>` threads only move `T`s in and out, each
+// value to exactly one thread (the compare-and-swap that unlinks a node gives
+// its value to one popper), so `T: Send` is enough, as for `Mutex<T>`. Nodes
+// are freed through crossbeam-epoch, which never frees one a pinned thread
+// may still read.
+unsafe impl<T: Send> Sync for TreiberStack<T> {}
+
+impl<T> TreiberStack<T> {
+    /// An empty stack bound to crossbeam-epoch's default collector: pin its
+    /// guards with `epoch::pin()` (or use the `*_pinned` methods). Not in
+    /// loom builds, where there is no default collector.
+    #[cfg(not(crossbeam_loom))]
+    pub fn new() -> Self {
+        Self::bound_to(BoundCollector::default_collector())
+    }
+
+    /// An empty stack bound to `collector`: pin its guards through a handle
+    /// of that collector (`collector.register().pin()`).
+    pub fn with_collector(collector: Collector) -> Self {
+        Self::bound_to(BoundCollector::new(collector))
+    }
+
+    fn bound_to(bound: BoundCollector) -> Self {
+        TreiberStack { head: Atomic::null(), bound, _owns: PhantomData }
+    }
+
+    /// The collector this stack retires its nodes to, and whose guards it
+    /// accepts.
+    pub fn collector(&self) -> &Collector {
+        self.bound.collector()
+    }
+}
+
+impl<T> TreiberStack<T> {
+    /// Pushes `value` on top of the stack.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector) (the stack is left untouched and
+    /// `value` is dropped).
+    pub fn push(&self, value: T, guard: &Guard) {
+        self.bound.check(guard, NAME);
+        // SAFETY: just checked: `guard` belongs to our collector (or is the
+        // unprotected guard, whose own contract the caller keeps).
+        unsafe { self.push_unchecked(value, guard) }
+    }
+
+    /// [`push`](Self::push) without the guard check, for the benchmark that
+    /// measures what the check costs.
+    ///
+    /// # Safety
+    /// `guard` must be pinned on [`collector()`](Self::collector), or be the
+    /// unprotected guard used under its contract. (`push` itself never
+    /// dereferences a node, so today any guard would do; it keeps the one
+    /// contract of the core API so that changing `push` cannot silently break
+    /// its callers' proofs.)
+    pub unsafe fn push_unchecked(&self, value: T, guard: &Guard) {
+        let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
+        // Relaxed: this thread only copies the head into `node.next`; it
+        // never dereferences it, so it needs no other thread's writes.
+        let mut head = self.head.load(Ordering::Relaxed, guard);
+        loop {
+            // Relaxed: the node is not shared yet; the Release below
+            // publishes this store together with the value.
+            node.next.store(head, Ordering::Relaxed);
+            // AcqRel on success: its Release half publishes the node (a
+            // thread whose Acquire load sees it also sees its value and its
+            // `next`); its Acquire half is more than push needs. Relaxed on
+            // failure: we only retry with the head we were handed back.
+            match self.head.compare_exchange(head, node, Ordering::AcqRel, Ordering::Relaxed, guard) {
+                Ok(_) => return,
+                Err(e) => {
+                    head = e.current;
+                    node = e.new;
+                }
+            }
+        }
+    }
+
+    // (`push_all` is left out here: exercise 1c does not use it.)
+
+    /// Pops the value on top of the stack, or `None` when it is empty.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector); the stack is left untouched.
+    pub fn pop(&self, guard: &Guard) -> Option<T> {
+        self.bound.check(guard, NAME);
+        // SAFETY: just checked: `guard` holds back the collector `pop`
+        // retires to.
+        unsafe { self.pop_unchecked(guard) }
+    }
+
+    /// [`pop`](Self::pop) without the guard check, for the benchmark that
+    /// measures what the check costs: the "unsafe API with a contract"
+    /// design of chapter 1's "Whose guard is it?".
+    ///
+    /// # Safety
+    /// `guard` must be pinned on [`collector()`](Self::collector), or be the
+    /// unprotected guard used under its contract (no other thread can reach
+    /// the stack).
+    pub unsafe fn pop_unchecked(&self, guard: &Guard) -> Option<T> {
+        // Acquire pairs with the Release of the `push` that published the
+        // node: its value and `next` are visible below.
+        let mut head = self.head.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: `head` was loaded from `self.head` under `guard`, which
+            // is pinned on our collector (the caller's contract). A node is
+            // retired to that collector with `defer_destroy` only after it has
+            // been unlinked, so one we could still load is not freed before
+            // `guard` unpins.
+            let node = unsafe { head.as_ref() }?;
+            // Relaxed: `next` was written before the node was published, and
+            // the Acquire load that gave us `head` already made it visible.
+            let next = node.next.load(Ordering::Relaxed, guard);
+            // Acquire on success too: more than needed (the load that gave
+            // us `head` was already an Acquire), and still correct.
+            // Acquire on failure: we go round again with the new head and
+            // will read its `next`, so we need its push's writes. (Every
+            // write to the head is a read-modify-write, so each one carries
+            // on the release sequences of the pushes before it: an Acquire
+            // that reads a head written by a `pop` still synchronises with
+            // the `push` that published that node.)
+            match self.head.compare_exchange(head, next, Ordering::Acquire, Ordering::Acquire, guard) {
+                Ok(_) => {
+                    // Nothing else reads the value as a `T` to keep (`peek`
+                    // only copies `T: Copy` values); the node's memory keeps the
+                    // bytes but `ManuallyDrop` never drops them.
+                    // SAFETY: our compare-and-swap unlinked the node, so no other
+                    // `pop` can win it: we move the value out exactly once.
+                    let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
+                    // The value is out: the node retired below holds only bytes
+                    // that `ManuallyDrop` never drops, so freeing it later (on
+                    // any thread, after any lifetime has ended) runs no code of
+                    // `T`'s. That is why `pop` needs neither `T: Send` nor
+                    // `T: 'static`.
+                    // SAFETY: the node is unlinked, so no thread can load it
+                    // from now on; threads that loaded it earlier are pinned on
+                    // our collector (every guard is checked), and the epoch
+                    // frees it only once they have all unpinned.
+                    unsafe { guard.defer_destroy(head) };
+                    return Some(value);
+                }
+                Err(e) => head = e.current,
+            }
+        }
+    }
+
+    // (`peek` is left out here: exercise 1c does not use it.)
+
+    /// `true` when the stack has no element at the moment of the call.
+    pub fn is_empty(&self) -> bool {
+        // SAFETY: the pointer is only compared with null, never dereferenced,
+        // so no protection is needed.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: no data is read through the pointer.
+        self.head.load(Ordering::Relaxed, guard).is_null()
+    }
+
+    /// Takes every element off the stack at once (one atomic swap) and
+    /// returns them, top first. Elements pushed after the swap stay.
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector); nothing is taken.
+    pub fn drain<'g>(&self, guard: &'g Guard) -> Drain<'g, T> {
+        self.bound.check(guard, NAME);
+        // A Relaxed swap, then an Acquire fence: the swap read the head a
+        // push wrote (or a read-modify-write after it, which carries on its
+        // release sequence), so the fence synchronises with that push, and the
+        // values of all the nodes in the chain are visible. The null we store
+        // publishes nothing.
+        let first = self.head.swap(Shared::null(), Ordering::Relaxed, guard);
+        fence(Ordering::Acquire);
+        Drain { next: first, guard }
+    }
+}
+
+// (The `*_pinned` methods are left out here: there is no default collector under loom.)
+
+/// An empty stack bound to the default collector, as [`TreiberStack::new`].
+#[cfg(not(crossbeam_loom))]
+impl<T> Default for TreiberStack<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for TreiberStack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The elements cannot be shown without a guard, and may change while
+        // they are printed: show what is stable.
+        f.debug_struct("TreiberStack").field("is_empty", &self.is_empty()).finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for TreiberStack<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the stack, and every
+        // node that was popped is no longer linked, so the nodes reachable
+        // from the head are ours alone and can be freed at once.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: whatever handed us `&mut self` (a join, the end of a
+        // scope) already ordered the other threads' pushes before us.
+        let first = self.head.load(Ordering::Relaxed, guard);
+        // SAFETY: as above, the chain from the head is ours alone; the values
+        // in it were never moved out (they are still in the stack).
+        let chain = unsafe { Chain::owned(first) };
+        drop_each(chain);
+    }
+}
+
+/// A chain of nodes that only its owner can reach, taken apart one node at
+/// a time: each node is freed at once and its value handed out.
+struct Chain<'g, T> {
+    next: Shared<'g, Node<T>>,
+}
+
+impl<'g, T> Chain<'g, T> {
+    /// # Safety
+    /// No other thread can reach any node of the chain from `first` on, and
+    /// no node of it has had its value moved out.
+    unsafe fn owned(first: Shared<'g, Node<T>>) -> Self {
+        Chain { next: first }
+    }
+}
+
+impl<T> Iterator for Chain<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        if self.next.is_null() {
+            return None;
+        }
+        // SAFETY: the chain is ours alone (`Chain::owned`'s contract), and
+        // `self.next` moves past each node as it is taken: each node is
+        // turned back into a box exactly once.
+        let node = unsafe { self.next.into_owned() }.into_box();
+        // SAFETY: the chain is ours alone: nobody can be holding its nodes.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: `next` never changes once the node is published.
+        self.next = node.next.load(Ordering::Relaxed, guard);
+        // The value, never moved out, is moved out now, exactly once; the
+        // node's memory is freed as `node` goes out of scope.
+        Some(ManuallyDrop::into_inner(node.value.into_inner()))
+    }
+}
+
+impl<T> Drop for Chain<'_, T> {
+    fn drop(&mut self) {
+        drop_each(self);
+    }
+}
+
+/// Drops every value `values` yields, *even when one of those drops panics*:
+/// the rest are still dropped, then the panic carries on, as with `Vec`. (A
+/// second panic while the first unwinds aborts the process, again as with
+/// `Vec`: Rust cannot unwind two panics at once.)
+fn drop_each<I: Iterator>(values: I) {
+    /// Armed around each value's drop; if that drop unwinds, dropping this
+    /// guard drops the values not yet reached.
+    struct KeepDropping<I: Iterator>(I);
+
+    impl<I: Iterator> Drop for KeepDropping<I> {
+        fn drop(&mut self) {
+            self.0.by_ref().for_each(drop);
+        }
+    }
+
+    let mut rest = KeepDropping(values);
+    for value in rest.0.by_ref() {
+        drop(value);
+    }
+    // Nothing is left: dropping `rest` now finds no more values.
+}
+
+/// The elements taken by [`TreiberStack::drain`], top first.
+///
+/// Dropping it drops the elements not yet taken.
+pub struct Drain<'g, T> {
+    next: Shared<'g, Node<T>>,
+    guard: &'g Guard,
+}
+
+impl<T> Iterator for Drain<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        // SAFETY: the chain was detached by `drain`'s swap under `self.guard`,
+        // and its nodes are retired only here, one by one, with
+        // `defer_destroy`: each node is alive while we read it.
+        let node = unsafe { self.next.as_ref() }?;
+        let current = self.next;
+        // Relaxed: `drain`'s Acquire swap made every `next` in the chain
+        // visible, and they never change.
+        self.next = node.next.load(Ordering::Relaxed, self.guard);
+        // SAFETY: the swap gave this chain to us alone: no `pop` can unlink
+        // its nodes any more, so each value is moved out here exactly once.
+        let value = node.value.with(|p| unsafe { ManuallyDrop::into_inner(p.read()) });
+        // A `pop` that loaded the node before our swap may still read its
+        // `next`; deferring the free keeps that read valid and the address
+        // from being reused under its feet (no ABA).
+        // SAFETY: the node is unreachable from the stack; it is retired once.
+        unsafe { self.guard.defer_destroy(current) };
+        Some(value)
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        // The values not taken yet are dropped here, all of them even when
+        // one's `Drop` panics.
+        drop_each(self);
+    }
+}
+
+impl<T> fmt::Debug for Drain<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Drain").field("is_empty", &self.next.is_null()).finish_non_exhaustive()
+    }
+}
+
+/// The elements of a stack taken by value, top first.
+///
+/// Dropping it drops the elements not yet taken (through the stack's own
+/// `Drop`, which keeps going when one of them panics).
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    stack: TreiberStack<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        // SAFETY: we own the stack, so no other thread can be pinned on it:
+        // the unprotected guard's immediate `defer_destroy` frees a node that
+        // nobody else can be reading. (`pop` accepts the unprotected guard.)
+        self.stack.pop(unsafe { epoch::unprotected() })
+    }
+}
+
+impl<T> IntoIterator for TreiberStack<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    /// The elements, top first, without pinning anything.
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { stack: self }
+    }
+}
+
+/// A stack bound to the default collector, as [`TreiberStack::new`].
+#[cfg(not(crossbeam_loom))]
+impl<T> FromIterator<T> for TreiberStack<T> {
+    /// Pushes the elements in order: the last one ends on top.
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let stack = TreiberStack::new();
+        // SAFETY: the stack is not shared yet: nothing is ever retired while
+        // pushing, and no other thread can read it. (`push` accepts the
+        // unprotected guard.)
+        let guard = unsafe { epoch::unprotected() };
+        for value in iter {
+            stack.push(value, guard);
+        }
+        stack
+    }
+}
