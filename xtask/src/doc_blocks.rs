@@ -1,31 +1,83 @@
 //! Generated blocks in hand-written Markdown: the parts of README.md and the
-//! book that repeat something the code defines (the steps of
-//! `cargo xtask test`). Each block sits between two marker comments;
+//! book that repeat something the code or the data defines (the steps of
+//! `cargo xtask test`; each chapter's list of exercises). Each block sits between two marker comments;
 //! `cargo xtask docs` rewrites what is between them and
 //! `cargo xtask check-book` fails while a block differs from what it would
 //! write.
 
-use crate::steps;
-use crate::workspace::root;
+use crate::workspace::{Chapter, chapters, entries, root};
+use crate::{exercise_info, steps};
 use anyhow::{Context, Result, bail};
 
-/// One generated block: where it is, its name in the markers, its content.
-#[derive(Debug)]
+/// One generated block: where it is, its name in the markers, what it is
+/// written from, its content.
 pub struct Block {
     /// The file, relative to the workspace root.
-    pub file: &'static str,
+    pub file: String,
     pub name: &'static str,
-    pub render: fn() -> String,
+    /// What the marker names as the block's source.
+    pub source: &'static str,
+    pub render: Box<dyn Fn() -> Result<String>>,
 }
 
-/// Every generated block.
-pub const BLOCKS: &[Block] = &[
-    Block { file: "README.md", name: "test-steps", render: steps::markdown_list },
-    Block { file: "book/src/chapter-0/running.md", name: "test-steps", render: steps::markdown_table },
-];
+/// What the exercise lists are written from.
+const EXERCISE_SOURCE: &str = "each exercise's [package.metadata.lab]";
 
-fn begin_marker(name: &str) -> String {
-    format!("<!-- BEGIN {name}: written by `cargo xtask docs` from xtask/src/steps.rs; edit it there -->")
+/// Every generated block: the steps of `cargo xtask test` in README.md and
+/// the running page; each chapter's list of exercises, on the one page of
+/// the chapter that has its markers.
+pub fn blocks() -> Result<Vec<Block>> {
+    let mut out = vec![
+        Block {
+            file: "README.md".into(),
+            name: "test-steps",
+            source: "xtask/src/steps.rs",
+            render: Box::new(|| Ok(steps::markdown_list())),
+        },
+        Block {
+            file: "book/src/chapter-0/running.md".into(),
+            name: "test-steps",
+            source: "xtask/src/steps.rs",
+            render: Box::new(|| Ok(steps::markdown_table())),
+        },
+    ];
+    out.push(Block {
+        file: "book/src/chapter-0/lab.md".into(),
+        name: "all-exercises",
+        source: EXERCISE_SOURCE,
+        render: Box::new(|| exercise_info::book_table("chapter-0/lab.md")),
+    });
+    let listed: Vec<u32> = exercise_info::all()?.iter().map(|(id, _)| id.chapter).collect();
+    // Chapter 0's one exercise is in the table of all of them, on the lab's page.
+    for chapter in chapters().into_iter().filter_map(Chapter::number).filter(|n| *n > 0 && listed.contains(n)) {
+        let dir = root().join("book/src").join(format!("chapter-{chapter}"));
+        let begin = begin_marker("exercises", EXERCISE_SOURCE);
+        let pages: Vec<String> = entries(&dir)
+            .into_iter()
+            .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(&begin)))
+            .filter_map(|p| Some(format!("chapter-{chapter}/{}", p.file_name()?.to_str()?)))
+            .collect();
+        let [page] = pages.as_slice() else {
+            bail!(
+                "chapter {chapter} has exercises, so exactly one of its pages must hold the list's markers \
+                 (`{begin}` and `{}`); found {}",
+                end_marker("exercises"),
+                pages.len()
+            );
+        };
+        let from = page.clone();
+        out.push(Block {
+            file: format!("book/src/{page}"),
+            name: "exercises",
+            source: EXERCISE_SOURCE,
+            render: Box::new(move || exercise_info::chapter_table(chapter, &from)),
+        });
+    }
+    Ok(out)
+}
+
+fn begin_marker(name: &str, source: &str) -> String {
+    format!("<!-- BEGIN {name}: written by `cargo xtask docs` from {source}; edit it there -->")
 }
 
 fn end_marker(name: &str) -> String {
@@ -35,8 +87,8 @@ fn end_marker(name: &str) -> String {
 /// `text` with block `name` holding `body` (a blank line on each side of it,
 /// so that Markdown sees a list or table); an error when the markers are
 /// missing, repeated or out of order.
-pub fn splice(text: &str, name: &str, body: &str) -> Result<String> {
-    let (begin, end) = (begin_marker(name), end_marker(name));
+pub fn splice(text: &str, name: &str, source: &str, body: &str) -> Result<String> {
+    let (begin, end) = (begin_marker(name, source), end_marker(name));
     let starts: Vec<usize> = text.match_indices(&begin).map(|(i, _)| i).collect();
     let ends: Vec<usize> = text.match_indices(&end).map(|(i, _)| i).collect();
     let (&[start], &[stop]) = (starts.as_slice(), ends.as_slice()) else {
@@ -55,8 +107,9 @@ pub fn splice(text: &str, name: &str, body: &str) -> Result<String> {
 
 /// Each file that has blocks: its path (relative to the root), its text
 /// now, and its text with every block as the code says.
-pub fn expected() -> Result<Vec<(&'static str, String, String)>> {
-    let mut files: Vec<&'static str> = BLOCKS.iter().map(|b| b.file).collect();
+pub fn expected() -> Result<Vec<(String, String, String)>> {
+    let blocks = blocks()?;
+    let mut files: Vec<&String> = blocks.iter().map(|b| &b.file).collect();
     files.dedup();
     files
         .into_iter()
@@ -64,10 +117,11 @@ pub fn expected() -> Result<Vec<(&'static str, String, String)>> {
             let path = root().join(file);
             let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
             let mut wanted = text.clone();
-            for block in BLOCKS.iter().filter(|b| b.file == file) {
-                wanted = splice(&wanted, block.name, &(block.render)()).with_context(|| file.to_owned())?;
+            for block in blocks.iter().filter(|b| &b.file == file) {
+                let body = (block.render)().with_context(|| file.to_owned())?;
+                wanted = splice(&wanted, block.name, block.source, &body).with_context(|| file.to_owned())?;
             }
-            Ok((file, text, wanted))
+            Ok((file.clone(), text, wanted))
         })
         .collect()
 }
@@ -80,7 +134,7 @@ pub fn problems() -> Vec<String> {
             .into_iter()
             .filter(|(_, text, wanted)| text != wanted)
             .map(|(file, ..)| {
-                format!("{file}: a generated block (the steps of `cargo xtask test`) differs from xtask/src/steps.rs; run `cargo xtask docs`")
+                format!("{file}: a generated block differs from what it is written from; run `cargo xtask docs`")
             })
             .collect(),
         Err(e) => vec![format!("{e:#}")],
@@ -93,19 +147,19 @@ mod tests {
 
     #[test]
     fn a_block_is_replaced_between_its_markers_only() {
-        let text = format!("intro\n{}\nold\n{}\nafter\n", begin_marker("x"), end_marker("x"));
-        let once = splice(&text, "x", "new\n").unwrap();
-        assert_eq!(once, format!("intro\n{}\n\nnew\n\n{}\nafter\n", begin_marker("x"), end_marker("x")));
-        assert_eq!(splice(&once, "x", "new").unwrap(), once, "writing twice changes nothing");
+        let text = format!("intro\n{}\nold\n{}\nafter\n", begin_marker("x", "src"), end_marker("x"));
+        let once = splice(&text, "x", "src", "new\n").unwrap();
+        assert_eq!(once, format!("intro\n{}\n\nnew\n\n{}\nafter\n", begin_marker("x", "src"), end_marker("x")));
+        assert_eq!(splice(&once, "x", "src", "new").unwrap(), once, "writing twice changes nothing");
     }
 
     #[test]
     fn missing_or_misplaced_markers_are_errors() {
-        assert!(splice("no markers", "x", "new").is_err());
-        let twice = format!("{b}\n{e}\n{b}\n{e}\n", b = begin_marker("x"), e = end_marker("x"));
-        assert!(splice(&twice, "x", "new").is_err());
-        let reversed = format!("{}\n{}\n", end_marker("x"), begin_marker("x"));
-        assert!(splice(&reversed, "x", "new").is_err());
+        assert!(splice("no markers", "x", "src", "new").is_err());
+        let twice = format!("{b}\n{e}\n{b}\n{e}\n", b = begin_marker("x", "src"), e = end_marker("x"));
+        assert!(splice(&twice, "x", "src", "new").is_err());
+        let reversed = format!("{}\n{}\n", end_marker("x"), begin_marker("x", "src"));
+        assert!(splice(&reversed, "x", "src", "new").is_err());
     }
 
     #[test]

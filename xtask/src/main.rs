@@ -11,6 +11,7 @@ mod criterion;
 mod diagram_render;
 mod doc_blocks;
 mod exercise_check;
+mod exercise_info;
 mod generated;
 mod lists;
 mod loom_build;

@@ -105,7 +105,22 @@ pub fn hand_written() -> Vec<ExerciseId> {
     exercises().into_iter().filter(|id| !list_path(*id).exists()).collect()
 }
 
+/// Exercise `id`'s generated files as they are once solved: the same files,
+/// with each region that the stub replaces by text left as in the source
+/// (the regions it cuts are still cut). `None` when its stub is written by
+/// hand. The runner's self-test puts these in place of the stub.
+pub fn solved(id: ExerciseId) -> Result<Option<Vec<Generated>>> {
+    if !list_path(id).exists() {
+        return Ok(None);
+    }
+    files(id, true).map(Some)
+}
+
 fn files_of(id: ExerciseId) -> Result<Vec<Generated>> {
+    files(id, false)
+}
+
+fn files(id: ExerciseId, solved: bool) -> Result<Vec<Generated>> {
     let path = list_path(id);
     let name = relative(&path);
     let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {name}"))?;
@@ -116,6 +131,27 @@ fn files_of(id: ExerciseId) -> Result<Vec<Generated>> {
         let source_path = root().join(&file.from);
         let source = std::fs::read_to_string(&source_path)
             .with_context(|| format!("{name}: could not read `from` = {:?}", file.from))?;
+        let solved_spec;
+        let file = if solved {
+            solved_spec = StubFile {
+                from: file.from.clone(),
+                to: file.to.clone(),
+                regions: file
+                    .regions
+                    .iter()
+                    .filter(|(_, with)| with.is_empty())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                replace: file
+                    .replace
+                    .iter()
+                    .map(|e| Edit { find: e.find.clone(), with: e.with.clone(), why: e.why.clone() })
+                    .collect(),
+            };
+            &solved_spec
+        } else {
+            file
+        };
         let text = generate(&source, file).map_err(|p| anyhow!("{name} ({}): {}", file.from, p.join("; ")))?;
         let path = crate_dir.join(&file.to);
         if out.iter().any(|g| g.path == path) {

@@ -7,6 +7,7 @@
 
 use crate::diagram_render;
 use crate::doc_blocks;
+use crate::exercise_info;
 use crate::lists;
 use crate::table::cells_in_row;
 use crate::workspace::{files_under, relative, root};
@@ -110,6 +111,8 @@ pub fn run() -> Result<()> {
     problems.extend(diagram_render::problems());
     // README.md's and the book's generated blocks are what the code says.
     problems.extend(doc_blocks::problems());
+    // Each exercise says what it is, and its page says how long it takes.
+    problems.extend(exercise_info::problems());
     // The hand-written lists (book-outputs.toml, mutants.toml) are well formed.
     problems.extend(lists::problems());
     for entry in files_under(&generated) {

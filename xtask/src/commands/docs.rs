@@ -13,7 +13,7 @@ pub fn run() -> Result<()> {
             unchanged += 1;
             continue;
         }
-        let path = root().join(file);
+        let path = root().join(&file);
         std::fs::write(&path, wanted).with_context(|| format!("could not write {}", path.display()))?;
         println!("wrote {file}");
         written += 1;

@@ -86,6 +86,18 @@ pub fn find(n: ExerciseId, name: &str) -> Result<&'static Mistake> {
 /// the scratch checkout `scratch`, its crate paths renamed (a chapter module
 /// becomes the crate's root). Returns that file.
 pub fn solution_as_exercise(scratch: &Path, n: ExerciseId) -> Result<std::path::PathBuf> {
+    // A generated stub: its files as they are solved, from the same list.
+    if let Some(files) = crate::stub_gen::solved(n)? {
+        let mut lib = None;
+        for g in files {
+            let path = scratch.join(g.path.strip_prefix(root()).expect("an exercise's file is in the checkout"));
+            std::fs::write(&path, &g.text).with_context(|| format!("could not write {}", path.display()))?;
+            if path.ends_with("src/lib.rs") {
+                lib = Some(path);
+            }
+        }
+        return lib.with_context(|| format!("exercise {n}'s stub.toml generates no src/lib.rs"));
+    }
     let source = solution_source(n);
     let mut text = std::fs::read_to_string(root().join(&source))
         .with_context(|| format!("could not read the solution {}", source.display()))?;
@@ -96,8 +108,8 @@ pub fn solution_as_exercise(scratch: &Path, n: ExerciseId) -> Result<std::path::
         && source.starts_with("chapters-code")
     {
         text = text
-            .replace(&format!("chapter_{n}::{module}::"), &format!("exercise_{n}::"))
-            .replace(&format!("chapter_{n}::"), &format!("exercise_{n}::"))
+            .replace(&format!("chapter_{}::{module}::", n.chapter), &format!("exercise_{n}::"))
+            .replace(&format!("chapter_{}::", n.chapter), &format!("exercise_{n}::"))
             .replace(&format!("\"{module}::tests::"), "\"tests::");
     }
     text = text.replace(&format!("solution_{n}"), &format!("exercise_{n}"));

@@ -15,10 +15,11 @@ mod runner;
 mod selftest;
 
 use crate::cli::{CheckArgs, HintArgs, LabArgs, LabCommand, WatchArgs};
+use crate::exercise_info::{self, title};
 use crate::workspace::{ExerciseId, copy_checkout, exercises, root, target_dir};
 use anyhow::{Context, Result, bail};
 use hints::{Failed, fitting, hints};
-use progress::{Progress, State, title};
+use progress::{Progress, State};
 use runner::{Checkout, Options, Out, Report};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -166,12 +167,21 @@ fn hint_advice(n: ExerciseId, failed: &[Failed], read: &[usize], recorded: bool)
 fn overview() {
     let progress = Progress::load();
     let current = progress.current();
-    println!("exercise  state                                        hints  title");
+    println!("exercise  state                                        hints  kind       time     title");
     for n in exercises() {
         let state = progress.state(n);
         let read = progress.hints_read(n).len();
         let mark = if current == Some(n) && !state.done() { "  (in progress)" } else { "" };
-        println!("{n:>8}  {:<43}  {read}/{}    {}{mark}", state.label(), hints(n).len(), title(n));
+        let (kind, time) = match exercise_info::info(n) {
+            Ok(info) => (info.kind.label(), format!("{} min", info.minutes)),
+            Err(_) => ("?", "?".to_owned()),
+        };
+        println!(
+            "{n:>8}  {:<43}  {read}/{}    {kind:<9}  {time:<7}  {}{mark}",
+            state.label(),
+            hints(n).len(),
+            title(n)
+        );
     }
     match progress.next_exercise() {
         Some(n) => {

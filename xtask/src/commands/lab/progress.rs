@@ -5,7 +5,7 @@
 
 use super::diagnose::Kind;
 use super::hints::Failed;
-use crate::workspace::{ExerciseId, exercises, package_dir, root, target_dir};
+use crate::workspace::{ExerciseId, exercises, root, target_dir};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -187,14 +187,6 @@ impl Progress {
             .filter(|n| all.contains(n) && !self.state(*n).done())
             .or_else(|| all.iter().copied().find(|n| !self.state(*n).done()))
     }
-}
-
-/// The exercise's title: the first `# ` heading of its README.
-pub fn title(n: ExerciseId) -> String {
-    std::fs::read_to_string(package_dir(&format!("exercise-{n}")).join("README.md"))
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("# ").map(str::to_owned)))
-        .unwrap_or_else(|| format!("Exercise {n}"))
 }
 
 #[cfg(test)]
