@@ -209,6 +209,7 @@ impl<T> TreiberStack<T> {
 
     // ANCHOR: stub-1-cut-push-all
     // ANCHOR: push_all
+    // ANCHOR: push_all_task
     /// Pushes every value of `values` as one batch: the last value ends on
     /// top, as if they were pushed one by one, but the whole batch appears at
     /// once. The values are linked into a private chain of nodes first, and
@@ -239,6 +240,7 @@ impl<T> TreiberStack<T> {
     /// and their values dropped; the stack never sees any of them.
     pub fn push_all(&self, values: impl IntoIterator<Item = T>, guard: &Guard) {
         self.bound.check(guard, NAME);
+        // ANCHOR_END: push_all_task
         // ANCHOR: stub-1b-push-all
         let mut values = values.into_iter();
         // An empty batch publishes nothing, so it must not touch the head:
