@@ -229,6 +229,15 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
     let output = output_for(&diagram);
     std::fs::write(&output, &svg[0]).with_context(|| format!("could not write {}", output.display()))?;
     println!("rendered {}", relative(&output));
+    // The chapter's list of exercises on its first page, and the book's on
+    // the lab page, now that the exercise exists.
+    for (file, text, wanted) in crate::doc_blocks::expected()? {
+        if text != wanted {
+            let path = root.join(&file);
+            std::fs::write(&path, wanted).with_context(|| format!("could not write {}", path.display()))?;
+            println!("wrote the list of exercises in {file}");
+        }
+    }
     // The templates are formatted for their placeholders; the names that
     // replace them are longer or shorter, so rustfmt has the last word.
     let n = names.number;
