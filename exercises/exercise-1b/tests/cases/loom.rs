@@ -178,7 +178,8 @@ fn a_panicking_batch_races_pop() {
             Some(Counted(made.clone()))
         });
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stack.push_all(values, &guard)));
-        assert!(result.is_err(), "the iterator's panic must reach the caller");
+        let payload = result.expect_err("the iterator's panic must reach the caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"the batch's iterator panicked"), "a different panic");
         assert_eq!(drops.load(Ordering::Relaxed), 2, "the values built before the panic must be dropped, once each");
         drop(guard);
         let popped = popper.join().unwrap();

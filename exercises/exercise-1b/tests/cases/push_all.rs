@@ -209,7 +209,8 @@ fn an_iterator_that_panics_at_once_changes_nothing() {
         stack.push(counted(&drops), unshared());
         let result =
             catch_unwind(AssertUnwindSafe(|| stack.push_all(PanicsAfter { good: 0, drops: &drops }, unshared())));
-        assert!(result.is_err(), "the iterator's panic must reach the caller");
+        let payload = result.expect_err("the iterator's panic must reach the caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"the batch's iterator panicked"), "a different panic");
         assert_eq!(pop_all(&stack).len(), 1);
         stack
     });
