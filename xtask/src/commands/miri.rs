@@ -2,7 +2,7 @@
 //! each `#[ignore = "miri rejects: …"]` test must make Miri report its error.
 
 use crate::cli::ChapterArg;
-use crate::process::{describe, run_captured, run_visible};
+use crate::process::{Timer, describe, run_captured, run_visible};
 use crate::rustup::{cargo_nightly, ensure_miri};
 use crate::workspace::{checked_packages, package_dir, test_targets};
 use anyhow::{Context, Result, bail};
@@ -10,11 +10,16 @@ use anyhow::{Context, Result, bail};
 pub fn run(args: ChapterArg) -> Result<()> {
     ensure_miri()?;
     let mut failed = Vec::new();
+    // Where the time goes, printed at the end: Miri is the slowest check.
+    let mut times: Vec<(String, f64, f64)> = Vec::new();
     for package in checked_packages(args.chapter) {
+        let suite = Timer::start();
         // The ordinary suite, doc tests included: Miri must find nothing.
         if !run_visible(cargo_nightly().args(["miri", "test", "-p", &package]))?.success() {
             failed.push(format!("{package}: suite not clean under Miri"));
         }
+        let suite = suite.secs();
+        let rejects = Timer::start();
         for case in miri_rejects(&package)? {
             let mut cmd = cargo_nightly();
             cmd.args([
@@ -47,6 +52,15 @@ pub fn run(args: ChapterArg) -> Result<()> {
                     case.test, case.expected
                 ));
             }
+        }
+        times.push((package, suite, rejects.secs()));
+    }
+    // Only for a whole run (the book quotes the runs of one chapter).
+    if args.chapter.is_none() {
+        times.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)));
+        println!("miri: seconds per package (its suite, then its rejected demonstrations):");
+        for (package, suite, rejects) in &times {
+            println!("  {package:<14} {suite:>7.1} {rejects:>7.1}");
         }
     }
     if !failed.is_empty() {
