@@ -44,9 +44,10 @@ pub fn run(only: Option<&str>) -> Result<ExitCode> {
     };
     let mut problems = Vec::new();
     for case in &chosen {
+        let timer = crate::process::Timer::start();
         let found = run_case(case)?;
         if found.is_empty() {
-            println!("== {case}: as expected\n");
+            println!("== {case}: as expected ({:.0} s)\n", timer.secs());
         } else {
             for p in &found {
                 println!("== {case}: PROBLEM: {p}");
