@@ -73,11 +73,17 @@ impl Tool {
     }
 
     /// `cargo install` of the pinned version into [`tools_root`] (which must
-    /// exist: see [`Tool::prepare_install`]).
+    /// exist: see [`Tool::prepare_install`]). Both tools build in one folder,
+    /// `<tools_root>/build`, so that the second reuses what the two have in
+    /// common (94 of the 267 packages in mdbook-quiz 0.5.0's lock file are in
+    /// mdBook 0.5.4's at the same version; those built with the same features
+    /// compile once), and a new attempt after a failed one starts warm.
     pub fn install_command(&self) -> Command {
         let mut cmd = cargo();
         cmd.args(["install", self.name, "--locked", "--version", &format!("={}", self.version), "--root"])
-            .arg(tools_root());
+            .arg(tools_root())
+            .arg("--target-dir")
+            .arg(tools_root().join("build"));
         cmd
     }
 
