@@ -5,7 +5,7 @@
 //! `cargo xtask check-book` fails while a block differs from what it would
 //! write.
 
-use crate::workspace::{Chapter, chapters, entries, root};
+use crate::workspace::{Chapter, chapters, entries, exercises, root};
 use crate::{exercise_info, steps};
 use anyhow::{Context, Result, bail};
 
@@ -47,7 +47,7 @@ pub fn blocks() -> Result<Vec<Block>> {
         source: EXERCISE_SOURCE,
         render: Box::new(|| exercise_info::book_table("chapter-0/lab.md")),
     });
-    let listed: Vec<u32> = exercise_info::all()?.iter().map(|(id, _)| id.chapter).collect();
+    let listed: Vec<u32> = exercises().iter().map(|id| id.chapter).collect();
     // Chapter 0's one exercise is in the table of all of them, on the lab's page.
     for chapter in chapters().into_iter().filter_map(Chapter::number).filter(|n| *n > 0 && listed.contains(n)) {
         let dir = root().join("book/src").join(format!("chapter-{chapter}"));
@@ -108,10 +108,16 @@ pub fn splice(text: &str, name: &str, source: &str, body: &str) -> Result<String
 /// Each file that has blocks: its path (relative to the root), its text
 /// now, and its text with every block as the code says.
 pub fn expected() -> Result<Vec<(String, String, String)>> {
+    expected_each()?.into_iter().collect()
+}
+
+/// The same, file by file: a file whose block cannot be written (its data
+/// is wrong) does not hold the others back.
+pub fn expected_each() -> Result<Vec<Result<(String, String, String)>>> {
     let blocks = blocks()?;
     let mut files: Vec<&String> = blocks.iter().map(|b| &b.file).collect();
     files.dedup();
-    files
+    Ok(files
         .into_iter()
         .map(|file| {
             let path = root().join(file);
@@ -123,7 +129,7 @@ pub fn expected() -> Result<Vec<(String, String, String)>> {
             }
             Ok((file.clone(), text, wanted))
         })
-        .collect()
+        .collect())
 }
 
 /// What `check-book` reports: each file whose blocks differ from what the

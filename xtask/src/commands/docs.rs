@@ -2,13 +2,21 @@
 //! book (the steps of `cargo xtask test`, from `steps.rs`); `check-book`
 //! fails while they are out of date.
 
-use crate::doc_blocks::expected;
+use crate::doc_blocks::expected_each;
 use crate::workspace::root;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 pub fn run() -> Result<()> {
     let (mut written, mut unchanged) = (0, 0);
-    for (file, text, wanted) in expected()? {
+    let mut problems = Vec::new();
+    for file in expected_each()? {
+        let (file, text, wanted) = match file {
+            Ok(file) => file,
+            Err(e) => {
+                problems.push(format!("{e:#}"));
+                continue;
+            }
+        };
         if text == wanted {
             unchanged += 1;
             continue;
@@ -19,5 +27,8 @@ pub fn run() -> Result<()> {
         written += 1;
     }
     println!("docs: {written} file(s) written, {unchanged} unchanged");
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
     Ok(())
 }
