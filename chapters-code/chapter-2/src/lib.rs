@@ -12,6 +12,8 @@
 //! - [`ThinSlice`] and [`ThinStr`]: where the memory really is. The length
 //!   moves into the allocation, so the handle is one word instead of the two
 //!   of `Arc<[T]>` and `Arc<str>`.
+//! - [`weak::ArcWithWeak`] and [`weak::Weak`]: the weak count put back, for
+//!   the code that needs weak references (exercise 2b).
 //!
 //! `tests/` holds the bug demonstrations, the unit and stress tests and the
 //! loom models; `benches/arc.rs` and `examples/memory.rs` measure the
@@ -22,6 +24,7 @@
 pub mod compact;
 pub mod naive;
 pub mod thin;
+pub mod weak;
 
 pub use compact::CompactArc;
 pub use thin::{ThinSlice, ThinStr};
