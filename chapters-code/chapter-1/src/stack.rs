@@ -170,6 +170,7 @@ impl<T> TreiberStack<T> {
     /// `value` is dropped).
     pub fn push(&self, value: T, guard: &Guard) {
         self.bound.check(guard, NAME);
+        // ANCHOR: stub-1-cut-push-unchecked
         // SAFETY: just checked: `guard` belongs to our collector (or is the
         // unprotected guard, whose own contract the caller keeps).
         unsafe { self.push_unchecked(value, guard) }
@@ -185,6 +186,7 @@ impl<T> TreiberStack<T> {
     /// contract of the core API so that changing `push` cannot silently break
     /// its callers' proofs.)
     pub unsafe fn push_unchecked(&self, value: T, guard: &Guard) {
+        // ANCHOR_END: stub-1-cut-push-unchecked
         let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
         // Relaxed: this thread only copies the head into `node.next`; it
         // never dereferences it, so it needs no other thread's writes.
@@ -206,8 +208,8 @@ impl<T> TreiberStack<T> {
         }
     }
     // ANCHOR_END: push
-
     // ANCHOR: stub-1-cut-push-all
+
     // ANCHOR: push_all
     // ANCHOR: push_all_task
     /// Pushes every value of `values` as one batch: the last value ends on
@@ -308,6 +310,7 @@ impl<T> TreiberStack<T> {
     /// [`collector()`](Self::collector); the stack is left untouched.
     pub fn pop(&self, guard: &Guard) -> Option<T> {
         self.bound.check(guard, NAME);
+        // ANCHOR: stub-1-pop
         // SAFETY: just checked: `guard` holds back the collector `pop`
         // retires to.
         unsafe { self.pop_unchecked(guard) }
@@ -366,8 +369,10 @@ impl<T> TreiberStack<T> {
                 Err(e) => head = e.current,
             }
         }
+        // ANCHOR_END: stub-1-pop
     }
     // ANCHOR_END: pop
+    // ANCHOR: stub-1-cut-peek
 
     // ANCHOR: peek
     /// A copy of the value on top of the stack, or `None` when it is empty.
@@ -397,6 +402,7 @@ impl<T> TreiberStack<T> {
         Some(node.value.with(|p| unsafe { **p }))
     }
     // ANCHOR_END: peek
+    // ANCHOR_END: stub-1-cut-peek
 
     /// `true` when the stack has no element at the moment of the call.
     pub fn is_empty(&self) -> bool {
@@ -406,6 +412,7 @@ impl<T> TreiberStack<T> {
         // Relaxed: no data is read through the pointer.
         self.head.load(Ordering::Relaxed, guard).is_null()
     }
+    // ANCHOR: stub-1-cut-drain
 
     // ANCHOR: drain
     /// Takes every element off the stack at once (one atomic swap) and
@@ -423,7 +430,9 @@ impl<T> TreiberStack<T> {
         Drain { next: first, guard }
     }
     // ANCHOR_END: drain
+    // ANCHOR_END: stub-1-cut-drain
 }
+// ANCHOR: stub-1-cut-pinned
 
 // ANCHOR: pinned
 /// The convenient API: each call pins the default collector. Not in loom
@@ -455,6 +464,7 @@ impl<T> TreiberStack<T> {
     }
 }
 // ANCHOR_END: pinned
+// ANCHOR_END: stub-1-cut-pinned
 
 /// An empty stack bound to the default collector, as [`TreiberStack::new`].
 #[cfg(not(crossbeam_loom))]
@@ -475,6 +485,7 @@ impl<T> fmt::Debug for TreiberStack<T> {
 // ANCHOR: drop
 impl<T> Drop for TreiberStack<T> {
     fn drop(&mut self) {
+        // ANCHOR: stub-1-drop
         // SAFETY: `&mut self`: no other thread can reach the stack, and every
         // node that was popped is no longer linked, so the nodes reachable
         // from the head are ours alone and can be freed at once.
@@ -648,3 +659,4 @@ impl<T> FromIterator<T> for TreiberStack<T> {
         stack
     }
 }
+// ANCHOR_END: stub-1-drop

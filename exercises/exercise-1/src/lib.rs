@@ -18,10 +18,14 @@
 
 use loom_facade::BoundCollector;
 use loom_facade::cell::UnsafeCell;
-use loom_facade::epoch::{self, Atomic, Collector, Guard, Owned};
+use loom_facade::epoch::{self, Atomic, Collector, Guard, Owned, Shared};
 use loom_facade::sync::atomic::Ordering;
+use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
+
+/// The name the guard check puts in its panic message.
+const NAME: &str = "TreiberStack";
 
 /// A lock-free LIFO stack with epoch-based reclamation.
 ///
@@ -29,64 +33,86 @@ use std::mem::ManuallyDrop;
 /// fn share<T: Sync>(_: &T) {}
 /// share(&exercise_1::TreiberStack::<std::rc::Rc<u8>>::new());
 /// ```
-#[derive(Debug)]
 pub struct TreiberStack<T> {
     head: Atomic<Node<T>>,
-    /// The collector popped nodes are retired to; only its guards are
-    /// accepted.
+    /// The collector every popped node is retired to; every guard the core
+    /// API is given is checked against it.
     bound: BoundCollector,
+    /// The stack owns `T`s (`Drop` already tells the drop checker; this keeps
+    /// it true if `Drop` is relaxed). Variance comes from `head`: crossbeam's
+    /// `Atomic` holds a `PhantomData<*mut _>`, so the stack is invariant in `T`.
     _owns: PhantomData<T>,
 }
 
-#[derive(Debug)]
 struct Node<T> {
-    /// Moved out exactly once; never dropped by freeing the node.
+    /// Moved out exactly once, by the `pop` whose compare-and-swap unlinks
+    /// the node (or by `drain`, or by `Drop`). `ManuallyDrop` because freeing
+    /// the node later must not drop the value a second time. The cell lets
+    /// loom check every read of the value against the write that made it.
     value: UnsafeCell<ManuallyDrop<T>>,
-    /// Written before the node is published, never changed after.
+    /// Set by `push` before the node is published, never changed after.
     next: Atomic<Node<T>>,
 }
 
-// SAFETY: the stack owns its values and only ever moves them; sending the
-// stack sends `T`s.
+// SAFETY: the stack owns its values and hands them out only by moving them
+// (`pop`, `drain`, `into_iter`) or by copying `T: Copy` values (`peek`);
+// it never gives out a `&T`. So moving a stack to another thread moves `T`s,
+// which `T: Send` allows, exactly as for `Vec<T>`. (The `BoundCollector` is
+// `Send` and `Sync` itself: it is a handle to a collector.)
 unsafe impl<T: Send> Send for TreiberStack<T> {}
-// SAFETY: through `&TreiberStack<T>` threads move `T`s in and out, each value
-// to exactly one thread, and never share a `&T`: `T: Send` is enough, as for
-// `Mutex<T>`.
+// SAFETY: through `&TreiberStack<T>` threads only move `T`s in and out, each
+// value to exactly one thread (the compare-and-swap that unlinks a node gives
+// its value to one popper), so `T: Send` is enough, as for `Mutex<T>`. Nodes
+// are freed through crossbeam-epoch, which never frees one a pinned thread
+// may still read.
 unsafe impl<T: Send> Sync for TreiberStack<T> {}
 
 impl<T> TreiberStack<T> {
-    /// An empty stack bound to crossbeam-epoch's default collector (pin with
-    /// `epoch::pin()`). Not under loom, which has no default collector.
+    /// An empty stack bound to crossbeam-epoch's default collector: pin its
+    /// guards with `epoch::pin()`. Not in loom builds, where there is no
+    /// default collector.
     #[cfg(not(crossbeam_loom))]
     pub fn new() -> Self {
-        TreiberStack { head: Atomic::null(), bound: BoundCollector::default_collector(), _owns: PhantomData }
+        Self::bound_to(BoundCollector::default_collector())
     }
 
-    /// An empty stack bound to `collector` (pin with
-    /// `collector.register().pin()`).
+    /// An empty stack bound to `collector`: pin its guards through a handle
+    /// of that collector (`collector.register().pin()`).
     pub fn with_collector(collector: Collector) -> Self {
-        TreiberStack { head: Atomic::null(), bound: BoundCollector::new(collector), _owns: PhantomData }
+        Self::bound_to(BoundCollector::new(collector))
     }
 
-    /// The collector the stack retires its nodes to, and whose guards it
+    fn bound_to(bound: BoundCollector) -> Self {
+        TreiberStack { head: Atomic::null(), bound, _owns: PhantomData }
+    }
+
+    /// The collector this stack retires its nodes to, and whose guards it
     /// accepts.
     pub fn collector(&self) -> &Collector {
         self.bound.collector()
     }
+}
 
+impl<T> TreiberStack<T> {
     /// Pushes `value` on top of the stack.
     ///
     /// # Panics
-    /// When `guard` was pinned on another collector than `collector()`.
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector) (the stack is left untouched and
+    /// `value` is dropped).
     pub fn push(&self, value: T, guard: &Guard) {
-        self.bound.check(guard, "TreiberStack");
+        self.bound.check(guard, NAME);
         let mut node = Owned::new(Node { value: UnsafeCell::new(ManuallyDrop::new(value)), next: Atomic::null() });
-        // Relaxed: the head is only copied into `node.next`, never read through.
+        // Relaxed: this thread only copies the head into `node.next`; it
+        // never dereferences it, so it needs no other thread's writes.
         let mut head = self.head.load(Ordering::Relaxed, guard);
         loop {
-            // Relaxed: the node is not shared yet; the Release below publishes it.
+            // Relaxed: the node is not shared yet; the Release below
+            // publishes this store together with the value.
             node.next.store(head, Ordering::Relaxed);
-            // Release on success publishes the node's value and `next`.
+            // Release on success: a thread whose Acquire load sees this node
+            // also sees its value and its `next`. Relaxed on failure: we only
+            // retry with the head we were handed back.
             match self.head.compare_exchange(head, node, Ordering::Release, Ordering::Relaxed, guard) {
                 Ok(_) => return,
                 Err(e) => {
@@ -100,11 +126,13 @@ impl<T> TreiberStack<T> {
     /// Pops the value on top of the stack, or `None` when it is empty.
     ///
     /// # Panics
-    /// When `guard` was pinned on another collector than `collector()`.
+    /// When `guard` was pinned on another collector than
+    /// [`collector()`](Self::collector); the stack is left untouched.
     pub fn pop(&self, guard: &Guard) -> Option<T> {
-        // Given: a guard of another collector would not keep our nodes
+        self.bound.check(guard, NAME);
+        // Given above: a guard of another collector would not keep our nodes
         // alive, so it is refused before anything is read.
-        self.bound.check(guard, "TreiberStack");
+        //
         // Your part:
         // 1. Load the head. Null means the stack is empty.
         // 2. Read the head node's `next`.
@@ -118,17 +146,27 @@ impl<T> TreiberStack<T> {
 
     /// `true` when the stack has no element at the moment of the call.
     pub fn is_empty(&self) -> bool {
-        // SAFETY: the pointer is compared with null, never dereferenced.
+        // SAFETY: the pointer is only compared with null, never dereferenced,
+        // so no protection is needed.
         let guard = unsafe { epoch::unprotected() };
-        // Relaxed: nothing is read through the pointer.
+        // Relaxed: no data is read through the pointer.
         self.head.load(Ordering::Relaxed, guard).is_null()
     }
 }
 
+/// An empty stack bound to the default collector, as [`TreiberStack::new`].
 #[cfg(not(crossbeam_loom))]
 impl<T> Default for TreiberStack<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<T> fmt::Debug for TreiberStack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The elements cannot be shown without a guard, and may change while
+        // they are printed: show what is stable.
+        f.debug_struct("TreiberStack").field("is_empty", &self.is_empty()).finish_non_exhaustive()
     }
 }
 
