@@ -107,10 +107,12 @@ impl<K, V, S> ShardMap<K, V, S> {
     /// The shard of a key whose hash is `hash`: the `log2(shards)` bits just
     /// below the top [`TAG_BITS`].
     fn shard_index(&self, hash: u64) -> usize {
+        // ANCHOR: stub-6-shard-index
         // Shifting left drops the tag bits; shifting right keeps the next
         // log2(shards) bits. With one shard the shift is 64, which `>>`
         // would reject: `checked_shr` answers 0 instead.
         (hash << TAG_BITS).checked_shr(self.shift).unwrap_or(0) as usize
+        // ANCHOR_END: stub-6-shard-index
     }
     // ANCHOR_END: shard_index
 }
@@ -123,7 +125,9 @@ where
     // ANCHOR: hash
     /// The key's one hash, with the map's own seeded hasher.
     fn hash(&self, key: &K) -> u64 {
+        // ANCHOR: stub-6-hash
         self.hasher.hash_one(key)
+        // ANCHOR_END: stub-6-hash
     }
     // ANCHOR_END: hash
 
@@ -136,15 +140,18 @@ where
     /// Calls `f` with the value of `key` under the shard's read lock; `None`
     /// when the key is absent. Do not call into the map from `f`.
     pub fn with<R>(&self, key: &K, f: impl FnOnce(&V) -> R) -> Option<R> {
+        // ANCHOR: stub-6-with
         let hash = self.hash(key);
         let shard = self.read(self.shard_index(hash));
         shard.find(hash, |(k, _)| k == key).map(|(_, v)| f(v))
+        // ANCHOR_END: stub-6-with
     }
     // ANCHOR_END: with
 
     // ANCHOR: insert
     /// Inserts `value` for `key`, returning the value it replaces.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
+        // ANCHOR: stub-6-insert
         let hash = self.hash(&key);
         let mut shard = self.write(self.shard_index(hash));
         if let Some((_, old)) = shard.find_mut(hash, |(k, _)| *k == key) {
@@ -153,6 +160,7 @@ where
         // The closure is hashbrown's way to rehash entries when it grows.
         shard.insert_unique(hash, (key, value), |(k, _)| self.hasher.hash_one(k));
         None
+        // ANCHOR_END: stub-6-insert
     }
     // ANCHOR_END: insert
 
@@ -161,6 +169,7 @@ where
     /// key is absent, all under one write lock. Returns `true` when it
     /// inserted.
     pub fn upsert(&self, key: K, make: impl FnOnce() -> V, update: impl FnOnce(&mut V)) -> bool {
+        // ANCHOR: stub-6-upsert
         let hash = self.hash(&key);
         let mut shard = self.write(self.shard_index(hash));
         if let Some((_, value)) = shard.find_mut(hash, |(k, _)| *k == key) {
@@ -169,6 +178,7 @@ where
         }
         shard.insert_unique(hash, (key, make()), |(k, _)| self.hasher.hash_one(k));
         true
+        // ANCHOR_END: stub-6-upsert
     }
     // ANCHOR_END: upsert
 }
