@@ -66,7 +66,9 @@ impl<V> Node<V> {
 /// Where the value of the key whose bit is `bit` sits in the dense array of
 /// a node whose bitmap is `bitmap`: the number of present keys below it.
 pub fn dense_index(bitmap: u64, bit: u64) -> usize {
+    // ANCHOR: stub-3-dense-index
     (bitmap & (bit - 1)).count_ones() as usize
+    // ANCHOR_END: stub-3-dense-index
 }
 // ANCHOR_END: dense_index
 
@@ -96,6 +98,7 @@ impl<V> Dense<V> {
 impl<V: Clone> Dense<V> {
     /// A copy with `value` under `key`, and the value it replaced.
     fn with_inserted(&self, key: Key, value: V) -> (Dense<V>, Option<V>) {
+        // ANCHOR: stub-3-with-inserted
         let at = dense_index(self.bitmap, key.bit());
         if self.bitmap & key.bit() != 0 {
             let mut values = self.values.to_vec();
@@ -108,10 +111,12 @@ impl<V: Clone> Dense<V> {
             values.extend_from_slice(&self.values[at..]);
             (Dense { bitmap: self.bitmap | key.bit(), values: values.into_boxed_slice() }, None)
         }
+        // ANCHOR_END: stub-3-with-inserted
     }
 
     /// A copy without `key`, and its value; `None` if `key` is absent.
     fn without(&self, key: Key) -> Option<(Dense<V>, V)> {
+        // ANCHOR: stub-3-without
         if self.bitmap & key.bit() == 0 {
             return None;
         }
@@ -120,6 +125,7 @@ impl<V: Clone> Dense<V> {
         values.extend_from_slice(&self.values[..at]);
         values.extend_from_slice(&self.values[at + 1..]);
         Some((Dense { bitmap: self.bitmap & !key.bit(), values: values.into_boxed_slice() }, self.values[at].clone()))
+        // ANCHOR_END: stub-3-without
     }
 }
 // ANCHOR_END: copy_on_write
@@ -237,6 +243,7 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
         mut edit: impl FnMut(&Dense<V>) -> Option<(Dense<V>, R)>,
         mut rejected: impl FnMut(Dense<V>),
     ) -> Option<R> {
+        // ANCHOR: stub-3-update
         let empty = Dense { bitmap: 0, values: Box::default() };
         // Acquire: we copy the current node's contents.
         let mut current = self.root.load(Ordering::Acquire, guard);
@@ -266,6 +273,7 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
                 }
             }
         }
+        // ANCHOR_END: stub-3-update
     }
     // ANCHOR_END: update
 
