@@ -55,7 +55,7 @@ struct Inner<T> {
     /// ends ("Arc leaked"), so an allocation that is never freed fails the
     /// model. Loom does not see ordinary allocations.
     #[cfg(loom)]
-    leak_sentinel: loom_facade::sync::Arc<()>,
+    _leak_sentinel: loom_facade::sync::Arc<()>,
 }
 
 /// The count at which `clone` and `downgrade` abort and `upgrade` refuses, as
@@ -87,10 +87,17 @@ impl<T> Inner<T> {
         // SAFETY: the caller's contract: the allocation is still live.
         let inner = unsafe { ptr.as_ref() };
         // Freeing is a write to the whole block. Loom does not see frees, so
-        // the free announces itself as a write to the data's cell: a loom
-        // model then reports a free that is not ordered after the data's
-        // drop or after a read of it. Without loom this is no code at all.
-        inner.data.with_mut(|_| ());
+        // under loom the free announces itself as a write to the data's
+        // cell: a model then reports a free that is not ordered after the
+        // data's drop or after a read of it. Not while unwinding: the panic
+        // may be loom's own, raised inside an access to that cell, and a
+        // second panic would abort the whole test process.
+        #[cfg(loom)]
+        if !std::thread::panicking() {
+            inner.data.with_mut(|_| ());
+        }
+        #[cfg(not(loom))]
+        let _ = inner;
         // SAFETY: the block came from `Box::new` in `ArcWithWeak::new`, and
         // the caller's contract says this is the one and only free. The data
         // is `ManuallyDrop`: the box's drop does not drop it a second time.
@@ -187,7 +194,7 @@ impl<T> ArcWithWeak<T> {
             weak: AtomicUsize::new(1),
             data: UnsafeCell::new(ManuallyDrop::new(data)),
             #[cfg(loom)]
-            leak_sentinel: loom_facade::sync::Arc::new(()),
+            _leak_sentinel: loom_facade::sync::Arc::new(()),
         });
         ArcWithWeak { ptr: NonNull::from(Box::leak(inner)), phantom: PhantomData }
     }
