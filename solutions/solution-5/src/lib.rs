@@ -301,6 +301,7 @@ impl<K: Ord, V> SkipMap<K, V> {
         Q: Ord + ?Sized,
     {
         self.bound.check(guard, NAME);
+        // ANCHOR: stub-5-get
         let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
         for level in (0..MAX_HEIGHT).rev() {
             loop {
@@ -318,6 +319,7 @@ impl<K: Ord, V> SkipMap<K, V> {
             }
         }
         None
+        // ANCHOR_END: stub-5-get
     }
     // ANCHOR_END: get
 
@@ -329,6 +331,7 @@ impl<K: Ord, V> SkipMap<K, V> {
     /// If `guard` was pinned on another collector than [`collector`](Self::collector).
     pub fn insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Result<&'g V, (K, V)> {
         self.bound.check(guard, NAME);
+        // ANCHOR: stub-5-insert
         let mut pos = self.search(&key, guard);
         if pos.found.is_some() {
             return Err((key, value));
@@ -375,6 +378,7 @@ impl<K: Ord, V> SkipMap<K, V> {
             }
         }
         Ok(n.value())
+        // ANCHOR_END: stub-5-insert
     }
     // ANCHOR_END: insert
 
