@@ -55,6 +55,7 @@ impl<T> OneShot<T> {
     /// Puts `value` in the slot. Fails, handing `value` back, if a value was
     /// ever sent before (even if it has been taken since).
     pub fn send(&self, value: T) -> Result<(), T> {
+        // ANCHOR: stub-0-send
         // Relaxed is enough to claim the slot: winning the CAS gives us the
         // exclusive right to write, and we read nothing another thread wrote.
         if self.state.compare_exchange(EMPTY, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_err() {
@@ -67,12 +68,14 @@ impl<T> OneShot<T> {
         // `take` reads READY.
         self.state.store(READY, Ordering::Release);
         Ok(())
+        // ANCHOR_END: stub-0-send
     }
     // ANCHOR_END: send
 
     // ANCHOR: take
     /// Takes the value out, if one has been sent and not taken yet.
     pub fn take(&self) -> Option<T> {
+        // ANCHOR: stub-0-take
         // Acquire pairs with the Release store in `send`: reading READY makes
         // the write of the value happen-before our read of it.
         if self.state.compare_exchange(READY, TAKEN, Ordering::Acquire, Ordering::Relaxed).is_err() {
@@ -82,6 +85,7 @@ impl<T> OneShot<T> {
         // initialised (published by the Release/Acquire pair) and no other
         // thread will ever read or write the cell again.
         Some(self.value.with(|p| unsafe { (*p).assume_init_read() }))
+        // ANCHOR_END: stub-0-take
     }
     // ANCHOR_END: take
 
@@ -100,6 +104,7 @@ impl<T> Default for OneShot<T> {
 // ANCHOR: drop
 impl<T> Drop for OneShot<T> {
     fn drop(&mut self) {
+        // ANCHOR: stub-0-drop
         // `&mut self`: no other thread can touch the slot, and whatever
         // synchronisation handed us the slot (a join, a channel) already
         // ordered every earlier write before this point, so Relaxed is enough.
@@ -107,6 +112,7 @@ impl<T> Drop for OneShot<T> {
             // SAFETY: READY means the value was written and never taken.
             self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
+        // ANCHOR_END: stub-0-drop
     }
 }
 // ANCHOR_END: drop
