@@ -59,7 +59,7 @@ pub struct Mutant {
     pub file: String,
     /// The exact text to change; it occurs once in the file.
     pub find: String,
-    /// What the text becomes.
+    /// What the text becomes; empty deletes it (a line the learner forgot).
     pub replace: String,
     /// What the mistake is, and the loom model that catches it.
     pub why: String,
@@ -204,15 +204,10 @@ impl Entry for Mutant {
     }
 
     fn problems(&self, earlier: &[Mutant], place: &Place) -> Vec<String> {
-        let mut out: Vec<String> = [
-            empty("file", &self.file),
-            empty("find", &self.find),
-            empty("replace", &self.replace),
-            empty("why", &self.why),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut out: Vec<String> = [empty("file", &self.file), empty("find", &self.find), empty("why", &self.why)]
+            .into_iter()
+            .flatten()
+            .collect();
         if self.replace == self.find {
             out.push("`replace` is the same as `find`: the mutant changes nothing".into());
         }
@@ -388,7 +383,6 @@ mod tests {
             (mutant("../../outside.rs", "a.store(1, Release);", "x"), "is outside the repository"),
             (mutant("/etc/hostname", "a", "b"), "must be relative"),
             (mutant("src/lib.rs", "", "x"), "`find` is empty"),
-            (mutant("src/lib.rs", "a.store(1, Release);", ""), "`replace` is empty"),
             (good.replace("why = \"w\"", "why = \"\""), "`why` is empty"),
             (good.replace("why = \"w\"\n", ""), "missing field `why`"),
             (good.replace("why", "because"), "unknown field `because`"),

@@ -27,7 +27,9 @@
 //!
 //! The regions are replaced first, in the order they start in the source
 //! (a region inside one already replaced is an error), then the edits in
-//! order; last, every remaining anchor line is dropped.
+//! order; last, every remaining anchor line is dropped, except those of the
+//! anchors listed in `keep = ["name", …]` (regions of the stub that the
+//! exercise's page includes by name).
 
 use crate::workspace::{ExerciseId, exercises, package_dir, relative, root};
 use anyhow::{Context, Result, anyhow, bail};
@@ -43,7 +45,7 @@ struct StubList {
 }
 
 /// One generated file of an exercise.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StubFile {
     /// The source, relative to the repository root.
@@ -56,9 +58,13 @@ pub struct StubFile {
     /// Exact-text edits, applied after the regions.
     #[serde(default)]
     replace: Vec<Edit>,
+    /// Anchors whose marker lines stay in the generated file, so that the
+    /// exercise's page can include those regions of the stub by name.
+    #[serde(default)]
+    keep: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Edit {
     find: String,
@@ -133,21 +139,9 @@ fn files(id: ExerciseId, solved: bool) -> Result<Vec<Generated>> {
             .with_context(|| format!("{name}: could not read `from` = {:?}", file.from))?;
         let solved_spec;
         let file = if solved {
-            solved_spec = StubFile {
-                from: file.from.clone(),
-                to: file.to.clone(),
-                regions: file
-                    .regions
-                    .iter()
-                    .filter(|(_, with)| with.is_empty())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                replace: file
-                    .replace
-                    .iter()
-                    .map(|e| Edit { find: e.find.clone(), with: e.with.clone(), why: e.why.clone() })
-                    .collect(),
-            };
+            let mut spec = file.clone();
+            spec.regions.retain(|_, with| with.is_empty());
+            solved_spec = spec;
             &solved_spec
         } else {
             file
@@ -229,7 +223,17 @@ pub fn generate(source: &str, spec: &StubFile) -> std::result::Result<String, Ve
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(text.split_inclusive('\n').filter(|l| !is_anchor(l)).collect())
+    for name in &spec.keep {
+        let has = |kind: &str| text.lines().filter(|l| is_marker(l, kind, name)).count() == 1;
+        if !has("ANCHOR:") || !has("ANCHOR_END:") {
+            problems.push(format!("the anchor `{name}` to keep is not in the file exactly once, start and end"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let kept = |l: &str| spec.keep.iter().any(|k| is_marker(l, "ANCHOR:", k) || is_marker(l, "ANCHOR_END:", k));
+    Ok(text.split_inclusive('\n').filter(|l| !is_anchor(l) || kept(l)).collect())
 }
 
 fn short(text: &str) -> String {
@@ -277,6 +281,7 @@ mod tests {
                 .iter()
                 .map(|(f, w)| Edit { find: f.to_string(), with: w.to_string(), why: "test".into() })
                 .collect(),
+            keep: Vec::new(),
         }
     }
 
@@ -288,6 +293,18 @@ mod tests {
         let s = spec(&[("body", "    todo!()\n"), ("extra", "")], &[("//! The fix.", "//! Exercise.")]);
         assert_eq!(generate(SOURCE, &s).unwrap(), "//! Exercise.\nfn f() {\n    todo!()\n}\n");
         assert_eq!(generate(SOURCE, &spec(&[], &[])).unwrap(), "//! The fix.\nfn f() {\n    real();\n}\nfn g() {}\n");
+    }
+
+    #[test]
+    fn kept_anchors_stay_for_the_page() {
+        let mut s = spec(&[("body", "    todo!()\n")], &[]);
+        s.keep = vec!["all".into()];
+        assert_eq!(
+            generate(SOURCE, &s).unwrap(),
+            "//! The fix.\n// ANCHOR: all\nfn f() {\n    todo!()\n}\nfn g() {}\n// ANCHOR_END: all\n"
+        );
+        s.keep = vec!["body".into()];
+        assert!(generate(SOURCE, &s).unwrap_err()[0].contains("`body` to keep"));
     }
 
     #[test]

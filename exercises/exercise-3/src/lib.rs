@@ -68,6 +68,7 @@ impl<V> Node<V> {
     }
 }
 
+// ANCHOR: dense_index
 /// Where the value of the key whose bit is `bit` sits in the dense array of
 /// a node whose bitmap is `bitmap`: the number of present keys below it.
 pub fn dense_index(bitmap: u64, bit: u64) -> usize {
@@ -75,6 +76,7 @@ pub fn dense_index(bitmap: u64, bit: u64) -> usize {
     // are below `bit`, and how many of them are set?
     todo!("exercise 3: write dense_index")
 }
+// ANCHOR_END: dense_index
 
 impl<V> Dense<V> {
     fn get(&self, key: Key) -> Option<&V> {
@@ -98,6 +100,7 @@ impl<V> Dense<V> {
     }
 }
 
+// ANCHOR: copy_on_write
 impl<V: Clone> Dense<V> {
     /// A copy with `value` under `key`, and the value it replaced.
     fn with_inserted(&self, key: Key, value: V) -> (Dense<V>, Option<V>) {
@@ -114,6 +117,7 @@ impl<V: Clone> Dense<V> {
         todo!("exercise 3: write Dense::without")
     }
 }
+// ANCHOR_END: copy_on_write
 
 /// A concurrent map from [`Key`]s to `V`: two words (the root pointer and
 /// the collector), plus for a non-empty map one node of three words and the
@@ -218,6 +222,7 @@ impl<V> PopcountMap<V> {
 }
 
 impl<V: Clone + Send + 'static> PopcountMap<V> {
+    // ANCHOR: update
     /// The copy-on-write loop: `edit` makes the next contents from the current
     /// ones (or `None` to change nothing), published by compare-and-swap; the
     /// contents of a lost attempt go to `rejected`.
@@ -240,6 +245,7 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
         //    `rejected`, and try again from `e.current`.
         todo!("exercise 3: write PopcountMap::update")
     }
+    // ANCHOR_END: update
 
     /// Stores `value` under `key`; returns the value it replaced.
     pub fn insert(&self, key: Key, value: V, guard: &Guard) -> Option<V> {

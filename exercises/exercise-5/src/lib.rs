@@ -35,6 +35,7 @@ const NAME: &str = "SkipMap";
 /// The tallest tower a node can have (2 under loom, to keep models small).
 pub const MAX_HEIGHT: usize = if cfg!(loom) { 2 } else { 24 };
 
+// ANCHOR: node
 /// One entry, in one block: the height, the key, the value and a tower of
 /// exactly `height` next pointers.
 #[repr(C)]
@@ -49,6 +50,7 @@ struct Node<K, V> {
     /// `tower[level]`: the next node at `level`.
     tower: [Atomic<Node<K, V>>],
 }
+// ANCHOR_END: node
 
 impl<K, V> Node<K, V> {
     fn layout(height: usize) -> Layout {
@@ -258,6 +260,7 @@ impl<K, V> SkipMap<K, V> {
 }
 
 impl<K: Ord, V> SkipMap<K, V> {
+    // ANCHOR: search
     /// Where `key` is, or would go.
     fn search<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Position<'g, K, V>
     where
@@ -287,7 +290,9 @@ impl<K: Ord, V> SkipMap<K, V> {
         let found = unsafe { succs[0].as_ref() }.filter(|n| n.key.borrow() == key).map(|_| succs[0]);
         Position { preds, succs, found }
     }
+    // ANCHOR_END: search
 
+    // ANCHOR: get
     /// The value of `key`, if present.
     ///
     /// # Panics
@@ -304,7 +309,9 @@ impl<K: Ord, V> SkipMap<K, V> {
         // Which ordering does each load of a next pointer need, and why?
         todo!("exercise 5: write SkipMap::get")
     }
+    // ANCHOR_END: get
 
+    // ANCHOR: insert
     /// Inserts `key` with `value`, unless `key` is present: then both come
     /// back in `Err`, untouched.
     ///
@@ -324,6 +331,7 @@ impl<K: Ord, V> SkipMap<K, V> {
         // which orderings publish the node to readers?
         todo!("exercise 5: write SkipMap::insert")
     }
+    // ANCHOR_END: insert
 
     /// All entries in key order.
     ///

@@ -114,6 +114,7 @@ impl<K, V, S> ShardMap<K, V, S> {
         self.shards[index].write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    // ANCHOR: shard_index
     /// The shard of a key whose hash is `hash`: the `log2(shards)` bits just
     /// below the top [`TAG_BITS`].
     fn shard_index(&self, hash: u64) -> usize {
@@ -122,6 +123,7 @@ impl<K, V, S> ShardMap<K, V, S> {
         // whose `self.shift` is 64.
         todo!("exercise 6: write ShardMap::shard_index")
     }
+    // ANCHOR_END: shard_index
 }
 
 impl<K, V, S> ShardMap<K, V, S>
@@ -129,17 +131,20 @@ where
     K: Hash + Eq,
     S: BuildHasher,
 {
+    // ANCHOR: hash
     /// The key's one hash, with the map's own seeded hasher.
     fn hash(&self, key: &K) -> u64 {
         // Hash with the map's own hasher, so each map has its own seed.
         todo!("exercise 6: write ShardMap::hash")
     }
+    // ANCHOR_END: hash
 
     /// The shard `key` belongs to in this map.
     pub fn shard_of(&self, key: &K) -> usize {
         self.shard_index(self.hash(key))
     }
 
+    // ANCHOR: with
     /// Calls `f` with the value of `key` under the shard's read lock; `None`
     /// when the key is absent. Do not call into the map from `f`.
     pub fn with<R>(&self, key: &K, f: impl FnOnce(&V) -> R) -> Option<R> {
@@ -147,7 +152,9 @@ where
         // the shard's table with the same hash.
         todo!("exercise 6: write ShardMap::with")
     }
+    // ANCHOR_END: with
 
+    // ANCHOR: insert
     /// Inserts `value` for `key`, returning the value it replaces.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         // Hash once; write-lock the shard; replace the value if the key is
@@ -155,7 +162,9 @@ where
         // rehashes entries when the table grows).
         todo!("exercise 6: write ShardMap::insert")
     }
+    // ANCHOR_END: insert
 
+    // ANCHOR: upsert
     /// Applies `update` to the value of `key`, or inserts `make()` when the
     /// key is absent, all under one write lock. Returns `true` when it
     /// inserted.
@@ -164,8 +173,10 @@ where
         // `make()` for an absent key, all under one write lock.
         todo!("exercise 6: write ShardMap::upsert")
     }
+    // ANCHOR_END: upsert
 }
 
+// ANCHOR: drop
 /// Drops every entry of every shard, even when one value's `Drop` panics.
 /// hashbrown's own drop stops at such an entry and leaks the rest of its
 /// table; here each entry is moved out before it is dropped, and if its
@@ -191,3 +202,4 @@ impl<K, V, S> Drop for ShardMap<K, V, S> {
         }
     }
 }
+// ANCHOR_END: drop
