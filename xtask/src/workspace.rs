@@ -141,11 +141,12 @@ impl ExerciseId {
 
 impl std::fmt::Display for ExerciseId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.chapter)?;
-        match self.letter {
-            Some(letter) => write!(f, "{letter}"),
-            None => Ok(()),
-        }
+        // `pad`, so that a width (`{id:>8}`) lines ids up in tables.
+        let name = match self.letter {
+            Some(letter) => format!("{}{letter}", self.chapter),
+            None => self.chapter.to_string(),
+        };
+        f.pad(&name)
     }
 }
 
@@ -291,6 +292,7 @@ mod tests {
         let names: Vec<String> = ids.iter().map(ExerciseId::to_string).collect();
         assert_eq!(names, ["1", "1b", "1c", "2", "10"]);
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(format!("[{:>3}]", ids[1]), "[ 1b]");
         for bad in ["", "b", "1a", "1bc", "1B", "-1", "1 "] {
             assert_eq!(ExerciseId::parse(bad), None, "{bad:?}");
         }
