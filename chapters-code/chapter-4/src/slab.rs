@@ -52,12 +52,13 @@
 //! other operation, on that key (a `get` of it answers `None` from the claim
 //! on) or on any other, goes on. Hold a guard briefly, and never call `remove`
 //! for a key while the same thread holds a guard for it: that waits forever.
+//! `replace` waits in the same way, and for the same guards, as `remove`.
 //!
 //! # Panics in your code
 //!
 //! The only code of yours that runs inside the slab is the values' `Drop`,
-//! when the slab itself is dropped: `insert`, `get` and `remove` run none
-//! (`remove` hands the value back for you to drop). If one value's `Drop`
+//! when the slab itself is dropped: `insert`, `get`, `remove` and `replace`
+//! run none (`remove` and `replace` hand the value back for you to drop). If one value's `Drop`
 //! panics, the slab still drops every other value it holds, each once, and
 //! frees its slots; then the panic goes on. A second value's `Drop` panicking
 //! during that unwinding aborts the process, as it does for a `Vec`. Your code
@@ -501,6 +502,105 @@ impl<T> Slab<T> {
         }
     }
     // ANCHOR_END: remove
+    // ANCHOR: stub-4c-cut-replace
+
+    // ANCHOR: replace
+    // ANCHOR: replace_task
+    /// Replaces the value of `key` with `value` in the same slot, and returns
+    /// the new value's key with the old value; or hands `value` back in `Err`
+    /// if the key is stale, out of range, or its value is being removed or
+    /// replaced by another thread.
+    ///
+    /// The slot never goes back on the free list, so no concurrent `insert`
+    /// can take it: on a full slab a `replace` succeeds, where a `remove`
+    /// followed by an `insert` could lose the slot to another thread's insert
+    /// in between and find the slab full, with the old value already gone.
+    ///
+    /// The old key goes stale, as after a `remove`: the slot's generation
+    /// moves on by 2, to the next odd one, which the new key carries. Every
+    /// copy of the old key then finds nothing, even though the slot is
+    /// occupied all along, and only the returned key finds the new value. A
+    /// replace moves the generation on as far as an insert and a remove do
+    /// together, so it counts as one reuse of the slot towards the
+    /// wrap-around that [`Key`] describes.
+    ///
+    /// Like [`Slab::remove`], it waits for the guards of `key` from
+    /// [`Slab::get`] to be dropped before it moves the old value out: never
+    /// call it for a key while the same thread holds a guard for it.
+    ///
+    /// ```
+    /// use chapter_4::slab::Slab;
+    /// let slab = Slab::with_capacity(1);
+    /// let old = slab.insert("a").unwrap();
+    /// let (new, a) = slab.replace(old, "b").unwrap(); // on a full slab
+    /// assert_eq!(a, "a");
+    /// assert_eq!(new.index(), old.index()); // the same slot...
+    /// assert!(slab.get(old).is_none()); // ...but the old key is stale
+    /// assert_eq!(*slab.get(new).unwrap(), "b");
+    /// assert_eq!(slab.replace(old, "c"), Err("c")); // the value comes back
+    /// ```
+    pub fn replace(&self, key: Key, value: T) -> Result<(Key, T), T> {
+        // ANCHOR_END: replace_task
+        // ANCHOR: stub-4b-replace
+        let Some(slot) = self.slots.get(key.index()) else { return Err(value) };
+        // 1. Claim the value, exactly as `remove` does: set REMOVING on the
+        //    live generation, in one compare-and-swap of the whole word, so
+        //    that the claim fails if the key went stale in between (its value
+        //    removed, perhaps the slot reused under a newer generation). From
+        //    here on no new reader gets in, and no `remove` or other
+        //    `replace` of this key wins: each of them answers as if the key
+        //    were already stale, which it will be when we are done.
+        // Relaxed: a first guess for the compare-and-swap, which checks it.
+        let mut word = slot.lifecycle.load(Ordering::Relaxed);
+        loop {
+            if !is_occupied(word) || generation(word) != key.generation() || word & REMOVING != 0 {
+                return Err(value);
+            }
+            // Acquire on success: pairs with the Release store that published
+            // this generation (an insert's, or a replace's), so the value we
+            // are about to move out is visible. Relaxed on failure: we only
+            // re-check the word we get back.
+            match slot.lifecycle.compare_exchange_weak(word, word | REMOVING, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(current) => word = current,
+            }
+        }
+        // 2. Wait for the readers that got in before the claim to leave.
+        loop {
+            // Acquire: pairs with each guard's Release decrement, so every
+            // reader's last access to the old value happens before we move
+            // it out.
+            let now = slot.lifecycle.load(Ordering::Acquire);
+            if now & READERS == 0 {
+                break;
+            }
+            spin_loop();
+        }
+        // 3. Swap the values. Nothing of the caller's runs here: the old
+        //    value is moved out, not dropped, and handed back below.
+        // No reader is left and none can enter while REMOVING is set; their
+        // reads happen before this point (the Acquire wait above).
+        // SAFETY: the claim makes us the only thread that may write the cell,
+        // and the value is initialised (the Acquire claim saw its odd
+        // generation, and only our own store below ends it).
+        let old = slot.value.with_mut(|p| unsafe { std::mem::replace((*p).assume_init_mut(), value) });
+        // 4. Publish the new value under the next odd generation, with no
+        //    readers and REMOVING cleared, in one store: the old key is stale
+        //    from here on, and the new key finds the new value. The slot was
+        //    occupied throughout, so `len` does not change. Nobody else
+        //    writes the word while we hold the claim with no readers (every
+        //    other compare-and-swap on it fails on REMOVING), so a plain
+        //    store loses nothing.
+        let new_generation = key.generation().wrapping_add(2);
+        // Release: publishes the new value, written above, to every thread
+        // whose Acquire operation on this word (in `get`, `remove` or
+        // `replace`) reads the new generation.
+        slot.lifecycle.store(occupied(new_generation), Ordering::Release);
+        Ok((Key::new(key.index() as u32, new_generation), old))
+        // ANCHOR_END: stub-4b-replace
+    }
+    // ANCHOR_END: replace
+    // ANCHOR_END: stub-4c-cut-replace
 
     /// `true` if `key` names a value in the slab that is not being removed.
     /// Only a snapshot: another thread may remove the value right after.
