@@ -357,6 +357,7 @@ impl<T: Hash> Hash for CompactArc<T> {
     }
 }
 
+// ANCHOR: unit_tests
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -396,3 +397,4 @@ mod tests {
         assert_eq!(out.status.signal(), Some(6), "expected SIGABRT, got {:?}", out.status);
     }
 }
+// ANCHOR_END: unit_tests

@@ -1,0 +1,5 @@
+//! Exercise 2c's loom checks of your model (`catch`):
+//! `RUSTFLAGS="--cfg loom --cfg crossbeam_loom" CARGO_TARGET_DIR=target/loom cargo test --release -p exercise-2c --test loom`.
+#![cfg(loom)]
+use exercise_2c as subject;
+include!("cases/loom.rs");
