@@ -456,6 +456,69 @@ impl<V: Clone + Send + 'static> PopcountMap<V> {
         self.update(guard, |d| d.without(key), drop)
     }
     // ANCHOR_END: writes
+
+    // ANCHOR: compute
+    // ANCHOR: compute_task
+    /// Replaces `key`'s value with what `f` makes of it, in one atomic step:
+    /// `f` is shown the current value (`None` if `key` has none) and answers
+    /// the value `key` should have (`None`: no value). Returns the value
+    /// `key` had before (a clone), like [`insert`](Self::insert) and
+    /// [`remove`](Self::remove).
+    ///
+    /// Every change another writer makes to the map, to this key or to any
+    /// other, lands either wholly before this one (and `f` is shown its
+    /// result) or wholly after it: two threads that each add one to a
+    /// counter with `compute` always leave it two higher. To give that
+    /// guarantee, `f` runs again whenever another write lands between
+    /// showing it a value and publishing its answer, so it may be called
+    /// more than once: it must not count on running once. What an attempt
+    /// that lost made is dropped.
+    ///
+    /// When `f` answers `None` for a key that has no value, nothing is
+    /// published (the map is left exactly as it is).
+    ///
+    /// ```
+    /// use chapter_3::{key::Key, popcount::PopcountMap};
+    /// let map = PopcountMap::with_collector(loom_facade::epoch::Collector::new());
+    /// let handle = map.collector().register();
+    /// let guard = handle.pin();
+    /// let hits = Key::new(4).unwrap();
+    /// let add_one = |v: Option<&u64>| Some(v.map_or(1, |n| n + 1));
+    /// assert_eq!(map.compute(hits, add_one, &guard), None); // inserted 1
+    /// assert_eq!(map.compute(hits, add_one, &guard), Some(1)); // 1 became 2
+    /// assert_eq!(map.compute(hits, |_| None, &guard), Some(2)); // removed
+    /// assert!(map.is_empty(&guard));
+    /// ```
+    ///
+    /// # Panics
+    /// When `guard` was pinned on another collector than the map's (`f` is
+    /// then never called). When `f` or a `V::clone` panics, the panic passes
+    /// through: the map is unchanged by this call, and every value made for
+    /// it is dropped once.
+    pub fn compute(&self, key: Key, mut f: impl FnMut(Option<&V>) -> Option<V>, guard: &Guard) -> Option<V> {
+        self.bound.check(guard, "PopcountMap");
+        // ANCHOR_END: compute_task
+        // ANCHOR: stub-3b-compute
+        self.update(
+            guard,
+            // Each attempt asks `f` afresh, about the very contents it builds
+            // on: after a lost race those are the winner's, so an answer made
+            // from a value another writer has since replaced is never
+            // published, and no other key's change is undone.
+            |d| match f(d.get(key)) {
+                Some(value) => Some(d.with_inserted(key, value)),
+                // No value wanted. When the key has none either, `without`
+                // answers `None`: nothing to change, nothing published.
+                None => d.without(key).map(|(next, old)| (next, Some(old))),
+            },
+            // An attempt that lost holds a value `f` made from stale
+            // contents: it is dropped, and `f` runs again on the winner's.
+            drop,
+        )
+        .flatten()
+        // ANCHOR_END: stub-3b-compute
+    }
+    // ANCHOR_END: compute
 }
 
 impl<V> Drop for PopcountMap<V> {
