@@ -929,6 +929,75 @@ where
     }
     // ANCHOR_END: remove
 
+    // ANCHOR: remove_if
+    // ANCHOR: remove_if_task
+    /// Removes `key` only if `pred` holds for its value, and returns that
+    /// value, which stays readable while `guard` lives. `None` when the key is
+    /// absent, or present with a value for which `pred` is false.
+    ///
+    /// The test and the removal are one atomic step: the value removed is the
+    /// one `pred` approved, and it was the key's value until the moment it
+    /// was removed. If another thread replaces or removes the entry after
+    /// `pred` approved it, `pred` is asked again about what is there now, so
+    /// it may be called more than once (at most once per entry it sees).
+    ///
+    /// ```
+    /// use chapter_5::skipmap::SkipMap;
+    /// let map = SkipMap::with_collector(loom_facade::epoch::Collector::new());
+    /// let handle = map.collector().register();
+    /// let guard = &handle.pin();
+    /// map.insert("apples", 3, guard);
+    /// assert_eq!(map.remove_if("apples", |n| *n == 0, guard), None);
+    /// assert_eq!(map.remove_if("apples", |n| *n == 3, guard), Some(&3));
+    /// assert_eq!(map.get("apples", guard), None);
+    /// ```
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than
+    /// [`collector`](Self::collector). If `pred` panics, the map is left as
+    /// it was and the panic goes on; a panic in `K`'s `Ord` after the entry is
+    /// marked still unlinks and retires it, as in [`remove`](Self::remove).
+    pub fn remove_if<'g, Q, F>(&'g self, key: &Q, mut pred: F, guard: &'g Guard) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+        F: FnMut(&V) -> bool,
+    {
+        self.bound.check(guard, NAME);
+        // ANCHOR_END: remove_if_task
+        // ANCHOR: stub-5b-remove-if
+        loop {
+            // A fresh search on every try: after a lost race, the entry may be
+            // gone, or a replacement may stand right behind the node we lost.
+            let found = self.search(key, 0, guard).found?;
+            // SAFETY: `found` was read from an unmarked slot under our checked
+            // guard (see `walk`), so it is not freed before `guard` drops.
+            let node = unsafe { found.deref() };
+            // `pred` runs before anything is marked: if it panics, nothing has
+            // changed. It judges *this* node's value, and only this node is
+            // removed below, never whatever holds the key by then.
+            if !pred(node.value()) {
+                return None;
+            }
+            match self.remove_node(found, guard) {
+                // Our level-0 mark removed `node`: it was the key's entry, with
+                // the value `pred` approved, up to that mark (a replacement
+                // marks the old node first), so the test and the removal are
+                // one step. `remove_node` has counted it in `len`.
+                Ok(true) => return Some(node.value()),
+                // Another thread marked `node` first: a remove took it (the
+                // key may be gone), or an insert replaced it (its new value,
+                // not yet judged, is right behind). Ask again.
+                Ok(false) => {}
+                // `K`'s `Ord` panicked while unlinking; the node is retired
+                // all the same.
+                Err(panic) => panic::resume_unwind(panic),
+            }
+        }
+        // ANCHOR_END: stub-5b-remove-if
+    }
+    // ANCHOR_END: remove_if
+
     // ANCHOR: unlink_marked
     /// Unlinks every marked node from levels `0..height`, walking each level
     /// from the head to its end without comparing a single key: what `finish`
