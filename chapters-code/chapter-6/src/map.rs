@@ -409,6 +409,128 @@ where
             Err(_) => None,
         }
     }
+
+    // ANCHOR: rename
+    // ANCHOR: stub-6b-write-pair
+    /// Shards `a` and `b` (two different shards) locked for writing, handed
+    /// back as `[a, b]`. The locks are taken in **index order**, lower index
+    /// first, whichever of the two the caller names first: every thread that
+    /// holds two shard locks took them in the same order, so no thread can
+    /// hold the higher one while it waits for the lower one, and no cycle of
+    /// waiting threads (a deadlock) can form. Taking them in argument order
+    /// instead deadlocks `rename(a, b)` against `rename(b, a)`.
+    fn write_pair(&self, a: usize, b: usize) -> [RwLockWriteGuard<'_, HashTable<(K, V)>>; 2] {
+        debug_assert_ne!(a, b, "one shard must be locked once: its lock is not re-entrant");
+        if a < b {
+            let first = self.write(a);
+            [first, self.write(b)]
+        } else {
+            let first = self.write(b);
+            [self.write(a), first]
+        }
+    }
+
+    /// Puts `value` under the key `to` in `table`, whose slot for `to` was
+    /// looked up beforehand (`at`): replaces the value there and hands the
+    /// old one back, or inserts `(to, value)` when there was none. Runs no
+    /// code of the caller's: the slot is known, and the table has room (the
+    /// caller reserved it), so nothing is hashed or compared here.
+    fn put_at(&self, table: &mut HashTable<(K, V)>, at: Option<usize>, hash: u64, to: K, value: V) -> Option<V> {
+        match at.and_then(|at| table.get_bucket_mut(at)) {
+            // The key already in the map is kept, as `insert` keeps it; `to`
+            // is dropped by the caller, after the locks are released.
+            Some((_, old)) => Some(std::mem::replace(old, value)),
+            None => {
+                table.insert_unique(hash, (to, value), |(k, _)| self.hasher.hash_one(k));
+                None
+            }
+        }
+    }
+
+    // ANCHOR_END: stub-6b-write-pair
+    // ANCHOR: rename_task
+    /// Moves the value of `from` to the key `to`, **atomically**: no other
+    /// operation sees the value under both keys, or under neither. Returns
+    /// `Ok` with the value `to` held before (`None` when it was absent), which
+    /// the value of `from` replaces; or `Err(to)`, the key handed back, when
+    /// `from` is absent, and then nothing changes. Renaming a key to itself
+    /// changes nothing and returns `Ok(None)`.
+    ///
+    /// ```
+    /// let map = chapter_6::ShardedMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("b", 2);
+    /// assert_eq!(map.rename("a", "c"), Ok(None));
+    /// assert_eq!(map.rename("c", "b"), Ok(Some(2)));
+    /// assert_eq!(map.rename("a", "d"), Err("d"));
+    /// assert_eq!((map.len(), map.get_cloned("b")), (1, Some(1)));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Only when a key's `Hash` or `Eq` does, and then nothing has changed:
+    /// both keys are hashed before any lock is taken, and every comparison
+    /// (and any growing of `to`'s table, which hashes its keys) happens before
+    /// the entry is taken out. The locks are released, and their shards stay
+    /// usable.
+    pub fn rename<Q>(&self, from: &Q, to: K) -> Result<Option<V>, K>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        // ANCHOR_END: rename_task
+        // ANCHOR: stub-6b-rename
+        // Both hashes, once each, before any lock: a `Hash` that panics here
+        // leaves nothing locked.
+        let (from_hash, to_hash) = (self.hash(from), self.hash(&to));
+        let (i, j) = (self.shard_index(from_hash), self.shard_index(to_hash));
+        // The key taken out of the map with the value (kept only to be
+        // dropped, hence the `_`), declared before the guards so that it is
+        // dropped after them: its `Drop` runs outside every lock.
+        let _old_key: K;
+        if i == j {
+            // One shard, so one lock. A `RwLock` is not re-entrant: asking
+            // this thread's own write lock for a second guard waits forever.
+            let mut shard = self.write(i);
+            let to_at = shard.find_bucket_index(to_hash, |(k, _)| *k == to);
+            if to_at.is_none() {
+                // Room for `to` now, while nothing has changed: growing
+                // rehashes keys (the caller's `Hash`, which may panic), and
+                // moves entries, so it goes before the lookup of `from`.
+                shard.reserve(1, |(k, _)| self.hasher.hash_one(k));
+            }
+            let Ok(entry) = shard.find_entry(from_hash, |(k, _)| k.borrow() == from) else {
+                return Err(to);
+            };
+            if Some(entry.bucket_index()) == to_at {
+                // `from` and `to` are the same key: taking it out and
+                // putting it back is no change at all.
+                return Ok(None);
+            }
+            // Removing an entry moves no other entry of a hashbrown table,
+            // so `to_at` still finds `to`'s slot.
+            let ((key, value), rest) = entry.remove();
+            _old_key = key;
+            Ok(self.put_at(rest.into_table(), to_at, to_hash, to, value))
+        } else {
+            // Two shards: both locked, in index order (see `write_pair`), and
+            // both held until the value is in its new place, so that no other
+            // operation on either key runs between the take and the put.
+            let [mut from_shard, mut to_shard] = self.write_pair(i, j);
+            let to_at = to_shard.find_bucket_index(to_hash, |(k, _)| *k == to);
+            if to_at.is_none() {
+                to_shard.reserve(1, |(k, _)| self.hasher.hash_one(k));
+            }
+            let Ok(entry) = from_shard.find_entry(from_hash, |(k, _)| k.borrow() == from) else {
+                return Err(to);
+            };
+            let ((key, value), _) = entry.remove();
+            _old_key = key;
+            Ok(self.put_at(&mut to_shard, to_at, to_hash, to, value))
+        }
+        // ANCHOR_END: stub-6b-rename
+    }
+    // ANCHOR_END: rename
 }
 
 // ANCHOR: drop_all
