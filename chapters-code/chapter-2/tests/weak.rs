@@ -35,18 +35,21 @@ fn the_value_goes_with_the_last_strong_handle_and_the_block_with_the_last_handle
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
-    assert_no_leaks(|| {
+    let ((a, w, b), report) = measure(|| {
         let a = ArcWithWeak::new(Counted(&drops));
         let w = ArcWithWeak::downgrade(&a);
         let b = w.upgrade().unwrap();
-        drop(a);
-        assert_eq!(drops.load(Ordering::Relaxed), 0);
-        drop(b);
-        assert_eq!(drops.load(Ordering::Relaxed), 1);
-        assert!(w.upgrade().is_none());
-        let (_, report) = measure(|| drop(w));
-        assert_eq!(report.deallocations, 1, "the last weak handle frees the block");
+        (a, w, b)
     });
+    assert_eq!(report.live_allocations(), 1, "one block for the counts and the value");
+    drop(a);
+    assert_eq!(drops.load(Ordering::Relaxed), 0);
+    drop(b);
+    assert_eq!(drops.load(Ordering::Relaxed), 1);
+    assert!(w.upgrade().is_none());
+    // (Not nested in another measured scope: only one is open at a time.)
+    let (_, report) = measure(|| drop(w));
+    assert_eq!(report.deallocations, 1, "the last weak handle frees the block");
 }
 
 /// Threads clone, downgrade, upgrade and drop handles of one value at

@@ -433,7 +433,7 @@ mod tests {
         let w = ArcWithWeak::downgrade(&a);
         a.inner().strong.store(MAX_COUNT, Ordering::Relaxed);
         let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.upgrade()));
-        let payload = refused.err().expect("upgrade at the limit must panic, not count on");
+        let payload = refused.expect_err("upgrade at the limit must panic, not count on");
         let message = payload
             .downcast_ref::<String>()
             .cloned()
