@@ -11,6 +11,7 @@
 //! hints. This file and the two slabs are written by `cargo xtask stubs`:
 //! `cargo xtask lab reset 4c` brings the stub back.
 
+// ANCHOR: subject
 /// What a model may do with a slab of `String`s: make one, then insert, read,
 /// remove and count. [`catch`] is written against this trait, so that the
 /// tests can run the same model on each slab.
@@ -37,6 +38,7 @@ pub trait Subject: Send + Sync + 'static {
     /// How many values the slab can hold.
     fn capacity(&self) -> usize;
 }
+// ANCHOR_END: subject
 
 /// Chapter 4's slab with one mistake in it, for the model to catch.
 #[path = "../../../exercises/exercise-4c/src/broken.rs"]
