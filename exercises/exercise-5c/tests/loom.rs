@@ -1,0 +1,5 @@
+//! Exercise 5c's loom checks of your model (`catch`):
+//! `RUSTFLAGS="--cfg loom --cfg crossbeam_loom" CARGO_TARGET_DIR=target/loom cargo test --release -p exercise-5c --test loom`.
+#![cfg(loom)]
+use exercise_5c as subject;
+include!("cases/loom.rs");
