@@ -201,7 +201,7 @@ pub fn selected_chapters(chapter: Option<Chapter>) -> Vec<Chapter> {
 const SUPPORT: &[&str] = &["test-kit", "loom-facade"];
 
 /// The packages that loom and Miri check for a chapter (the chapter and
-/// its solution), or for everything (the support crates too).
+/// the solutions of its exercises), or for everything (the support crates too).
 pub fn checked_packages(chapter: Option<Chapter>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if chapter.is_none() {
@@ -209,8 +209,10 @@ pub fn checked_packages(chapter: Option<Chapter>) -> Vec<String> {
     }
     for c in selected_chapters(chapter) {
         out.push(c.name());
-        if let Some(n) = c.number().filter(|n| package_dir(&format!("solution-{n}")).exists()) {
-            out.push(format!("solution-{n}"));
+        // Every exercise of the chapter: `solution-3`, `solution-3b`, `solution-3c`.
+        if let Some(n) = c.number() {
+            let ids = exercises().into_iter().filter(|id| id.chapter == n);
+            out.extend(ids.map(|id| format!("solution-{id}")).filter(|s| package_dir(s).exists()));
         }
     }
     out
@@ -312,6 +314,8 @@ mod tests {
     fn packages_for_one_chapter_or_all() {
         assert_eq!(checked_packages(Some(Chapter::Numbered(0))), vec!["chapter-0".to_owned(), "solution-0".to_owned()]);
         assert_eq!(checked_packages(Some(Chapter::Capstone)), vec!["capstone".to_owned()]);
+        let one = checked_packages(Some(Chapter::Numbered(1)));
+        assert_eq!(&one[..4], ["chapter-1", "solution-1", "solution-1b", "solution-1c"]);
         let all = checked_packages(None);
         assert_eq!(&all[..2], &["test-kit".to_owned(), "loom-facade".to_owned()]);
         assert!(all.contains(&"capstone".to_owned()));
