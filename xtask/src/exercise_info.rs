@@ -103,6 +103,8 @@ pub fn problems() -> Vec<String> {
     let mut out = Vec::new();
     for (id, info) in all {
         let text = std::fs::read_to_string(root().join("book/src").join(&info.page)).unwrap_or_default();
+        // The words may wrap across lines.
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let stated = format!("about {} minutes", info.minutes);
         if !text.contains(&stated) {
             out.push(format!(
