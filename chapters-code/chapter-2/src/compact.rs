@@ -356,8 +356,8 @@ impl<T: Hash> Hash for CompactArc<T> {
         (**self).hash(state);
     }
 }
-
 // ANCHOR: unit_tests
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

@@ -266,5 +266,3 @@ impl<T: Hash> Hash for CompactArc<T> {
         (**self).hash(state);
     }
 }
-
-// (The chapter's unit tests are left out here: they run in chapter 2.)
