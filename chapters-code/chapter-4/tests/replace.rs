@@ -141,7 +141,7 @@ fn replace_is_linearizable_slot_by_slot() {
     let slab = Slab::with_capacity(64 * threads);
     let pool: Mutex<Vec<Key>> = Mutex::new(Vec::new());
     let recorder = Recorder::<SlotModel>::with_capacity(threads, ops + ops / 4);
-    test_kit::stress::run(threads, 0x4b_4b_0004, |mut worker| {
+    test_kit::stress::run(threads, 0x4b4b_0004, |mut worker| {
         let t = worker.index;
         let mut mine: VecDeque<Key> = VecDeque::new();
         // A key from the pool: one of the newest (often live) or any.
