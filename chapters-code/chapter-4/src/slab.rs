@@ -60,8 +60,9 @@
 //! when the slab itself is dropped: `insert`, `get`, `remove` and `replace`
 //! run none (`remove` and `replace` hand the value back for you to drop). If
 //! one value's `Drop` panics, the slab still drops every other value it holds,
-//! each once, and frees its slots; then the panic goes on. A second value's `Drop` panicking
-//! during that unwinding aborts the process, as it does for a `Vec`. Your code
+//! each once, and frees its slots; then the panic goes on. A second value's
+//! `Drop` panicking during that unwinding aborts the process, as it does for a
+//! `Vec`. Your code
 //! that runs while you hold a [`Ref`] (its `Debug` calls yours) can panic
 //! freely: unwinding drops the guard like any other local, and the reader
 //! count goes back down.
