@@ -107,6 +107,9 @@ pub fn run() -> Result<()> {
             problems.extend(unhidden_answers(&rel, &text, &includes_in(page, &text)));
         }
     }
+    // Every page is in the sidebar: mdBook builds only what SUMMARY.md lists,
+    // so a page left out of it is a page no reader finds.
+    problems.extend(unlisted_pages(&pages, &generated)?);
     // Every diagram's committed SVG is what its source renders to now.
     problems.extend(diagram_render::problems());
     // README.md's and the book's generated blocks are what the code says.
@@ -204,6 +207,19 @@ fn link_targets(text: &str) -> Vec<String> {
             (!target.is_empty() && !target.contains("://")).then(|| target.to_owned())
         })
         .collect()
+}
+
+/// The pages (outside the generated folder) that SUMMARY.md does not link.
+fn unlisted_pages(pages: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
+    let src = root().join("book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("could not read book/src/SUMMARY.md")?;
+    let listed: std::collections::BTreeSet<PathBuf> =
+        link_targets(&summary).into_iter().map(|t| src.join(t)).collect();
+    Ok(pages
+        .iter()
+        .filter(|p| !p.starts_with(generated) && !p.ends_with("SUMMARY.md") && !listed.contains(*p))
+        .map(|p| format!("{}: not in book/src/SUMMARY.md, so mdBook does not build it", relative(p)))
+        .collect())
 }
 
 /// Rust code blocks whose body holds anything but include directives: a
