@@ -352,6 +352,7 @@ impl<T> Slab<T> {
     /// minutes of one thread being descheduled at exactly that point while
     /// every other thread churns the slab.
     pub fn insert(&self, value: T) -> Result<Key, T> {
+        // ANCHOR: stub-4-insert
         // Acquire: if this load reads a head that a `remove` pushed, the
         // remover's store of the slot's next link (made before its Release
         // compare-and-swap) is visible to the link load below.
@@ -405,6 +406,7 @@ impl<T> Slab<T> {
         // odd generation.
         slot.lifecycle.store(occupied(generation), Ordering::Release);
         Ok(Key::new(index, generation))
+        // ANCHOR_END: stub-4-insert
     }
     // ANCHOR_END: insert
 
@@ -447,6 +449,7 @@ impl<T> Slab<T> {
     /// If guards from [`Slab::get`] for this key are alive, waits until they
     /// are dropped.
     pub fn remove(&self, key: Key) -> Option<T> {
+        // ANCHOR: stub-4-remove
         let slot = self.slots.get(key.index())?;
         // 1. Claim the value: set REMOVING on the live generation. From here
         //    on no new reader gets in, and no other `remove` of this key wins.
@@ -501,6 +504,7 @@ impl<T> Slab<T> {
                 Err(current) => head = current,
             }
         }
+        // ANCHOR_END: stub-4-remove
     }
     // ANCHOR_END: remove
     // ANCHOR: stub-4c-cut-replace

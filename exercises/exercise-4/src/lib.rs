@@ -29,7 +29,6 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
 
-// ANCHOR: words
 /// The index that ends the free list. Never a slot index.
 const NIL: u32 = u32::MAX;
 
@@ -74,9 +73,7 @@ fn new_head(old: u64, index: u32) -> u64 {
     let tag = (old >> 32) as u32;
     (u64::from(tag.wrapping_add(1)) << 32) | u64::from(index)
 }
-// ANCHOR_END: words
 
-// ANCHOR: key
 /// A handle to a value in a [`Slab`]: the slot's index and the generation the
 /// slot had when the value was inserted.
 ///
@@ -139,17 +136,13 @@ impl Key {
         Key(bits)
     }
 }
-// ANCHOR_END: key
 
-// ANCHOR: slot
 /// One slot: the lifecycle word, then the value's storage.
 struct Slot<T> {
     lifecycle: AtomicU64,
     value: UnsafeCell<MaybeUninit<T>>,
 }
-// ANCHOR_END: slot
 
-// ANCHOR: slab
 /// A fixed-capacity concurrent slab: `insert` stores a value and returns a
 /// [`Key`]; `get` and `remove` find it again by that key.
 ///
@@ -184,13 +177,14 @@ pub struct Slab<T> {
     /// How many values are in the slab (exact when no operation is running).
     len: AtomicUsize,
     slots: Box<[Slot<T>]>,
-    /// The slots' `MaybeUninit` hides the `T`s from the drop checker; this
-    /// tells it that dropping a slab drops `T`s.
+    /// Says that a slab owns `T`s, which the slots' `MaybeUninit` hides.
+    /// The drop checker needs no telling while `Drop for Slab` has no
+    /// `#[may_dangle]`: a plain `Drop` impl already makes it assume that
+    /// dropping a slab may use its `T`s. The marker keeps that true if the
+    /// impl is ever relaxed.
     _owns: PhantomData<T>,
 }
-// ANCHOR_END: slab
 
-// ANCHOR: send_sync
 // SAFETY: a slab owns its `T`s (and nothing tied to a thread), so moving the
 // slab to another thread moves `T`s: `T: Send` is exactly what that needs.
 unsafe impl<T: Send> Send for Slab<T> {}
@@ -200,7 +194,6 @@ unsafe impl<T: Send> Send for Slab<T> {}
 // write of a cell to one thread and orders it against every read, provided
 // your `insert` and `remove` keep to the protocol.
 unsafe impl<T: Send + Sync> Sync for Slab<T> {}
-// ANCHOR_END: send_sync
 
 /// The error of [`Slab::try_with_capacity`]: more slots than a slab can index
 /// ([`MAX_CAPACITY`]), more bytes than an allocation may have (`isize::MAX`),
@@ -224,7 +217,6 @@ impl fmt::Display for CapacityError {
 impl std::error::Error for CapacityError {}
 
 impl<T> Slab<T> {
-    // ANCHOR: new
     /// A slab with room for `capacity` values, all allocated now.
     ///
     /// # Panics
@@ -262,11 +254,16 @@ impl<T> Slab<T> {
         let first = if capacity == 0 { NIL } else { 0 };
         Ok(Slab { head: AtomicU64::new(u64::from(first)), len: AtomicUsize::new(0), slots, _owns: PhantomData })
     }
-    // ANCHOR_END: new
 
     // ANCHOR: insert
     /// Stores `value` and returns its key, or hands `value` back in `Err`
     /// when every slot is taken.
+    ///
+    /// A slot whose `remove` is still waiting for a reader's guard counts as
+    /// taken, although `get` already answers `None` for its key: "full" is
+    /// not linearizable with a removal in progress (the book's verification
+    /// page shows the checker rejecting exactly that history, and why the
+    /// slab keeps it rather than make `insert` wait).
     ///
     /// Taking a slot pops the top of the free list with a compare-and-swap
     /// on the head. Between reading the head (index `i`) and that
@@ -299,7 +296,6 @@ impl<T> Slab<T> {
     }
     // ANCHOR_END: insert
 
-    // ANCHOR: get
     /// A guard that dereferences to the value of `key`, or `None` if the key
     /// is stale, out of range, or its value is being removed.
     ///
@@ -329,7 +325,6 @@ impl<T> Slab<T> {
             }
         }
     }
-    // ANCHOR_END: get
 
     // ANCHOR: remove
     /// Removes the value of `key` and returns it, or `None` if the key is
@@ -385,7 +380,6 @@ impl<T> Slab<T> {
     }
 }
 
-// ANCHOR: drop
 impl<T> Slot<T> {
     /// Drops the slot's value, if it holds one. `&mut self` is what makes
     /// this safe to call: no other thread and no guard can be using the slot.
@@ -428,7 +422,6 @@ impl<T> Drop for DropRest<'_, T> {
         self.0.by_ref().for_each(Slot::drop_value);
     }
 }
-// ANCHOR_END: drop
 
 impl<T> fmt::Debug for Slab<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -436,7 +429,6 @@ impl<T> fmt::Debug for Slab<T> {
     }
 }
 
-// ANCHOR: guard
 /// A reference to a value in a [`Slab`], from [`Slab::get`]. While it lives,
 /// the value stays in place: a `remove` of its key waits for it.
 ///
@@ -457,10 +449,10 @@ impl<T> Deref for Ref<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
+        // `remove` waits for the reader count to reach zero before it moves
+        // the value out, and `get` saw the odd generation with Acquire.
         // SAFETY: this guard is counted in the slot's readers, so the value is
-        // initialised (`get` saw its odd generation with Acquire) and no
-        // `remove` moves it out until the guard is dropped (it waits for the
-        // count to reach zero).
+        // initialised and stays in place until the guard is dropped.
         self.slot.value.with(|p| unsafe { (*p).assume_init_ref() })
     }
 }
@@ -472,7 +464,6 @@ impl<T> Drop for Ref<'_, T> {
         self.slot.lifecycle.fetch_sub(1, Ordering::Release);
     }
 }
-// ANCHOR_END: guard
 
 // SAFETY: a guard gives out `&T` and, when dropped, decrements an atomic;
 // handing it to another thread is handing over a `&T`, which needs `T: Sync`.
