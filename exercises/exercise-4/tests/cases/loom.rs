@@ -116,6 +116,26 @@ fn a_value_is_removed_once() {
     });
 }
 
+/// remove ‖ remove of two keys on a full slab: both slots go back on the free
+/// list, so two inserts fit afterwards. A push that overwrites the head, or
+/// links the slot to a head it read before losing a compare-and-swap, drops
+/// the other remover's slot from the list.
+#[test]
+fn two_removes_free_both_slots() {
+    loom_facade::model(|| {
+        let slab = Arc::new(Slab::with_capacity(2));
+        let a = slab.insert(s("a")).unwrap();
+        let b = slab.insert(s("b")).unwrap();
+        let (one, other) = (slab.clone(), slab.clone());
+        let (x, y) = both(move || one.remove(a), move || other.remove(b));
+        assert_eq!((x.as_deref(), y.as_deref()), (Some("a"), Some("b")));
+        assert_eq!(slab.len(), 0);
+        assert!(slab.insert(s("c")).is_ok(), "a freed slot is missing from the free list");
+        assert!(slab.insert(s("d")).is_ok(), "a freed slot is missing from the free list");
+        assert!(slab.insert(s("e")).is_err(), "a slot is on the free list twice");
+    });
+}
+
 /// get ‖ remove of one key: a reader with a guard reads the whole value
 /// before the remover moves it out.
 #[test]
