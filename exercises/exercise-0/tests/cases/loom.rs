@@ -44,3 +44,31 @@ fn racing_senders() {
         }
     });
 }
+
+/// A value that counts its drops, so a model can check that each value is
+/// dropped exactly once: by whoever took it, or by the slot's `Drop`.
+struct Counted(Arc<loom_facade::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, loom_facade::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A value sent and maybe taken on another thread is dropped exactly once:
+/// by the taker, or by the slot's `Drop` if nobody took it.
+#[test]
+fn every_value_is_dropped_once() {
+    loom_facade::model(|| {
+        let drops = Arc::new(loom_facade::sync::atomic::AtomicUsize::new(0));
+        let slot = Arc::new(OneShot::new());
+        let sender = {
+            let (slot, drops) = (slot.clone(), drops.clone());
+            thread::spawn(move || assert!(slot.send(Counted(drops)).is_ok()))
+        };
+        drop(slot.take());
+        sender.join().unwrap();
+        drop(slot);
+        assert_eq!(drops.load(loom_facade::sync::atomic::Ordering::Relaxed), 1, "each value must be dropped exactly once");
+    });
+}
