@@ -87,6 +87,7 @@ pub struct CompactArc<T> {
 }
 
 // ANCHOR: send_sync
+// ANCHOR: stub-2-send-sync
 // SAFETY: sending a handle lets another thread (1) reach the `T` through
 // `&T`, which needs `T: Sync`, and (2) drop the `T` if its handle is the
 // last, which needs `T: Send`. The count itself is atomic.
@@ -94,6 +95,7 @@ unsafe impl<T: Send + Sync> Send for CompactArc<T> {}
 // SAFETY: through `&CompactArc<T>` a thread can clone a handle and so do all
 // of the above; the same bounds are required.
 unsafe impl<T: Send + Sync> Sync for CompactArc<T> {}
+// ANCHOR_END: stub-2-send-sync
 // ANCHOR_END: send_sync
 // ANCHOR_END: struct
 
@@ -124,11 +126,13 @@ impl<T> CompactArc<T> {
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         this.ptr == other.ptr
     }
+    // ANCHOR: stub-2-cut-as-ptr
 
     /// The address of the data.
     pub fn as_ptr(this: &Self) -> *const T {
         &this.inner().data
     }
+    // ANCHOR_END: stub-2-cut-as-ptr
 
     // ANCHOR: get_mut
     /// `true` when this is the only handle. Needs `&mut self`, so no clone
@@ -164,6 +168,7 @@ impl<T> CompactArc<T> {
             None
         }
     }
+    // ANCHOR: stub-2-cut-make-mut
 
     /// A mutable reference to the data, cloning it into a new allocation
     /// first if other handles share it (clone-on-write). The other handles
@@ -189,6 +194,7 @@ impl<T> CompactArc<T> {
         // has not been cloned; we hold it by `&mut`.
         unsafe { &mut (*this.ptr.as_ptr()).data }
     }
+    // ANCHOR_END: stub-2-cut-make-mut
     // ANCHOR_END: get_mut
 
     // ANCHOR: unwrap
@@ -213,6 +219,7 @@ impl<T> CompactArc<T> {
         let inner = unsafe { Box::from_raw(this.ptr.as_ptr()) };
         Ok(inner.data)
     }
+    // ANCHOR: stub-2-cut-into-inner
 
     /// Drops this handle and returns the data if it was the last one.
     ///
@@ -240,12 +247,14 @@ impl<T> CompactArc<T> {
         let inner = unsafe { Box::from_raw(this.ptr.as_ptr()) };
         Some(inner.data)
     }
+    // ANCHOR_END: stub-2-cut-into-inner
     // ANCHOR_END: unwrap
 }
 
 // ANCHOR: clone
 impl<T> Clone for CompactArc<T> {
     fn clone(&self) -> Self {
+        // ANCHOR: stub-2-clone
         // Relaxed is enough: a clone can only be made from a live handle, so
         // the count is already at least 1 and the data already visible to
         // this thread (through whatever gave it `self`). The increment
@@ -255,6 +264,7 @@ impl<T> Clone for CompactArc<T> {
             std::process::abort();
         }
         CompactArc { ptr: self.ptr, phantom: PhantomData }
+        // ANCHOR_END: stub-2-clone
     }
 }
 // ANCHOR_END: clone
@@ -262,6 +272,7 @@ impl<T> Clone for CompactArc<T> {
 // ANCHOR: drop
 impl<T> Drop for CompactArc<T> {
     fn drop(&mut self) {
+        // ANCHOR: stub-2-drop
         // Release: every use this thread made of the data through this
         // handle happens-before the decrement, so the thread that frees the
         // data can be made to see it.
@@ -277,6 +288,7 @@ impl<T> Drop for CompactArc<T> {
         // last handle and no other can be made; the fence above ordered all
         // other accesses before this one. The box is rebuilt exactly once.
         drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        // ANCHOR_END: stub-2-drop
     }
 }
 // ANCHOR_END: drop
@@ -288,6 +300,7 @@ impl<T> Deref for CompactArc<T> {
         &self.inner().data
     }
 }
+// ANCHOR: stub-2-cut-conversions
 
 impl<T> AsRef<T> for CompactArc<T> {
     fn as_ref(&self) -> &T {
@@ -312,12 +325,14 @@ impl<T: Default> Default for CompactArc<T> {
         CompactArc::new(T::default())
     }
 }
+// ANCHOR_END: stub-2-cut-conversions
 
 impl<T: fmt::Debug> fmt::Debug for CompactArc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
+// ANCHOR: stub-2-cut-traits
 
 impl<T: fmt::Display> fmt::Display for CompactArc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -356,6 +371,7 @@ impl<T: Hash> Hash for CompactArc<T> {
         (**self).hash(state);
     }
 }
+// ANCHOR_END: stub-2-cut-traits
 // ANCHOR: unit_tests
 
 #[cfg(all(test, not(loom)))]

@@ -22,24 +22,34 @@
 #![allow(dead_code, unused_imports, unused_variables)]
 
 use loom_facade::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-/// The allocation: the count, then the data.
+/// The allocation: the count, then the data. Eight bytes of header on a
+/// 64-bit target, against sixteen for `std::sync::Arc` (strong and weak).
 struct Inner<T> {
     count: AtomicUsize,
     data: T,
 }
 
-/// The count at which `clone` aborts, as `std::sync::Arc` does.
+/// The count at which `clone` aborts, as `std::sync::Arc` does. Counting past
+/// it takes `isize::MAX` leaked handles (`mem::forget` in a loop); aborting
+/// there keeps the count from ever wrapping to 0, which would free the data
+/// under live handles. Between the increment that crosses the limit and the
+/// abort, other threads can add at most one increment each, and there are far
+/// fewer than `usize::MAX - isize::MAX` threads.
 const MAX_COUNT: usize = isize::MAX as usize;
 
 /// A thread-safe reference-counted pointer without a weak count.
-///
 pub struct CompactArc<T> {
+    /// Never null, and valid for as long as this handle exists: the handle
+    /// owns one unit of the count.
     ptr: NonNull<Inner<T>>,
+    /// Tells the compiler that a `CompactArc<T>` owns an `Inner<T>` (drop
+    /// check), and keeps the type covariant in `T` like `Box<T>`.
     phantom: PhantomData<Inner<T>>,
 }
 
@@ -59,13 +69,17 @@ impl<T> CompactArc<T> {
 
     fn inner(&self) -> &Inner<T> {
         // SAFETY: the handle owns one unit of the count, so the allocation
-        // is live while `&self` is.
+        // is live for as long as `&self` is; only shared references to it
+        // are ever made while more than one handle may exist.
         unsafe { self.ptr.as_ref() }
     }
 
-    /// The number of handles, at some recent moment.
+    /// The number of handles to this allocation, at some recent moment.
+    /// Another thread may clone or drop a handle at any time, so the value is
+    /// a snapshot, good for tests and diagnostics, not for decisions (use
+    /// [`get_mut`](Self::get_mut) or [`try_unwrap`](Self::try_unwrap)).
     pub fn strong_count(this: &Self) -> usize {
-        // Relaxed: informative only.
+        // Relaxed: the value is informative only; nothing is read through it.
         this.inner().count.load(Ordering::Relaxed)
     }
 
@@ -74,37 +88,41 @@ impl<T> CompactArc<T> {
         this.ptr == other.ptr
     }
 
-    /// A mutable reference to the data if this is the only handle.
-    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+    /// `true` when this is the only handle. Needs `&mut self`, so no clone
+    /// can be made from this handle while the answer is used.
+    fn is_unique(&mut self) -> bool {
         // Acquire pairs with the Release decrement of every handle dropped
-        // before, so their reads of the data happen-before our writes.
-        if this.inner().count.load(Ordering::Acquire) == 1 {
-            // SAFETY: the only handle, held by `&mut`.
+        // before: once we see the count at 1, everything those handles did
+        // with the data happens-before what our caller does with it next.
+        // No other handle exists, and without weak references none can be
+        // made, so the answer cannot change behind our back.
+        self.inner().count.load(Ordering::Acquire) == 1
+    }
+
+    /// A mutable reference to the data if this is the only handle, `None`
+    /// otherwise.
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        if this.is_unique() {
+            // SAFETY: this is the only handle (`is_unique`), and we hold it
+            // by `&mut`, so no other reference to the data exists or can be
+            // made while the returned borrow lives.
             Some(unsafe { &mut (*this.ptr.as_ptr()).data })
         } else {
             None
         }
     }
 
-    /// The data if this is the only handle, otherwise the handle back.
-    pub fn try_unwrap(this: Self) -> Result<T, Self> {
-        // Acquire: as in `get_mut`.
-        if this.inner().count.load(Ordering::Acquire) != 1 {
+    /// The data, if this is the only handle; otherwise the handle back.
+    pub fn try_unwrap(mut this: Self) -> Result<T, Self> {
+        if !this.is_unique() {
             return Err(this);
         }
         let this = ManuallyDrop::new(this);
-        // SAFETY: the only handle, owned; `ManuallyDrop` keeps `Drop` from
-        // running, so the box is rebuilt exactly once.
+        // SAFETY: this is the only handle and we own it; `ManuallyDrop`
+        // keeps its `Drop` from running, so the allocation is turned back
+        // into the box it came from exactly once.
         let inner = unsafe { Box::from_raw(this.ptr.as_ptr()) };
         Ok(inner.data)
-    }
-}
-
-impl<T> Deref for CompactArc<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.inner().data
     }
 }
 
@@ -126,8 +144,16 @@ impl<T> Drop for CompactArc<T> {
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for CompactArc<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
+impl<T> Deref for CompactArc<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner().data
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for CompactArc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
