@@ -122,6 +122,22 @@ pub fn solved(id: ExerciseId) -> Result<Option<Vec<Generated>>> {
     files(id, true).map(Some)
 }
 
+/// Writes exercise `id`'s generated files; returns how many changed.
+pub fn write(id: ExerciseId) -> Result<usize> {
+    let mut written = 0;
+    for g in files_of(id)? {
+        if std::fs::read_to_string(&g.path).is_ok_and(|t| t == g.text) {
+            continue;
+        }
+        if let Some(dir) = g.path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", relative(dir)))?;
+        }
+        std::fs::write(&g.path, &g.text).with_context(|| format!("could not write {}", relative(&g.path)))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 fn files_of(id: ExerciseId) -> Result<Vec<Generated>> {
     files(id, false)
 }

@@ -213,8 +213,7 @@ fn link_targets(text: &str) -> Vec<String> {
 fn unlisted_pages(pages: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
     let src = root().join("book/src");
     let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("could not read book/src/SUMMARY.md")?;
-    let listed: std::collections::BTreeSet<PathBuf> =
-        link_targets(&summary).into_iter().map(|t| src.join(t)).collect();
+    let listed: std::collections::BTreeSet<PathBuf> = link_targets(&summary).into_iter().map(|t| src.join(t)).collect();
     Ok(pages
         .iter()
         .filter(|p| !p.starts_with(generated) && !p.ends_with("SUMMARY.md") && !listed.contains(*p))

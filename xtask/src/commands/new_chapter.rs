@@ -13,7 +13,7 @@
 use crate::cli::NewChapterArgs;
 use crate::diagram_render::{output_for, render_all};
 use crate::process::{cargo, run_ok};
-use crate::workspace::{Chapter, chapters, relative, root};
+use crate::workspace::{Chapter, ExerciseId, chapters, relative, root};
 use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ const TEMPLATES: &[Template] = templates![
     "chapters-code/chapter-{{N}}/benches/{{name}}.rs",
     "exercises/exercise-{{N}}/Cargo.toml",
     "exercises/exercise-{{N}}/README.md",
-    "exercises/exercise-{{N}}/src/lib.rs",
+    "exercises/exercise-{{N}}/stub.toml",
     "exercises/exercise-{{N}}/tests/{{name}}.rs",
     "exercises/exercise-{{N}}/tests/loom.rs",
     "exercises/exercise-{{N}}/tests/cases/{{name}}.rs",
@@ -218,6 +218,9 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
     let root = root();
     check_free(&root, names.number)?;
     let written = write_files(&root, &names)?;
+    // The exercise's stub is made from the chapter's code by its stub.toml.
+    let id = ExerciseId::first(names.number);
+    crate::stub_gen::write(id).context("the chapter is written, but its exercise's stub could not be generated")?;
     let summary = root.join("book/src/SUMMARY.md");
     let text = std::fs::read_to_string(&summary).with_context(|| format!("could not read {}", summary.display()))?;
     std::fs::write(&summary, with_entry(&text, &names.fill(SUMMARY_ENTRY)))
@@ -246,6 +249,8 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
             .args(["fmt", "-p", &format!("chapter-{n}"), "-p", &format!("exercise-{n}")])
             .args(["-p", &format!("solution-{n}")]),
     )?;
+    // rustfmt may have rewrapped the chapter's code: the stub follows it.
+    crate::stub_gen::write(id)?;
     println!(
         "\nchapter {n} written: {} files around a stand-in structure, a write-once cell named `{}`.\n\
          Next:\n  \

@@ -3,9 +3,8 @@
 //! fails when a committed one differs from what it would write.
 
 use crate::cli::StubsArgs;
-use crate::stub_gen::{all, drifted, hand_written};
-use crate::workspace::relative;
-use anyhow::{Context, Result, bail};
+use crate::stub_gen::{all, drifted, hand_written, write};
+use anyhow::{Result, bail};
 
 pub fn run(args: StubsArgs) -> Result<()> {
     if args.check {
@@ -20,23 +19,17 @@ pub fn run(args: StubsArgs) -> Result<()> {
         let generated: usize = all()?.iter().map(|(_, files)| files.len()).sum();
         println!("stubs: {generated} generated file(s) match their sources");
     } else {
-        let (mut written, mut unchanged) = (0, 0);
-        for (_, files) in all()? {
-            for g in files {
-                if std::fs::read_to_string(&g.path).is_ok_and(|t| t == g.text) {
-                    unchanged += 1;
-                    continue;
-                }
-                std::fs::write(&g.path, &g.text).with_context(|| format!("could not write {}", relative(&g.path)))?;
-                println!("wrote {}", relative(&g.path));
-                written += 1;
-            }
+        let (mut written, mut all_files) = (0, 0);
+        for (id, files) in all()? {
+            all_files += files.len();
+            written += write(id)?;
         }
-        println!("stubs: {written} file(s) written, {unchanged} unchanged");
+        println!("stubs: {written} file(s) written, {} unchanged", all_files - written);
     }
-    let by_hand: Vec<String> = hand_written().iter().map(|id| format!("exercise-{id}")).collect();
+    // Every stub has one source: a stub without a list is a second copy.
+    let by_hand: Vec<String> = hand_written().iter().map(|id| format!("exercises/exercise-{id}")).collect();
     if !by_hand.is_empty() {
-        println!("written by hand (no stub.toml): {}", by_hand.join(", "));
+        bail!("written by hand, with no stub.toml saying what it is made from: {}", by_hand.join(", "));
     }
     Ok(())
 }

@@ -46,6 +46,7 @@ impl<T> {{Type}}<T> {
     // ANCHOR: set
     /// Sets the value. Fails, handing `value` back, if the cell is already set.
     pub fn set(&self, value: T) -> Result<(), T> {
+        // ANCHOR: stub-{{N}}-set
         let new = Box::into_raw(Box::new(value));
         // Release on success: a thread whose Acquire load in `get` reads this
         // pointer sees the value written into the box. Relaxed on failure:
@@ -56,12 +57,14 @@ impl<T> {{Type}}<T> {
             // published, so this thread still owns the box.
             Err(_) => Err(*unsafe { Box::from_raw(new) }),
         }
+        // ANCHOR_END: stub-{{N}}-set
     }
     // ANCHOR_END: set
 
     // ANCHOR: get
     /// The value, once the cell is set.
     pub fn get(&self) -> Option<&T> {
+        // ANCHOR: stub-{{N}}-get
         // Acquire pairs with the Release compare-and-swap in `set`: reading
         // the pointer makes the write of the value happen before our read.
         let p = self.ptr.load(Ordering::Acquire);
@@ -69,6 +72,7 @@ impl<T> {{Type}}<T> {
         // fully written, see above) and is freed only by `Drop`, which needs
         // `&mut self`, so not while the returned borrow of `self` lives.
         unsafe { p.as_ref() }
+        // ANCHOR_END: stub-{{N}}-get
     }
     // ANCHOR_END: get
 }
@@ -82,6 +86,7 @@ impl<T> Default for {{Type}}<T> {
 // ANCHOR: drop
 impl<T> Drop for {{Type}}<T> {
     fn drop(&mut self) {
+        // ANCHOR: stub-{{N}}-drop
         // `&mut self`: no other thread can reach the cell any more, and what
         // gave it to this thread (a join, a channel) ordered every `set`
         // before this point, so Relaxed is enough.
@@ -91,6 +96,7 @@ impl<T> Drop for {{Type}}<T> {
             // freed only here, once.
             drop(unsafe { Box::from_raw(p) });
         }
+        // ANCHOR_END: stub-{{N}}-drop
     }
 }
 // ANCHOR_END: drop
