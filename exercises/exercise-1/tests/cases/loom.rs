@@ -108,3 +108,44 @@ fn pop_retires_instead_of_freeing_while_a_reader_is_pinned() {
         drop((guard, reading));
     });
 }
+
+/// The converse of the model above: a `pop` must retire the node it unlinks,
+/// not forget it. Two pops race on a stack of two values of a kilobyte each;
+/// once the stack and the model's own collector are dropped (which runs
+/// everything retired to it), no node is still allocated. A `pop` that never
+/// hands its node to `defer_destroy` leaks a node per pop. (Loom keeps a few
+/// small blocks of its own bookkeeping until the execution ends, so the check
+/// is that less than one node's worth of bytes is left, not zero.)
+#[test]
+fn pop_retires_every_node_it_unlinks() {
+    type Kilobyte = [u64; 128];
+    loom_facade::model(|| {
+        let report = test_kit::alloc::leaked_by(|| {
+            let collector = Collector::new();
+            let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
+            {
+                let guard = collector.register().pin();
+                stack.push([1; 128], &guard);
+                stack.push([2; 128], &guard);
+            }
+            let popper = {
+                let (stack, collector) = (stack.clone(), collector.clone());
+                thread::spawn(move || stack.pop(&collector.register().pin()).map(|v: Kilobyte| v[0]))
+            };
+            let mine = stack.pop(&collector.register().pin()).map(|v| v[0]);
+            let theirs = popper.join().unwrap();
+            let mut both = [mine.expect("two values, two pops"), theirs.expect("two values, two pops")];
+            both.sort();
+            assert_eq!(both, [1, 2], "two pops returned the same value");
+            drop(stack);
+            drop(collector);
+        });
+        assert!(
+            report.live_requested < std::mem::size_of::<Kilobyte>() as isize,
+            "{} bytes in {} blocks still allocated after the stack and its collector were dropped: \
+             a popped node was never retired",
+            report.live_requested,
+            report.live_allocations(),
+        );
+    });
+}
