@@ -34,6 +34,12 @@ pub struct Output {
     pub command: String,
     /// The command the page shows, when it is not the one run.
     pub shown: Option<String>,
+    /// What else the output depends on besides the chapter's crate: files or
+    /// folders, relative to the repository root (another crate the command
+    /// runs). `cargo xtask check-book` fails when any of them changes after
+    /// the output was written (see `fingerprint`).
+    #[serde(default)]
+    pub inputs: Vec<String>,
 }
 
 impl Output {
@@ -174,7 +180,7 @@ impl Entry for Output {
         format!("file = {:?}", self.file)
     }
 
-    fn problems(&self, earlier: &[Output], _: &Place) -> Vec<String> {
+    fn problems(&self, earlier: &[Output], place: &Place) -> Vec<String> {
         let mut out: Vec<String> =
             [empty("file", &self.file), empty("command", &self.command)].into_iter().flatten().collect();
         if let Some(shown) = &self.shown {
@@ -192,8 +198,35 @@ impl Entry for Output {
         if let Some(at) = earlier.iter().position(|o| o.file == self.file) {
             out.push(format!("`file` is also written by [[output]] #{}", at + 1));
         }
+        for (i, input) in self.inputs.iter().enumerate() {
+            out.extend(input_problem(input, &self.inputs[..i], place));
+        }
         out
     }
+}
+
+/// What is wrong with one of an output's `inputs`: it must be a path
+/// relative to the repository root, written with `/`, that exists, and be
+/// named once.
+fn input_problem(input: &str, earlier: &[String], place: &Place) -> Option<String> {
+    let path = Path::new(input);
+    let plain = !input.trim().is_empty()
+        && input.trim() == input
+        && !input.contains('\\')
+        && !input.ends_with('/')
+        && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Some(format!(
+            "input {input:?} must be a path relative to the repository root, with `/` and no `..`, `.` or trailing `/`"
+        ));
+    }
+    if earlier.iter().any(|e| e == input) {
+        return Some(format!("input {input} is named twice"));
+    }
+    if !place.repo.join(input).exists() {
+        return Some(format!("input {input} does not exist (relative to the repository root)"));
+    }
+    None
 }
 
 impl Entry for Mutant {
@@ -345,6 +378,29 @@ mod tests {
         ];
         for (text, wanted) in cases {
             refusal(outputs(&text), "book-outputs.toml: ", wanted);
+        }
+    }
+
+    #[test]
+    fn output_inputs_must_be_relative_paths_that_exist_named_once() {
+        let scratch = Scratch::new("inputs", SOURCE);
+        let list = |inputs: &str| {
+            let text = format!("[[output]]\nfile = \"a.txt\"\ncommand = \"true\"\ninputs = {inputs}\n");
+            parse("book-outputs.toml", &text, &scratch.place(), |l: OutputList| l.output)
+        };
+        let parsed = list(r#"["solution", "solution/src/lib.rs"]"#).unwrap();
+        assert_eq!(parsed[0].inputs, vec!["solution", "solution/src/lib.rs"]);
+        assert_eq!(list("[]").unwrap()[0].inputs, Vec::<String>::new());
+        let cases = [
+            (r#"["nowhere"]"#, "input nowhere does not exist"),
+            (r#"["solution", "solution"]"#, "input solution is named twice"),
+            (r#"["../outside.rs"]"#, "must be a path relative to the repository root"),
+            (r#"["/etc"]"#, "must be a path relative to the repository root"),
+            (r#"["solution/"]"#, "must be a path relative to the repository root"),
+            (r#"[""]"#, "must be a path relative to the repository root"),
+        ];
+        for (inputs, wanted) in cases {
+            refusal(list(inputs), "book-outputs.toml: ", wanted);
         }
     }
 

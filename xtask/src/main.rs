@@ -12,6 +12,7 @@ mod diagram_render;
 mod doc_blocks;
 mod exercise_check;
 mod exercise_info;
+mod fingerprint;
 mod generated;
 mod lists;
 mod loom_build;

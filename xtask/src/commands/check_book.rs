@@ -3,11 +3,13 @@
 //! files are real, well-formed and included, diagrams are up to date, and the
 //! generated blocks of README.md and the book (the steps of
 //! `cargo xtask test`) match the code, and the hand-written lists
-//! (`book-outputs.toml`, `mutants.toml`) are well formed.
+//! (`book-outputs.toml`, `mutants.toml`) are well formed, and every output
+//! quoted is recorded as written from the code as it is now.
 
 use crate::diagram_render;
 use crate::doc_blocks;
 use crate::exercise_info;
+use crate::fingerprint;
 use crate::lists;
 use crate::table::cells_in_row;
 use crate::workspace::{files_under, relative, root};
@@ -118,7 +120,13 @@ pub fn run() -> Result<()> {
     problems.extend(exercise_info::problems());
     // The hand-written lists (book-outputs.toml, mutants.toml) are well formed.
     problems.extend(lists::problems());
+    // Every output of `book-outputs.toml` was written from its inputs as they are now.
+    problems.extend(fingerprint::problems());
     for entry in files_under(&generated) {
+        // The records of `cargo xtask outputs` are for xtask, not for a page.
+        if entry.file_name().is_some_and(|n| n == fingerprint::RECORDS_FILE) {
+            continue;
+        }
         let rel = relative(&entry);
         let text = match std::fs::read_to_string(&entry) {
             Ok(text) => text,
@@ -143,7 +151,7 @@ pub fn run() -> Result<()> {
         bail!("{} problem(s) in the book's sources:\n  {}", problems.len(), problems.join("\n  "));
     }
     println!(
-        "book sources: {} pages, every include resolves, no pasted Rust, generated blocks up to date, lists well formed",
+        "book sources: {} pages, every include resolves, no pasted Rust, generated blocks up to date, lists well formed, outputs up to date",
         pages.len()
     );
     Ok(())

@@ -1,8 +1,12 @@
 //! `cargo xtask outputs [N]`: reruns the commands listed in each chapter's
 //! `book-outputs.toml` and writes what they print into the book's generated
-//! folder, so that every output quoted in the book is real.
+//! folder, so that every output quoted in the book is real. Beside them, in
+//! the folder's `outputs.json`, it records what each output was written from
+//! (`fingerprint`), so that `cargo xtask check-book` knows when one is out
+//! of date.
 
 use crate::cli::OutputsArgs;
+use crate::fingerprint;
 use crate::generated::{chapter_dir, write};
 use crate::lists;
 use crate::process::{run_captured, without_cargo_run_env};
@@ -18,7 +22,11 @@ pub fn run(args: OutputsArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let only = args.only.as_deref().unwrap_or("");
     for (n, outputs) in lists {
+        let old = fingerprint::read(n)?;
+        let mut fresh = Vec::new();
         for out in outputs.iter().filter(|o| o.file.starts_with(only)) {
+            // The inputs as the command reads them: taken before it runs.
+            let record = fingerprint::record(n, out)?;
             println!("$ {}", out.command);
             let mut cmd = Command::new("bash");
             // One stream, in the order it was printed; no backtraces.
@@ -32,7 +40,11 @@ pub fn run(args: OutputsArgs) -> Result<()> {
                 body.push_str(&format!("(exit status {})\n", status.code().unwrap_or(-1)));
             }
             write(&chapter_dir(n).join(&out.file), &body)?;
+            fresh.push(record);
         }
+        // Written even when nothing ran, which drops the records of outputs
+        // no longer listed.
+        fingerprint::write(n, &outputs, old, &fresh)?;
     }
     Ok(())
 }
