@@ -46,7 +46,7 @@ pub enum Command {
     /// Installs nightly's miri and rust-src components when missing. Each
     /// suite must be clean; each `#[ignore = "miri rejects: …"]` test is run
     /// alone and must be rejected with that error.
-    Miri(ChapterArg),
+    Miri(MiriArgs),
     /// Run the criterion benchmarks and write the book's table and throughput plot
     ///
     /// Writes book/src/generated/chapter-N/bench.md and bench.svg.
@@ -149,6 +149,18 @@ pub struct ChapterArg {
 }
 
 #[derive(Debug, Args)]
+pub struct MiriArgs {
+    /// The chapter: a number, or `capstone` (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<Chapter>,
+    /// Leave out the solutions' suites (`cargo xtask test` does: its lab
+    /// self-test runs each solution's suite under Miri through the exercise
+    /// runner)
+    #[arg(long)]
+    pub without_solutions: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct MutantsArgs {
     /// The exercise (every exercise when left out)
     #[arg(value_name = "N", value_parser = exercise)]
@@ -177,6 +189,10 @@ pub struct LoomArgs {
     /// The chapter: a number, or `capstone` (every crate with loom models when left out)
     #[arg(value_name = "N", value_parser = chapter)]
     pub chapter: Option<Chapter>,
+    /// Leave out the solutions' models (`cargo xtask test` does: its lab
+    /// self-test runs each solution's models through the exercise runner)
+    #[arg(long)]
+    pub without_solutions: bool,
     /// Arguments for the test binaries, after `--` (e.g. a test name and --nocapture)
     #[arg(last = true, value_name = "TEST_ARGS")]
     pub test_args: Vec<String>,
@@ -421,7 +437,7 @@ mod tests {
         for name in ["miri", "memory", "outputs"] {
             for (line, expected) in [(name.to_owned(), None), (format!("{name} 2"), ch(2))] {
                 let chapter = match parse(&line).unwrap() {
-                    Command::Miri(a) | Command::Memory(a) => a.chapter,
+                    Command::Miri(MiriArgs { chapter, .. }) | Command::Memory(ChapterArg { chapter }) => chapter,
                     Command::Outputs(a) => a.chapter,
                     other => panic!("{other:?}"),
                 };

@@ -200,9 +200,10 @@ pub fn selected_chapters(chapter: Option<Chapter>) -> Vec<Chapter> {
 /// Support crates, checked along with every chapter.
 const SUPPORT: &[&str] = &["test-kit", "loom-facade"];
 
-/// The packages that loom and Miri check for a chapter (the chapter and
-/// the solutions of its exercises), or for everything (the support crates too).
-pub fn checked_packages(chapter: Option<Chapter>) -> Vec<String> {
+/// The packages that loom and Miri check for a chapter (the chapter and,
+/// with `solutions`, the solutions of its exercises), or for everything (the
+/// support crates too).
+pub fn checked_packages(chapter: Option<Chapter>, solutions: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if chapter.is_none() {
         out.extend(SUPPORT.iter().map(|s| (*s).to_owned()));
@@ -210,7 +211,7 @@ pub fn checked_packages(chapter: Option<Chapter>) -> Vec<String> {
     for c in selected_chapters(chapter) {
         out.push(c.name());
         // Every exercise of the chapter: `solution-3`, `solution-3b`, `solution-3c`.
-        if let Some(n) = c.number() {
+        if let Some(n) = c.number().filter(|_| solutions) {
             let ids = exercises().into_iter().filter(|id| id.chapter == n);
             out.extend(ids.map(|id| format!("solution-{id}")).filter(|s| package_dir(s).exists()));
         }
@@ -312,13 +313,19 @@ mod tests {
 
     #[test]
     fn packages_for_one_chapter_or_all() {
-        assert_eq!(checked_packages(Some(Chapter::Numbered(0))), vec!["chapter-0".to_owned(), "solution-0".to_owned()]);
-        assert_eq!(checked_packages(Some(Chapter::Capstone)), vec!["capstone".to_owned()]);
-        let one = checked_packages(Some(Chapter::Numbered(1)));
+        assert_eq!(
+            checked_packages(Some(Chapter::Numbered(0)), true),
+            vec!["chapter-0".to_owned(), "solution-0".to_owned()]
+        );
+        assert_eq!(checked_packages(Some(Chapter::Numbered(0)), false), vec!["chapter-0".to_owned()]);
+        assert_eq!(checked_packages(Some(Chapter::Capstone), true), vec!["capstone".to_owned()]);
+        let one = checked_packages(Some(Chapter::Numbered(1)), true);
         assert_eq!(&one[..4], ["chapter-1", "solution-1", "solution-1b", "solution-1c"]);
-        let all = checked_packages(None);
+        let all = checked_packages(None, true);
         assert_eq!(&all[..2], &["test-kit".to_owned(), "loom-facade".to_owned()]);
         assert!(all.contains(&"capstone".to_owned()));
+        let without = checked_packages(None, false);
+        assert!(!without.iter().any(|p| p.starts_with("solution-")) && without.contains(&"chapter-6".to_owned()));
         assert!(package_dir("capstone").join("Cargo.toml").exists());
     }
 

@@ -1,5 +1,6 @@
 //! `cargo xtask loom [N] [-- test args]`: every `tests/loom*.rs` target of
-//! the chapter (and its solution), or of every crate.
+//! the chapter (and its solutions, unless `--without-solutions`), or of
+//! every crate.
 
 use crate::cli::LoomArgs;
 use crate::loom_build::loom_command;
@@ -12,7 +13,7 @@ pub fn run(args: LoomArgs) -> Result<()> {
         println!("loom: LOOM_MAX_PREEMPTIONS unset, models use the facade's bound of 3");
     }
     let mut failed = Vec::new();
-    for package in checked_packages(args.chapter) {
+    for package in checked_packages(args.chapter, !args.without_solutions) {
         for target in test_targets(&package, "loom") {
             let mut cmd = loom_command(&package, &target);
             if !args.test_args.is_empty() {

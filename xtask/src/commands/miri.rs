@@ -1,18 +1,18 @@
 //! `cargo xtask miri [N]`: each package's suite must pass under Miri, and
 //! each `#[ignore = "miri rejects: …"]` test must make Miri report its error.
 
-use crate::cli::ChapterArg;
+use crate::cli::MiriArgs;
 use crate::process::{Timer, describe, run_captured, run_visible};
 use crate::rustup::{cargo_nightly, ensure_miri};
 use crate::workspace::{checked_packages, package_dir, test_targets};
 use anyhow::{Context, Result, bail};
 
-pub fn run(args: ChapterArg) -> Result<()> {
+pub fn run(args: MiriArgs) -> Result<()> {
     ensure_miri()?;
     let mut failed = Vec::new();
     // Where the time goes, printed at the end: Miri is the slowest check.
     let mut times: Vec<(String, f64, f64)> = Vec::new();
-    for package in checked_packages(args.chapter) {
+    for package in checked_packages(args.chapter, !args.without_solutions) {
         let suite = Timer::start();
         // The ordinary suite, doc tests included: Miri must find nothing.
         if !run_visible(cargo_nightly().args(["miri", "test", "-p", &package]))?.success() {
