@@ -3,7 +3,11 @@
 // report a causality violation on the node's `UnsafeCell`; a lost update or
 // a wrong index fails an assertion.
 
-use loom_facade::epoch::Collector;
+// Counts every block allocated and freed, for the models of retiring.
+#[global_allocator]
+static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
+
+use loom_facade::epoch::{Collector, Guard};
 use loom_facade::sync::Arc;
 use loom_facade::thread;
 use subject::{Key, PopcountMap};
@@ -106,5 +110,127 @@ fn racing_removes() {
         assert!(mine.is_some() != theirs.is_some(), "exactly one remove must get the value");
         assert_eq!(mine.or(theirs).as_deref(), Some("nine"));
         assert!(map.is_empty(&handle.pin()));
+    });
+}
+
+/// Runs `f` on another thread, pinned on a handle of the map's collector.
+fn on_another_thread<V, R>(
+    map: &Arc<PopcountMap<V>>,
+    f: impl FnOnce(&PopcountMap<V>, &Guard) -> R + Send + 'static,
+) -> thread::JoinHandle<R>
+where
+    V: Send + Sync + 'static,
+    R: Send + 'static,
+{
+    let map = map.clone();
+    thread::spawn(move || f(&map, &map.collector().register().pin()))
+}
+
+/// Two inserts of the same key at once: the one that lands second replaces
+/// the first and gets its value back, and the map ends with the second's.
+#[test]
+fn racing_inserts_of_one_key() {
+    loom_facade::model(|| {
+        let map = Arc::new(PopcountMap::with_collector(Collector::new()));
+        let other = on_another_thread(&map, |map, guard| map.insert(key(3), String::from("theirs"), guard));
+        let handle = map.collector().register();
+        let replaced_by_me = map.insert(key(3), String::from("mine"), &handle.pin());
+        let replaced_by_them = other.join().unwrap();
+        let guard = handle.pin();
+        let last = map.get(key(3), &guard).map(String::as_str);
+        let outcome = (replaced_by_me.as_deref(), replaced_by_them.as_deref(), last);
+        assert!(
+            outcome == (Some("theirs"), None, Some("mine")) || outcome == (None, Some("mine"), Some("theirs")),
+            "one insert must replace the other, and the map keep the later value: {outcome:?}"
+        );
+        assert_eq!(map.len(&guard), 1);
+    });
+}
+
+/// A reader iterates while a writer inserts key 1, then key 2: it reads one
+/// node, so it sees nothing, key 1 alone, or both, never key 2 without key 1
+/// nor a value that is not its key's.
+#[test]
+fn iteration_reads_one_node() {
+    loom_facade::model(|| {
+        let map = Arc::new(PopcountMap::with_collector(Collector::new()));
+        let writer = on_another_thread(&map, |map, guard| {
+            map.insert(key(1), 100u64, guard);
+            map.insert(key(2), 200, guard);
+        });
+        let handle = map.collector().register();
+        let keys: Vec<u8> = map
+            .iter(&handle.pin())
+            .map(|(k, v)| {
+                assert_eq!(*v, u64::from(k.get()) * 100, "a key found another key's value");
+                k.get()
+            })
+            .collect();
+        assert!([&[][..], &[1], &[1, 2]].contains(&&keys[..]), "the iteration mixed two states of the map: {keys:?}");
+        writer.join().unwrap();
+        assert_eq!(map.len(&handle.pin()), 2);
+    });
+}
+
+/// A reader takes a reference, then waits, still pinned, for another thread
+/// to remove the key: the remove has finished, yet the reference still reads
+/// the value, because the reader's guard keeps the replaced node alive.
+#[test]
+fn a_reference_outlives_a_finished_remove() {
+    loom_facade::model(|| {
+        let map = Arc::new(PopcountMap::with_collector(Collector::new()));
+        let reader = map.collector().register();
+        let guard = reader.pin();
+        map.insert(key(4), String::from("four"), &guard);
+        let four = map.get(key(4), &guard).expect("just inserted");
+        let taken = on_another_thread(&map, |map, guard| map.remove(key(4), guard)).join().unwrap();
+        assert_eq!((taken.as_deref(), four.as_str()), (Some("four"), "four"), "the value changed under a live guard");
+        assert!(!map.contains(key(4), &guard), "the remove has finished");
+    });
+}
+
+/// A write must retire the node it replaces, not free it: another thread
+/// that is pinned may have loaded the old root and be reading it. With a
+/// reader pinned, an insert that replaces the root and removes that empty
+/// the map free nothing (the counting allocator sees every free).
+#[test]
+fn a_write_retires_the_old_root_while_a_reader_is_pinned() {
+    loom_facade::model(|| {
+        let map = PopcountMap::with_collector(Collector::new());
+        let (reader, writer) = (map.collector().register(), map.collector().register());
+        map.insert(key(1), 1u64, &writer.pin());
+        let reading = reader.pin();
+        let guard = writer.pin();
+        let (answers, report) = test_kit::alloc::measure(|| {
+            (map.insert(key(2), 2, &guard), map.remove(key(1), &guard), map.remove(key(2), &guard))
+        });
+        assert_eq!(answers, (None, Some(1), Some(2)));
+        assert_eq!(report.deallocations, 0, "a write freed a node while another thread was pinned and could still read it");
+        drop((guard, reading));
+    });
+}
+
+/// The converse: every node a write replaces is retired, so once the map and
+/// its collector are dropped, none is left. The values are a kilobyte each,
+/// so a forgotten node stands out from the few small blocks loom keeps for
+/// its own bookkeeping until the execution ends.
+#[test]
+fn every_replaced_node_is_freed_in_the_end() {
+    type Kilobyte = [u64; 128];
+    loom_facade::model(|| {
+        let leaked = test_kit::alloc::leaked_by(|| {
+            let map = Arc::new(PopcountMap::<Kilobyte>::with_collector(Collector::new()));
+            let writer = on_another_thread(&map, |map, guard| map.insert(key(1), [1; 128], guard));
+            let handle = map.collector().register();
+            map.insert(key(2), [2; 128], &handle.pin());
+            assert_eq!(writer.join().unwrap(), None);
+            assert_eq!(map.remove(key(1), &handle.pin()).map(|v| v[0]), Some(1));
+            drop((map, handle));
+        });
+        assert!(
+            leaked.live_requested < std::mem::size_of::<Kilobyte>() as isize,
+            "{} bytes left allocated once the map and its collector were dropped: a replaced node was never retired",
+            leaked.live_requested
+        );
     });
 }
