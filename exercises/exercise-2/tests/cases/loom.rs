@@ -103,3 +103,77 @@ fn get_mut_races_drop() {
         assert!(CompactArc::get_mut(&mut a).is_some(), "the only handle must get &mut");
     });
 }
+
+/// Two threads clone the same handle at once, read through their clone and
+/// drop it: no increment is lost, so the count is back to one and the value
+/// is still there for the handle that stayed.
+#[test]
+fn clone_races_clone() {
+    loom_facade::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let kept = Arc::new(CompactArc::new(Payload::new(7, &drops)));
+        let cloners: Vec<_> = (0..2)
+            .map(|_| {
+                let kept = kept.clone();
+                thread::spawn(move || assert_eq!(CompactArc::clone(&kept).get(), 7))
+            })
+            .collect();
+        for cloner in cloners {
+            cloner.join().unwrap();
+        }
+        assert_eq!((drops.load(Ordering::Relaxed), kept.get()), (0, 7), "the value was dropped under a live handle");
+        assert_eq!(CompactArc::strong_count(&kept), 1, "an increment was lost");
+        drop(Arc::try_unwrap(kept).ok().expect("the threads are joined"));
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "the last handle must drop the value");
+    });
+}
+
+/// `get_mut` races a thread that clones its handle, drops the original and
+/// reads through the clone: while either handle is alive `get_mut` fails,
+/// and once both are gone it succeeds, its write after that read.
+#[test]
+fn get_mut_races_clone() {
+    loom_facade::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut mine = CompactArc::new(Payload::new(7, &drops));
+        let theirs = mine.clone();
+        let t = thread::spawn(move || {
+            let again = theirs.clone();
+            drop(theirs);
+            assert_eq!(again.get(), 7, "get_mut wrote while another handle was alive");
+        });
+        if let Some(p) = CompactArc::get_mut(&mut mine) {
+            p.set(8);
+        }
+        t.join().unwrap();
+        CompactArc::get_mut(&mut mine).expect("the only handle must get &mut").set(9);
+        drop(mine);
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "the value must be dropped exactly once");
+    });
+}
+
+/// `try_unwrap` races the other handle's drop: it gives the handle back
+/// while the other is alive, or takes the value once it is gone, and then
+/// the value is the caller's alone, written after the other thread's read.
+#[test]
+fn try_unwrap_races_drop() {
+    loom_facade::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mine = CompactArc::new(Payload::new(7, &drops));
+        let theirs = mine.clone();
+        let t = thread::spawn(move || {
+            assert_eq!(theirs.get(), 7);
+            drop(theirs);
+        });
+        let first_try = CompactArc::try_unwrap(mine);
+        t.join().unwrap();
+        let mut value = first_try
+            .or_else(CompactArc::try_unwrap)
+            .ok()
+            .expect("once the other handle is dropped, the last one must unwrap");
+        value.set(9);
+        assert_eq!(drops.load(Ordering::Relaxed), 0, "try_unwrap's value was dropped by a handle");
+        drop(value);
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+    });
+}
