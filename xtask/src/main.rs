@@ -10,6 +10,7 @@ mod commands;
 mod criterion;
 mod diagram_render;
 mod doc_blocks;
+mod exclusive;
 mod exercise_check;
 mod exercise_info;
 mod fingerprint;

@@ -4,6 +4,7 @@
 //! readers make.
 
 use crate::cli::MutantsArgs;
+use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
 use crate::loom_build::loom_command;
 use crate::process::run_captured;
@@ -16,6 +17,7 @@ pub fn run(args: MutantsArgs) -> Result<()> {
     // Every list is read and checked before the first build.
     let lists = chosen.into_iter().map(|n| Ok((n, lists::mutants(n)?))).collect::<Result<Vec<_>>>()?;
     let scratch = target_dir().join("mutants/checkout");
+    let _only_run = exclusive(&scratch, "`cargo xtask mutants`")?;
     let mut failed = Vec::new();
     for (n, mutants) in lists {
         let solution = format!("solution-{n}");

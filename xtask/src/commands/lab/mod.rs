@@ -15,6 +15,7 @@ mod runner;
 mod selftest;
 
 use crate::cli::{CheckArgs, HintArgs, LabArgs, LabCommand, WatchArgs};
+use crate::exclusive::exclusive;
 use crate::exercise_info::{self, title};
 use crate::workspace::{ExerciseId, copy_checkout, exercises, root, target_dir};
 use anyhow::{Context, Result, bail};
@@ -85,6 +86,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode> {
             mistake.what
         ));
         let co = scratch_checkout();
+        let _only_run = exclusive(&co.dir, "lab check on the scratch copy")?;
         copy_checkout(&co.dir)?;
         mistakes::apply(mistake, &mistakes::solution_as_exercise(&co.dir, n)?)?;
         let report = runner::check(&co, n, options, &out)?;

@@ -14,6 +14,7 @@ use super::mistakes::{self, MISTAKES, Mistake};
 use super::progress::State;
 use super::runner::{self, Options, Out, Report};
 use super::{exit_code, hint_advice, scratch_checkout};
+use crate::exclusive::exclusive;
 use crate::workspace::{ExerciseId, copy_checkout, exercises};
 use anyhow::{Result, bail};
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ pub fn run(only: Option<&str>) -> Result<ExitCode> {
         Some(c) if all.iter().any(|a| a == c) => vec![c.to_owned()],
         Some(c) => bail!("there is no self-test case `{c}`; the cases are: {}", all.join(", ")),
     };
+    let _only_run = exclusive(&scratch_checkout().dir, "lab check on the scratch copy")?;
     let mut problems = Vec::new();
     for case in &chosen {
         let timer = crate::process::Timer::start();
