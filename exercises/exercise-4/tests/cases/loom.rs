@@ -174,3 +174,38 @@ fn a_stale_key_never_finds_the_new_value() {
         assert_eq!(slab.remove(new).as_deref(), Some("new"));
     });
 }
+
+/// insert ‖ insert with two free slots: each insert gets a slot of its own,
+/// each key finds its own value, and the slab is then full.
+#[test]
+fn two_inserts_take_two_slots() {
+    loom_facade::model(|| {
+        let slab = Arc::new(Slab::with_capacity(2));
+        let (left, right) = (slab.clone(), slab.clone());
+        let keys = both(move || left.insert(s("left")), move || right.insert(s("right")));
+        let (Ok(l), Ok(r)) = keys else { panic!("two free slots, yet an insert was refused: {keys:?}") };
+        assert!(l.index() != r.index(), "both inserts took slot {}", l.index());
+        let found = [slab.get(l).map(|v| v.clone()), slab.get(r).map(|v| v.clone())];
+        assert_eq!(found, [Some(s("left")), Some(s("right"))], "a key found another insert's value");
+        assert_eq!((slab.len(), slab.insert(s("third"))), (2, Err(s("third"))), "the slab must now be full");
+    });
+}
+
+/// insert ‖ insert with one free slot: exactly one insert wins it, and the
+/// other is handed its value back (the free list is empty when it retries).
+#[test]
+fn two_inserts_race_for_the_last_slot() {
+    loom_facade::model(|| {
+        let slab = Arc::new(Slab::with_capacity(1));
+        let (left, right) = (slab.clone(), slab.clone());
+        let (l, r) = both(move || left.insert(s("left")), move || right.insert(s("right")));
+        let (key, winner, refused) = match (l, r) {
+            (Ok(key), Err(back)) => (key, "left", back),
+            (Err(back), Ok(key)) => (key, "right", back),
+            other => panic!("exactly one insert must get the only slot: {other:?}"),
+        };
+        assert_ne!(refused, winner, "the refused insert must get its own value back");
+        assert_eq!(slab.get(key).as_deref().map(String::as_str), Some(winner));
+        assert_eq!(slab.len(), 1);
+    });
+}

@@ -191,3 +191,39 @@ fn stress_conserves_every_value() {
         });
     }
 }
+
+/// With no slot at all, the free list is empty from the start: `insert`
+/// hands every value back, and `remove` finds nothing to take.
+#[test]
+fn a_zero_capacity_slab_refuses_every_insert() {
+    let slab = Slab::with_capacity(0);
+    for word in ["first", "second"] {
+        assert_eq!(slab.insert(word), Err(word));
+    }
+    assert_eq!((slab.remove(Key::from_bits(1 << 32)), slab.len()), (None, 0));
+}
+
+/// Keys made up from bits near real ones (another generation of a real
+/// index, an index past the end, one bit flipped in a live key), while slots
+/// are refilled so generations move on: `remove` takes a value exactly when
+/// the bits are a live key's, and then that key's value, never another's.
+#[test]
+fn removing_by_made_up_keys_takes_exactly_what_the_real_key_would() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x5eed_0004);
+    let slab = Slab::with_capacity(4);
+    let mut live = std::collections::HashMap::new();
+    for counter in 0..test_kit::scaled(1_000) as u64 {
+        while let Ok(key) = slab.insert(counter) {
+            live.insert(key.to_bits(), counter);
+        }
+        let real = *live.keys().nth(rng.random_range(0..live.len())).unwrap();
+        let made_up = match counter % 3 {
+            0 => (u64::from(rng.random_range(0..8u32)) << 32) | rng.random_range(0..6),
+            1 => real ^ (1 << rng.random_range(0..64)),
+            _ => real,
+        };
+        assert_eq!(slab.remove(Key::from_bits(made_up)), live.remove(&made_up), "{:?}", Key::from_bits(made_up));
+        assert_eq!(slab.len(), live.len());
+    }
+}
