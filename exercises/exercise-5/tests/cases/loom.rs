@@ -82,3 +82,40 @@ fn two_inserts_of_one_key_have_one_winner() {
         },
     );
 }
+
+/// An iteration racing an insert into the gap it walks through: the entries
+/// come out in key order, the old ones always, the new one whole or not at
+/// all.
+#[test]
+fn an_iteration_sees_the_new_entry_whole_or_not_at_all() {
+    pair(
+        &[1, 3],
+        |map, g| map.insert(2, 20, g).is_ok(),
+        |map, g| map.iter(g).map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+        |map, g, inserted, seen| {
+            assert!(inserted);
+            let with_it = [(1, 10), (2, 20), (3, 30)];
+            assert!(seen == with_it || seen == [with_it[0], with_it[2]], "the iteration saw {seen:?}");
+            assert_eq!(map.iter(g).map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), with_it);
+        },
+    );
+}
+
+/// Three operations: one thread inserts 2 and then 3 while the other looks
+/// both up, 3 first. A lookup that finds 3 must then find 2, inserted
+/// before it on the same thread; each value read is the whole value.
+#[test]
+fn lookups_see_two_inserts_in_their_order() {
+    pair(
+        &[1, 4],
+        |map, g| (map.insert(2, 20, g).is_ok(), map.insert(3, 30, g).is_ok()),
+        |map, g| (map.get(&3, g).copied(), map.get(&2, g).copied()),
+        |map, g, inserted, (three, two)| {
+            assert_eq!(inserted, (true, true));
+            assert!(matches!(three, None | Some(30)) && matches!(two, None | Some(20)), "read {three:?} and {two:?}");
+            assert!(three.is_none() || two.is_some(), "3 was found but 2, inserted before it, was not");
+            assert_eq!(map.len(), 4);
+            assert_eq!((map.get(&2, g), map.get(&3, g)), (Some(&20), Some(&30)));
+        },
+    );
+}
