@@ -155,3 +155,64 @@ fn with_sees_nothing_or_the_inserted_value() {
         assert_eq!(map.with(&7, |v| *v), Some(42));
     });
 }
+
+/// An insert and an upsert of one key: either the upsert comes first and
+/// makes the entry, which the insert then replaces, or the insert comes
+/// first and the upsert updates its value. Never two entries, never both
+/// finding the key absent.
+#[test]
+fn insert_races_upsert_of_one_key() {
+    loom_facade::model(|| {
+        let map = fixed_map();
+        let upserter = {
+            let map = map.clone();
+            thread::spawn(move || map.upsert(7, || 1, |n| *n += 1))
+        };
+        let replaced = map.insert(7, 100);
+        let made = upserter.join().unwrap();
+        let now = map.with(&7, |n| *n);
+        match (replaced, made) {
+            (Some(1), true) => assert_eq!(now, Some(100), "the insert came second and must win"),
+            (None, false) => assert_eq!(now, Some(101), "the upsert came second and must update the insert's value"),
+            other => panic!("the insert and the upsert overlapped: {other:?}"),
+        }
+        assert_eq!(map.len(), 1, "one key, one entry");
+    });
+}
+
+/// A reader races an upsert that updates a present value: it sees the value
+/// before the update or after it, never a torn or lost one.
+#[test]
+fn with_sees_an_upsert_before_or_after() {
+    loom_facade::model(|| {
+        let map = fixed_map();
+        assert!(map.upsert(7, || 10, |_| unreachable!("the key is new")));
+        let updater = {
+            let map = map.clone();
+            thread::spawn(move || map.upsert(7, || unreachable!("the key is present"), |n| *n *= 3))
+        };
+        let seen = map.with(&7, |n| *n);
+        assert!(matches!(seen, Some(10 | 30)), "{seen:?}");
+        assert!(!updater.join().unwrap(), "the key was present: the upsert must update, not insert");
+        assert_eq!(map.with(&7, |n| *n), Some(30));
+    });
+}
+
+/// Two inserts of keys in different shards, at once: each takes its own
+/// shard's lock, and both keys are found afterwards, each with its value.
+#[test]
+fn inserts_into_two_shards_both_land() {
+    loom_facade::model(|| {
+        let map = fixed_map();
+        let first = 0u64;
+        let second = (1..).find(|k| map.shard_of(k) != map.shard_of(&first)).expect("two shards");
+        let other = {
+            let map = map.clone();
+            thread::spawn(move || map.insert(second, 2))
+        };
+        assert_eq!(map.insert(first, 1), None);
+        assert_eq!(other.join().unwrap(), None);
+        assert_eq!((map.with(&first, |v| *v), map.with(&second, |v| *v)), (Some(1), Some(2)));
+        assert_eq!(map.shard_lens().iter().filter(|&&n| n == 1).count(), 2, "each key in its own shard");
+    });
+}
