@@ -176,3 +176,32 @@ fn racing_inserts_conserve_entries() {
         collector
     });
 }
+
+/// The layout the stub gives is one allocation per entry, its tower as tall
+/// as the entry's height: `insert` must keep it so. Many keys inserted on one
+/// thread leave exactly one block each, of about the size of a node of the
+/// average height, and an insert refused because the key is present leaves
+/// nothing behind.
+#[test]
+fn each_entry_is_one_block_and_a_refused_insert_leaves_none() {
+    let entries = test_kit::scaled(10_000);
+    let collector = Collector::new();
+    let handle = collector.register();
+    let (map, filled) = test_kit::alloc::measure(|| {
+        let map = SkipMap::with_collector(collector.clone());
+        for k in (0..entries as u64).rev() {
+            assert!(map.insert(k, !k, &handle.pin()).is_ok());
+        }
+        map
+    });
+    assert_eq!(filled.live_allocations(), entries as isize, "one block per entry: {filled:?}");
+    // A `u64 → u64` node is 24 bytes and 8 per level; heights average 2.
+    let per_entry = filled.live_requested as f64 / entries as f64;
+    if !cfg!(miri) {
+        assert!((per_entry - 40.0).abs() < 2.0, "{per_entry} bytes per entry: towers not as tall as their entries?");
+    }
+    let ((), refused) = test_kit::alloc::measure(|| {
+        assert_eq!(map.insert(7, 0, &handle.pin()), Err((7, 0)));
+    });
+    assert_eq!((refused.live_allocations(), refused.live_requested), (0, 0), "a refused insert left a block: {refused:?}");
+}
