@@ -11,7 +11,6 @@ mod criterion;
 mod diagram_render;
 mod doc_blocks;
 mod exclusive;
-mod exercise_check;
 mod exercise_info;
 mod fingerprint;
 mod generated;

@@ -131,61 +131,17 @@ pub fn check(co: &Checkout, n: ExerciseId, opts: Options, out: &Out) -> Result<R
     }
 
     // 3. The loom models.
-    let loom_targets: Vec<String> = crate::workspace::test_targets(&package, "loom");
-    if !loom_targets.is_empty() {
-        let lb = loom_trace::prepare(&co.dir, &co.target);
-        if let Some(why) = &lb.plain_because {
-            out.say(format!("(the loom models run on plain loom, so a failure comes without its interleaving: {why})"));
-        }
-        let mut build = cargo();
-        build.current_dir(&lb.cwd).env("CARGO_TARGET_DIR", &lb.target).env("RUSTFLAGS", LOOM_RUSTFLAGS);
-        for c in &lb.config {
-            build.arg("--config").arg(c);
-        }
-        build.args(["test", "--release", "-p", &package, "--no-run"]);
-        for t in &loom_targets {
-            build.args(["--test", t]);
-        }
-        let binaries = match build_tests(build, &package, out, &timer, "the loom models")? {
-            Built::Ok(b) => b,
-            Built::Errors(errors) => {
-                out.say(stamp("loom: the loom build of the exercise does not compile:"));
-                say_errors(out, &errors);
-                return Ok(Report { state: State::PassesTests, failed: vec![compile_failure()] });
+    match loom_stage(co, n, out, &timer)? {
+        Loom::NoModels => {}
+        Loom::DoesNotCompile => return Ok(Report { state: State::PassesTests, failed: vec![compile_failure()] }),
+        Loom::Ran(runs) => {
+            let runs: Vec<&TestRun> = runs.iter().map(|(_, r)| r).collect();
+            failed.extend(failures_of(&runs, n));
+            out.say(stamp(&format!("loom: {}", tally(&runs))));
+            if !failed.is_empty() {
+                out.say("miri: not run; fix the loom models first");
+                return Ok(Report { state: State::PassesTests, failed });
             }
-        };
-        let mut jobs = Vec::new();
-        for (target, path) in binaries.iter().filter(|(t, _)| loom_targets.contains(t)) {
-            for test in list_tests(path, &package_dir)? {
-                jobs.push((target.clone(), path.clone(), test));
-            }
-        }
-        out.say(stamp(&format!(
-            "loom: {} model(s), each exploring the interleavings of its threads{}…",
-            jobs.len(),
-            if lb.traced { "" } else { " (plain loom)" }
-        )));
-        let envs = [("RUST_BACKTRACE", "1".to_owned()), ("LOOM_LOCATION", "1".to_owned())];
-        let runs = run_pool(
-            &jobs,
-            workers(),
-            |(_, path, test)| {
-                let start = Timer::start();
-                let run = run_one(path, &package_dir, test, &envs, LOOM_TIMEOUT).unwrap_or_else(|e| TestRun {
-                    name: test.clone(),
-                    outcome: Outcome::Crashed { signal: None, code: None },
-                    output: format!("could not run the model: {e:#}"),
-                });
-                (run, start.secs())
-            },
-            |_, (run, secs)| say_run(out, run, n, co, Some(*secs)),
-        );
-        let runs: Vec<&TestRun> = runs.iter().map(|(r, _)| r).collect();
-        failed.extend(failures_of(&runs, n));
-        out.say(stamp(&format!("loom: {}", tally(&runs))));
-        if !failed.is_empty() {
-            out.say("miri: not run; fix the loom models first");
-            return Ok(Report { state: State::PassesTests, failed });
         }
     }
 
@@ -211,6 +167,78 @@ pub fn check(co: &Checkout, n: ExerciseId, opts: Options, out: &Out) -> Result<R
         return Ok(Report { state: State::PassesLoom, failed });
     }
     Ok(Report { state: State::PassesEverything, failed })
+}
+
+/// What the loom stage of a check came to.
+#[derive(Debug)]
+pub enum Loom {
+    /// The exercise has no `tests/loom*.rs`.
+    NoModels,
+    /// The loom build failed (its errors were shown).
+    DoesNotCompile,
+    /// Each model's run, with the test target it is in.
+    Ran(Vec<(String, TestRun)>),
+}
+
+/// Builds exercise `n`'s loom targets in `co` and runs each model alone,
+/// reporting each as it ends. The check's third stage; the self-test also
+/// runs it on a stub, whose models must fail.
+pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Result<Loom> {
+    let package = format!("exercise-{n}");
+    let package_dir = co.dir.join("exercises").join(&package);
+    let stamp = |what: &str| format!("[{:>5.1}s] {what}", timer.secs());
+    let loom_targets: Vec<String> = crate::workspace::test_targets(&package, "loom");
+    if loom_targets.is_empty() {
+        return Ok(Loom::NoModels);
+    }
+    let lb = loom_trace::prepare(&co.dir, &co.target);
+    if let Some(why) = &lb.plain_because {
+        out.say(format!("(the loom models run on plain loom, so a failure comes without its interleaving: {why})"));
+    }
+    let mut build = cargo();
+    build.current_dir(&lb.cwd).env("CARGO_TARGET_DIR", &lb.target).env("RUSTFLAGS", LOOM_RUSTFLAGS);
+    for c in &lb.config {
+        build.arg("--config").arg(c);
+    }
+    build.args(["test", "--release", "-p", &package, "--no-run"]);
+    for t in &loom_targets {
+        build.args(["--test", t]);
+    }
+    let binaries = match build_tests(build, &package, out, timer, "the loom models")? {
+        Built::Ok(b) => b,
+        Built::Errors(errors) => {
+            out.say(stamp("loom: the loom build of the exercise does not compile:"));
+            say_errors(out, &errors);
+            return Ok(Loom::DoesNotCompile);
+        }
+    };
+    let mut jobs = Vec::new();
+    for (target, path) in binaries.iter().filter(|(t, _)| loom_targets.contains(t)) {
+        for test in list_tests(path, &package_dir)? {
+            jobs.push((target.clone(), path.clone(), test));
+        }
+    }
+    out.say(stamp(&format!(
+        "loom: {} model(s), each exploring the interleavings of its threads{}…",
+        jobs.len(),
+        if lb.traced { "" } else { " (plain loom)" }
+    )));
+    let envs = [("RUST_BACKTRACE", "1".to_owned()), ("LOOM_LOCATION", "1".to_owned())];
+    let runs = run_pool(
+        &jobs,
+        workers(),
+        |(target, path, test)| {
+            let start = Timer::start();
+            let run = run_one(path, &package_dir, test, &envs, LOOM_TIMEOUT).unwrap_or_else(|e| TestRun {
+                name: test.clone(),
+                outcome: Outcome::Crashed { signal: None, code: None },
+                output: format!("could not run the model: {e:#}"),
+            });
+            (target.clone(), run, start.secs())
+        },
+        |_, (_, run, secs)| say_run(out, run, n, co, Some(*secs)),
+    );
+    Ok(Loom::Ran(runs.into_iter().map(|(target, run, _)| (target, run)).collect()))
 }
 
 fn compile_failure() -> Failed {

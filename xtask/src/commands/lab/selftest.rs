@@ -12,7 +12,7 @@ use super::hints::{fitting, hints};
 use super::libtest::signal_name;
 use super::mistakes::{self, MISTAKES, Mistake};
 use super::progress::State;
-use super::runner::{self, Options, Out, Report};
+use super::runner::{self, Loom, Options, Out, Report};
 use super::{exit_code, hint_advice, scratch_checkout};
 use crate::exclusive::exclusive;
 use crate::workspace::{ExerciseId, copy_checkout, exercises};
@@ -112,6 +112,15 @@ fn run_case(case: &str) -> Result<Vec<String>> {
         out.say(&advice);
     }
     let text = out.text();
+    // A stub's loom models must fail too (after compiling): the runner
+    // stops at the failing tests, so the self-test runs that stage itself.
+    let stub_loom = match kind.as_str() {
+        "stub" => {
+            println!("(the stub's loom models, which must fail:)");
+            Some(runner::loom_stage(&co, n, &out, &crate::process::Timer::start())?)
+        }
+        _ => None,
+    };
     let mut problems = Vec::new();
     let mut expect = |ok: bool, what: &str| {
         if !ok {
@@ -127,6 +136,16 @@ fn run_case(case: &str) -> Result<Vec<String>> {
             expect(failed, "a failing check must exit with a failure status");
             expect(a_hint_fits, "a hint must fit the stub's failures (tag one `unfinished` or with the failing tests)");
             expect(!text.contains("miri: ") || text.contains("miri: not run"), "Miri must not run on a failing stub");
+            match stub_loom.expect("set for a stub") {
+                Loom::NoModels => expect(false, "every exercise has loom models (its mutants are caught by them)"),
+                Loom::DoesNotCompile => expect(false, "the stub's loom models must compile"),
+                Loom::Ran(runs) => {
+                    for (target, _) in &runs {
+                        let fails = runs.iter().any(|(t, r)| t == target && r.outcome.failed());
+                        expect(fails, &format!("the stub passes every model of --test {target}: they test nothing"));
+                    }
+                }
+            }
         }
         "solution" => {
             expect(report.state == State::PassesEverything, &format!("expected done, got `{}`", report.state.label()));
