@@ -366,6 +366,9 @@ mod tests {
         let good = record(chapter, &listed[0]).unwrap();
         let records = |r: Record| Records { about: String::new(), outputs: vec![r] };
         assert_eq!(chapter_problems(chapter, &listed, &records(good.clone())), Vec::<String>::new());
+        // An output never written (a new chapter's) is no problem until a page includes it.
+        let unwritten = [listed[0].clone(), output("never-written.txt", "true", &[])];
+        assert_eq!(chapter_problems(chapter, &unwritten, &records(good.clone())), Vec::<String>::new());
         let cases = [
             (Record { fingerprint: "fnv1a64:0".into(), ..good.clone() }, "out of date"),
             (Record { command: "cargo test".into(), ..good.clone() }, "now runs `cargo test -p chapter-0`"),
