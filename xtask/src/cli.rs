@@ -106,6 +106,13 @@ pub enum Command {
     /// the chapter to book/src/SUMMARY.md before the closing part, and renders
     /// its diagram. N must be the next chapter number; nothing is overwritten.
     NewChapter(NewChapterArgs),
+    /// Print what each atomic ordering compiles to on x86-64 and AArch64
+    ///
+    /// Compiles chapters-code/chapter-0/src/asm_demo.rs alone with nightly's
+    /// -Zbuild-std=core for x86_64- and aarch64-unknown-linux-gnu (in
+    /// <target>/asm; needs nightly's rust-src, installed with Miri when
+    /// missing) and prints each function's instructions side by side.
+    Asm,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         Command::Stubs(args) => commands::stubs::run(args),
         Command::Docs => commands::docs::run(),
         Command::NewChapter(args) => commands::new_chapter::run(args),
+        Command::Asm => commands::asm::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

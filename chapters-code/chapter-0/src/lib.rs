@@ -19,6 +19,8 @@
 
 #![warn(missing_docs)]
 
+pub mod asm_demo;
+pub mod cas;
 pub mod mailbox;
 pub mod naive;
 pub mod tree;

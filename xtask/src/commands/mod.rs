@@ -4,6 +4,7 @@
 //! root (`process`, `workspace`, `mdbook`, `memory_tables`, …), and
 //! `cargo xtask test` runs other commands as child processes (`steps.rs`).
 
+pub mod asm;
 pub mod bench;
 pub mod book;
 pub mod browser;
