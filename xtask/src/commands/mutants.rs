@@ -54,6 +54,11 @@ fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<O
         // build of the checkout could take a mutant's artifacts for fresh.
         let mut cmd = loom_command(solution, &target);
         cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
+        // Each mutant changes a few lines of one crate: an incremental
+        // release build recompiles only what they touch (about 2.4 times
+        // less CPU than a full one, measured on exercise 0's mutants). Only
+        // this folder's builds are incremental, so no other build changes.
+        cmd.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
         let (status, output) = run_captured(&mut cmd)?;
         if output.contains("could not compile") {
             print!("{output}");

@@ -197,6 +197,13 @@ pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Res
     }
     let mut build = cargo();
     build.current_dir(&lb.cwd).env("CARGO_TARGET_DIR", &lb.target).env("RUSTFLAGS", LOOM_RUSTFLAGS);
+    if lb.traced {
+        // The traced build has a folder of its own, and a reader rebuilds it
+        // after every edit: incremental, only what the edit touches is
+        // compiled again. (The plain fallback shares `cargo xtask loom`'s
+        // folder, whose builds are not incremental; mixing would rebuild.)
+        build.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
+    }
     for c in &lb.config {
         build.arg("--config").arg(c);
     }
