@@ -46,30 +46,57 @@ fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<O
         .with_context(|| format!("could not write the mutant into {}", file.display()))?;
     println!("mutant: {solution}/{}: `{}` -> `{}`", mutant.file, mutant.find, mutant.replace);
     println!("  {}", mutant.why);
-    // Caught when at least one loom target fails (after compiling).
+    // Caught when at least one loom target fails (after compiling). The
+    // models that `why` names are run first, alone: when one of them fails,
+    // the others (some run for many seconds) need not run at all.
+    let named = named_models(&mutant.why);
     for target in test_targets(solution, "loom") {
-        // A build folder of its own: cargo hashes a workspace member by its
-        // path within the workspace, so the scratch copy's crates would get
-        // the checkout's artifact names in a shared folder, and a later loom
-        // build of the checkout could take a mutant's artifacts for fresh.
-        let mut cmd = loom_command(solution, &target);
-        cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
-        // Each mutant changes a few lines of one crate: an incremental
-        // release build recompiles only what they touch (about 2.4 times
-        // less CPU than a full one, measured on exercise 0's mutants). Only
-        // this folder's builds are incremental, so no other build changes.
-        cmd.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
-        let (status, output) = run_captured(&mut cmd)?;
-        if output.contains("could not compile") {
-            print!("{output}");
-            return Ok(Some(format!("{solution}: the mutant `{}` does not compile", mutant.replace)));
+        let mut rounds: Vec<Vec<&str>> = Vec::new();
+        if !named.is_empty() {
+            rounds.push(std::iter::once("--exact").chain(named.iter().copied()).collect());
+            rounds.push(std::iter::once("--exact").chain(named.iter().flat_map(|m| ["--skip", m])).collect());
+        } else {
+            rounds.push(Vec::new());
         }
-        if !status.success() {
-            println!("  caught by --test {target}: {}", verdict(&output));
-            return Ok(None);
+        for filter in rounds {
+            // A build folder of its own: cargo hashes a workspace member by its
+            // path within the workspace, so the scratch copy's crates would get
+            // the checkout's artifact names in a shared folder, and a later loom
+            // build of the checkout could take a mutant's artifacts for fresh.
+            let mut cmd = loom_command(solution, &target);
+            cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
+            // Each mutant changes a few lines of one crate: an incremental
+            // release build recompiles only what they touch (about 2.4 times
+            // less CPU than a full one, measured on exercise 0's mutants). Only
+            // this folder's builds are incremental, so no other build changes.
+            cmd.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
+            cmd.arg("--").args(&filter);
+            let (status, output) = run_captured(&mut cmd)?;
+            if output.contains("could not compile") {
+                print!("{output}");
+                return Ok(Some(format!("{solution}: the mutant `{}` does not compile", mutant.replace)));
+            }
+            if !status.success() {
+                println!("  caught by --test {target}: {}", verdict(&output));
+                return Ok(None);
+            }
         }
     }
     Ok(Some(format!("{solution}: no loom model caught the mutant `{}` ({})", mutant.replace, mutant.why)))
+}
+
+/// The names in backquotes in a mutant's `why` that could be model names
+/// (lower-case identifiers with an underscore), each once.
+fn named_models(why: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for (i, part) in why.split('`').enumerate() {
+        let name_like =
+            part.contains('_') && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if i % 2 == 1 && name_like && !names.contains(&part) {
+            names.push(part);
+        }
+    }
+    names
 }
 
 /// What a failed loom run says, in one line: the models that failed, and
@@ -95,6 +122,14 @@ fn verdict(output: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_named_in_the_why_are_found() {
+        let why = "`take` claims with `Relaxed`: a race (`value_crosses_threads`, `racing_senders`); \
+                   `value_crosses_threads` again, and `Ordering::Relaxed` is code";
+        assert_eq!(named_models(why), ["value_crosses_threads", "racing_senders"]);
+        assert!(named_models("no names here").is_empty());
+    }
 
     #[test]
     fn the_verdict_names_the_failed_models_and_the_reason() {
