@@ -24,7 +24,7 @@ pub struct Block {
 const EXERCISE_SOURCE: &str = "each exercise's [package.metadata.lab]";
 
 /// Every generated block: the steps of `cargo xtask test` in README.md and
-/// the running page; each chapter's list of exercises, on the one page of
+/// the maintainers' appendix; each chapter's list of exercises, on the one page of
 /// the chapter that has its markers.
 pub fn blocks() -> Result<Vec<Block>> {
     let mut out = vec![
@@ -35,7 +35,7 @@ pub fn blocks() -> Result<Vec<Block>> {
             render: Box::new(|| Ok(steps::markdown_list())),
         },
         Block {
-            file: "book/src/chapter-0/running.md".into(),
+            file: "book/src/appendix/maintainers.md".into(),
             name: "test-steps",
             source: "xtask/src/steps.rs",
             render: Box::new(|| Ok(steps::markdown_table())),
