@@ -83,12 +83,7 @@ impl Tool {
         cmd.args(["install", self.name, "--locked", "--version", &format!("={}", self.version), "--root"])
             .arg(tools_root())
             .arg("--target-dir")
-            .arg(tools_root().join("build"))
-            // Optimised at level 1, not 3: on 2 cores under load, mdBook took
-            // 8 min 40 s to build at level 1 and 20 min 51 s at level 3, and
-            // the two render this book equally fast (about 6 s a build then);
-            // a debug build was quicker still to make but took 43 s a build.
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
+            .arg(tools_root().join("build"));
         cmd
     }
 
