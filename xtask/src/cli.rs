@@ -574,10 +574,19 @@ mod tests {
     fn every_documented_invocation_parses() {
         let root = crate::workspace::root();
         let mut checked = 0;
-        for file in ["README.md", "book/src/chapter-0/running.md", "chapters-code/CONVENTIONS.md"] {
-            let text = std::fs::read_to_string(root.join(file)).unwrap();
+        // README, the conventions and every page of the book.
+        let mut files = vec![root.join("README.md"), root.join("chapters-code/CONVENTIONS.md")];
+        files.extend(
+            walkdir::WalkDir::new(root.join("book/src"))
+                .into_iter()
+                .map(|e| e.unwrap().into_path())
+                .filter(|p| p.extension().is_some_and(|x| x == "md")),
+        );
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            let file = path.strip_prefix(&root).unwrap().display();
             for line in documented_invocations(&text) {
-                let line = line.replace(" N", " 0");
+                let line = line.replace(" N", " 0").replace(" K", " 1");
                 if let Err(e) = parse(&line) {
                     assert_eq!(e.kind(), ErrorKind::DisplayHelp, "{file}: `cargo xtask {line}`: {e}");
                 }
@@ -588,8 +597,8 @@ mod tests {
     }
 
     /// The arguments of each `cargo xtask …` in `text`: up to the end of its
-    /// code span, or in a code block up to a `#` comment, a code span's end or
-    /// the end of the line.
+    /// code span, or in a code block up to a `#` comment, a `)`, a code span's
+    /// end or the end of the line.
     fn documented_invocations(text: &str) -> Vec<String> {
         let mut found = Vec::new();
         let mut in_block = false;
@@ -601,7 +610,8 @@ mod tests {
             let mut rest = line;
             while let Some(i) = rest.find("cargo xtask ") {
                 let after = &rest[i + "cargo xtask ".len()..];
-                let end = match after.find(|c| c == '`' || (in_block && c == '#')) {
+                // In a block, a comment or a closing parenthesis ends it too.
+                let end = match after.find(|c| c == '`' || (in_block && (c == '#' || c == ')'))) {
                     Some(end) => end,
                     None if in_block => after.len(),
                     None => 0,
