@@ -157,3 +157,47 @@ impl<T: fmt::Debug> fmt::Debug for CompactArc<T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Helper of `clone_past_the_limit_aborts`, run in a child process: sets
+    /// the count to the limit and clones twice. The second clone must abort.
+    #[test]
+    #[ignore = "helper: run in a child process by clone_past_the_limit_aborts"]
+    fn clone_past_the_limit_child() {
+        if std::env::var_os("CHAPTER_2_ABORT_CHILD").is_none() {
+            return;
+        }
+        let a = CompactArc::new(0u8);
+        a.inner().count.store(MAX_COUNT, Ordering::Relaxed);
+        let at_limit = a.clone();
+        println!("clone at the limit: count {}", CompactArc::strong_count(&at_limit));
+        let past = a.clone();
+        println!("UNREACHABLE: cloned past the limit, count {}", CompactArc::strong_count(&past));
+        std::process::exit(0);
+    }
+
+    /// Cloning past `isize::MAX` handles aborts the process, like std's Arc.
+    #[test]
+    #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
+    fn clone_past_the_limit_aborts() {
+        use std::os::unix::process::ExitStatusExt;
+        // The helper's name as libtest knows it: this module's path without
+        // the crate's name (`compact::tests` here, `tests` in exercise 2's stub).
+        let here = module_path!().split_once("::").map_or("", |(_, path)| path);
+        let child = format!("{here}::clone_past_the_limit_child");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "--nocapture", &child])
+            .env("CHAPTER_2_ABORT_CHILD", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("clone at the limit"), "the child never reached the limit: {stdout}");
+        assert!(!stdout.contains("UNREACHABLE"), "cloning past the limit did not abort: {stdout}");
+        // 6 is SIGABRT on Linux and macOS: `std::process::abort` raises it.
+        assert_eq!(out.status.signal(), Some(6), "expected SIGABRT, got {:?}", out.status);
+    }
+}
