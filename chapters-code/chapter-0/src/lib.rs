@@ -23,4 +23,5 @@ pub mod asm_demo;
 pub mod cas;
 pub mod mailbox;
 pub mod naive;
+pub mod provenance;
 pub mod tree;

@@ -8,6 +8,7 @@
 use chapter_0::mailbox::Mailbox;
 use chapter_0::naive::{RacySlot, RelaxedMailbox};
 use loom_facade::sync::Arc;
+use loom_facade::sync::atomic::{AtomicUsize, Ordering};
 use loom_facade::thread;
 
 // ANCHOR: relaxed_model
@@ -67,3 +68,42 @@ fn racy_slot_read_is_a_causality_violation() {
     });
 }
 // ANCHOR_END: racy_slot_model
+
+// ANCHOR: lost_update_model
+/// Runs `add_one` on two loom threads and returns the count they leave.
+fn count_after_two(add_one: fn(&AtomicUsize)) -> usize {
+    let count = Arc::new(AtomicUsize::new(0));
+    let other = {
+        let count = count.clone();
+        thread::spawn(move || add_one(&count))
+    };
+    add_one(&count);
+    other.join().unwrap();
+    count.load(Ordering::SeqCst)
+}
+
+/// The lost update that `tests/shuttle.rs` finds at random, found here by
+/// trying every interleaving: both threads load 0, both store 1.
+#[test]
+#[should_panic(expected = "lost update")]
+fn load_then_store_loses_an_update() {
+    loom_facade::model(|| {
+        let load_then_store = |count: &AtomicUsize| {
+            let seen = count.load(Ordering::SeqCst);
+            count.store(seen + 1, Ordering::SeqCst);
+        };
+        assert_eq!(count_after_two(load_then_store), 2, "lost update");
+    });
+}
+
+/// The fix, `fetch_add`, checked in every interleaving.
+#[test]
+fn fetch_add_loses_nothing() {
+    loom_facade::model(|| {
+        let fetch_add = |count: &AtomicUsize| {
+            count.fetch_add(1, Ordering::SeqCst);
+        };
+        assert_eq!(count_after_two(fetch_add), 2, "lost update");
+    });
+}
+// ANCHOR_END: lost_update_model
