@@ -6,19 +6,34 @@
 
 use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Held while a run uses its scratch folder; dropping it (or the process
 /// ending, however it ends) lets the next run in.
 #[derive(Debug)]
 pub struct Exclusive {
-    _lock: File,
+    /// `None` when a parent process holds the lock for this one (see
+    /// [`HELD_BY_PARENT`]).
+    _lock: Option<File>,
+}
+
+/// Set by a run that holds a lock on the `cargo xtask` it starts, to the lock
+/// file's path: that child works under its parent's lock instead of waiting
+/// for it for ever.
+pub const HELD_BY_PARENT: &str = "XTASK_LOCK_HELD_BY_PARENT";
+
+/// The lock file of `folder`.
+pub fn lock_file(folder: &Path) -> PathBuf {
+    folder.with_extension("lock")
 }
 
 /// Takes the lock on `folder` (the file `<folder>.lock` beside it), waiting,
 /// with a message naming `what`, while another process holds it.
 pub fn exclusive(folder: &Path, what: &str) -> Result<Exclusive> {
-    let path = folder.with_extension("lock");
+    let path = lock_file(folder);
+    if std::env::var_os(HELD_BY_PARENT).is_some_and(|held| Path::new(&held) == path) {
+        return Ok(Exclusive { _lock: None });
+    }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
     }
@@ -31,12 +46,12 @@ pub fn exclusive(folder: &Path, what: &str) -> Result<Exclusive> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            println!("waiting for another {what} to finish with {}…", folder.display());
+            eprintln!("waiting for another {what} to finish with {}…", folder.display());
             file.lock().with_context(|| format!("could not lock {}", path.display()))?;
         }
         Err(TryLockError::Error(e)) => return Err(e).with_context(|| format!("could not lock {}", path.display())),
     }
-    Ok(Exclusive { _lock: file })
+    Ok(Exclusive { _lock: Some(file) })
 }
 
 #[cfg(test)]

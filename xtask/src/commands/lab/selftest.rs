@@ -14,7 +14,7 @@ use super::mistakes::{self, MISTAKES, Mistake};
 use super::progress::State;
 use super::runner::{self, Loom, Options, Out, Report};
 use super::{exit_code, hint_advice, scratch_checkout};
-use crate::exclusive::exclusive;
+use crate::exclusive::{HELD_BY_PARENT, exclusive, lock_file};
 use crate::workspace::{ExerciseId, copy_checkout, exercises};
 use anyhow::{Result, bail};
 use std::process::ExitCode;
@@ -195,7 +195,9 @@ fn run_case(case: &str) -> Result<Vec<String>> {
         expect(fit.is_some_and(about), "a hint tagged with the failing test or its kind must fit");
         // The command as a reader runs it: its exit status.
         if m.name == "drop-taken-value" {
+            // The child checks in the scratch copy too, under this run's lock.
             let status = crate::process::xtask()?
+                .env(HELD_BY_PARENT, lock_file(&scratch_checkout().dir))
                 .args(["lab", "check", &n.to_string(), "--mistake", m.name])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
