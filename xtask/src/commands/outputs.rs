@@ -65,6 +65,8 @@ fn sanitize(text: &str) -> String {
         "Locking ",
         "Adding ",
         "Preparing ",
+        // crate::exclusive's note when another run held a scratch folder.
+        "waiting for another ",
     ];
     let mut out = String::new();
     for line in text.lines() {
