@@ -2,7 +2,8 @@
 //!
 //! When `cargo xtask outputs` writes an output, it records beside it, in the
 //! chapter's generated folder, a fingerprint of the files the output depends
-//! on: every file of the chapter's crate, and the `inputs` its
+//! on: every file of the chapter's crate (but `book-outputs.toml`, whose
+//! entries are compared one by one), and the `inputs` its
 //! `book-outputs.toml` entry adds (another crate the command runs). The
 //! records are one JSON file a chapter, `outputs.json`, read and written with
 //! serde. `cargo xtask check-book` recomputes every fingerprint and names
@@ -119,7 +120,7 @@ pub fn fingerprint(repo: &Path, inputs: &[String]) -> Result<String> {
 }
 
 /// Every file under `inputs`, named relative to `repo` with `/`, sorted by
-/// that name, each once; `target` folders are skipped.
+/// that name, each once; `target` folders and `book-outputs.toml` are skipped.
 fn files(repo: &Path, inputs: &[String]) -> Result<Vec<(String, PathBuf)>> {
     let mut found = BTreeMap::new();
     for input in inputs {
@@ -131,7 +132,11 @@ fn files(repo: &Path, inputs: &[String]) -> Result<Vec<(String, PathBuf)>> {
             WalkDir::new(&start).into_iter().filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
         for entry in walk {
             let entry = entry.with_context(|| format!("could not walk {input}"))?;
-            if !entry.file_type().is_file() {
+            // The list of commands itself is not an input: what an entry
+            // says (its command, inputs and shown command) is compared with
+            // the record and the output's first line, so adding or changing
+            // one entry does not make the chapter's other outputs stale.
+            if !entry.file_type().is_file() || entry.file_name() == lists::BOOK_OUTPUTS {
                 continue;
             }
             let rel = entry.path().strip_prefix(repo).unwrap_or(entry.path());
@@ -201,6 +206,16 @@ fn chapter_problems(chapter: Chapter, listed: &[Output], records: &Records) -> V
                 "{shown}: written by `{}`, but book-outputs.toml now runs `{}`; {}",
                 record.command,
                 output.command,
+                rerun(&output.file)
+            ));
+            continue;
+        }
+        let first = std::fs::read_to_string(dir.join(&output.file)).unwrap_or_default();
+        let first = first.lines().next().unwrap_or_default();
+        if first != format!("$ {}", output.shown()) {
+            problems.push(format!(
+                "{shown}: begins `{first}`, but book-outputs.toml now shows `$ {}`; {}",
+                output.shown(),
                 rerun(&output.file)
             ));
             continue;
@@ -320,6 +335,8 @@ mod tests {
                 ("other/src/lib.rs", "pub fn g() { changed() }\n"),
                 ("crate/target/debug/out", "built"),
                 ("crate/src/target/x", "built"),
+                // Its entries are compared one by one, not fingerprinted.
+                ("crate/book-outputs.toml", "[[output]]\nfile = 'new.txt'\ncommand = 'true'\n"),
             ],
         );
         assert_eq!(changed.print(&["crate"]), base);
@@ -369,6 +386,11 @@ mod tests {
         // An output never written (a new chapter's) is no problem until a page includes it.
         let unwritten = [listed[0].clone(), output("never-written.txt", "true", &[])];
         assert_eq!(chapter_problems(chapter, &unwritten, &records(good.clone())), Vec::<String>::new());
+        // A changed `shown` makes the output's first line wrong.
+        let mut reshown = listed.clone();
+        reshown[0].shown = Some("cargo test".into());
+        let problems = chapter_problems(chapter, &reshown, &records(good.clone()));
+        assert!(problems.iter().any(|p| p.contains("now shows `$ cargo test`")), "{problems:?}");
         let cases = [
             (Record { fingerprint: "fnv1a64:0".into(), ..good.clone() }, "out of date"),
             (Record { command: "cargo test".into(), ..good.clone() }, "now runs `cargo test -p chapter-0`"),

@@ -71,9 +71,12 @@ pub struct Mutant {
     pub why: String,
 }
 
+/// The name of each chapter's list of quoted commands.
+pub const BOOK_OUTPUTS: &str = "book-outputs.toml";
+
 /// A chapter's list of outputs.
 pub fn book_outputs_path(chapter: Chapter) -> PathBuf {
-    package_dir(&chapter.name()).join("book-outputs.toml")
+    package_dir(&chapter.name()).join(BOOK_OUTPUTS)
 }
 
 /// Solution `n`'s list of mutants.
