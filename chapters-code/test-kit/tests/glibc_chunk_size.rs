@@ -89,7 +89,7 @@ fn measure(sizes: &[usize]) -> (Vec<Block>, Vec<usize>) {
             // before the first measurement, and nothing is freed until the
             // last: the vectors' capacity is reserved up front.
             let mut blocks: Vec<Block> = Vec::with_capacity(sizes.len());
-            let mut pointers: Vec<usize> = Vec::with_capacity(sizes.len() + DRAIN * CACHED_CLASSES);
+            let mut pointers: Vec<usize> = Vec::with_capacity(3 * sizes.len() + DRAIN * CACHED_CLASSES);
             for class in 0..CACHED_CLASSES {
                 for _ in 0..DRAIN {
                     // SAFETY: as below; a request of 24 + 16 × class bytes
@@ -100,17 +100,28 @@ fn measure(sizes: &[usize]) -> (Vec<Block>, Vec<usize>) {
                 }
             }
             for &request in sizes {
-                let before = in_use();
-                // SAFETY: `malloc` accepts any size; the block is checked
-                // for null and freed once, by the caller.
-                let ptr = unsafe { libc::malloc(request) };
-                assert!(!ptr.is_null(), "malloc({request}) failed");
-                let after = in_use();
-                // SAFETY: `ptr` is a live block from glibc's malloc.
-                let usable = unsafe { libc::malloc_usable_size(ptr) };
-                let counted = (after.0 + after.1) - (before.0 + before.1);
-                blocks.push(Block { request, usable, counted, mapped: after.1 != before.1 });
-                pointers.push(ptr as usize);
+                // The counts are the whole process's: an allocation another
+                // thread makes meanwhile (the test harness's threads are the
+                // only other ones) adds its chunk to this block's count.
+                // So a block whose count disagrees with `chunk_size` is
+                // measured again, with a new block of the same size, up to
+                // three times; a wrong `chunk_size` disagrees every time.
+                for attempt in 1..=3 {
+                    let before = in_use();
+                    // SAFETY: `malloc` accepts any size; the block is checked
+                    // for null and freed once, by the caller.
+                    let ptr = unsafe { libc::malloc(request) };
+                    assert!(!ptr.is_null(), "malloc({request}) failed");
+                    let after = in_use();
+                    // SAFETY: `ptr` is a live block from glibc's malloc.
+                    let usable = unsafe { libc::malloc_usable_size(ptr) };
+                    let counted = (after.0 + after.1) - (before.0 + before.1);
+                    pointers.push(ptr as usize);
+                    if chunk_size(usable) == counted || attempt == 3 {
+                        blocks.push(Block { request, usable, counted, mapped: after.1 != before.1 });
+                        break;
+                    }
+                }
             }
             (blocks, pointers)
         })
