@@ -52,6 +52,17 @@ pub enum Command {
     /// Writes book/src/generated/chapter-N/bench.md and bench.svg.
     /// Thread counts come from BENCH_THREADS (e.g. 1,2,4).
     Bench(BenchArgs),
+    /// Measure the thread sweep on a machine with more cores: bundle, run there, import
+    ///
+    /// `bundle` builds every chapter's criterion benchmarks (release) and
+    /// copies the binaries, stripped, into one folder (default
+    /// <target>/scaling) with a `run.sh` that runs them all with the quick
+    /// settings over 1, 2, the powers of two up to the cores and twice the
+    /// cores. Carry the folder to the larger machine (same architecture) and
+    /// run `./run.sh` there; `import DIR` then writes
+    /// book/src/generated/chapter-N/bench-<C>-cores.md and .svg for the
+    /// chapter's measurements page, marked with that machine's core count.
+    Scaling(ScalingArgs),
     /// Print and write the memory tables and bar plots the book includes
     ///
     /// Runs each chapter's examples/memory.rs in release mode (the capstone:
@@ -220,6 +231,37 @@ pub struct BenchArgs {
     /// Arguments for criterion, after `--` (e.g. a benchmark filter)
     #[arg(last = true, value_name = "CRITERION_ARGS")]
     pub criterion_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScalingArgs {
+    #[command(subcommand)]
+    pub command: ScalingCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScalingCommand {
+    /// Build the benchmarks and write the folder to carry: bin/, run.sh, bundle.json
+    Bundle(BundleArgs),
+    /// Render a bundle's results (after run.sh) into tables and plots for the book
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The chapter: a number, or `capstone` (every chapter when left out)
+    #[arg(value_name = "N", value_parser = chapter)]
+    pub chapter: Option<Chapter>,
+    /// The folder to write (emptied first; default <target>/scaling)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle's folder, with the results/ its run.sh wrote
+    #[arg(value_name = "DIR")]
+    pub dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,16 @@ pub fn provenance() -> String {
         cmd.output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
     };
     let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]));
-    let commit = output(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root()));
-    format!("{cores} cores, {cpu}; {date}; commit {commit}")
+    format!("{cores} cores, {cpu}; {date}; commit {}", commit())
+}
+
+/// The commit checked out, abbreviated (empty when git cannot say).
+pub fn commit() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }

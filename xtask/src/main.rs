@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Loom(args) => commands::loom::run(args),
         Command::Miri(args) => commands::miri::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Scaling(args) => commands::scaling::run(args),
         Command::Memory(args) => commands::memory::run(args),
         Command::Outputs(args) => commands::outputs::run(args),
         // The lab's `check` exits with failure when the exercise fails, not

@@ -13,8 +13,9 @@ fn escape(text: &str) -> String {
 }
 
 /// Throughput against threads, one panel per benchmark group and one line
-/// per contender.
-pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
+/// per contender, with a dashed line where the thread count reaches the
+/// measuring machine's `cores` (to its right, threads outnumber the cores).
+pub fn throughput_svg(rows: &[Estimate], caption: &str, cores: usize) -> String {
     // Room on the right for the longest contender name (about 7 px a character).
     let longest = rows.iter().map(|r| r.function.chars().count()).max().unwrap_or(10) as f64;
     let right = 50.0 + 7.0 * longest;
@@ -46,6 +47,16 @@ pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
             left + if threads.len() == 1 { plot_w / 2.0 } else { i * plot_w / (threads.len() - 1) as f64 }
         };
         let y = |v: f64| y0 + 30.0 + plot_h * (1.0 - v / max);
+        if let Some(mx) = core_position(&threads, cores as u64, x) {
+            svg.push_str(&format!(
+                "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"5 4\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#555\" text-anchor=\"end\">{cores} cores</text>\n",
+                y(max),
+                y(0.0),
+                mx - 4.0,
+                y(0.0) - 6.0
+            ));
+        }
         svg.push_str(&format!(
             "<text x=\"{left}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
             y0 + 18.0,
@@ -108,6 +119,19 @@ pub fn throughput_svg(rows: &[Estimate], caption: &str) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Where the machine's core count falls on a threads axis whose ticks are
+/// evenly spaced: on its tick when it was measured, else between the two
+/// counts around it; `None` when it lies outside the counts measured.
+fn core_position(threads: &[u64], cores: u64, x: impl Fn(u64) -> f64) -> Option<f64> {
+    let above = threads.iter().position(|&t| t >= cores)?;
+    let hi = threads[above];
+    if hi == cores {
+        return Some(x(hi));
+    }
+    let lo = *threads.get(above.checked_sub(1)?)?;
+    Some(x(lo) + (x(hi) - x(lo)) * (cores - lo) as f64 / (hi - lo) as f64)
 }
 
 /// One contender's bars in a memory plot: its measurement at the largest
@@ -255,11 +279,22 @@ mod tests {
             est("push", "c", "1", 20.0),
             est("pop", "c", "1", 5.0),
         ];
-        let svg = throughput_svg(&rows, "machine");
+        let svg = throughput_svg(&rows, "machine", 2);
         assert_eq!(svg.matches("<polyline").count(), 3);
+        assert_eq!(svg.matches(">2 cores<").count(), 1, "marked where 2 threads were measured, `push` only: {svg}");
         assert!(svg.contains("a&lt;b&gt;"));
         assert!(svg.contains(">push<") && svg.contains(">pop<"));
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_core_count_is_marked_on_its_tick_or_between_two() {
+        let x = |t: u64| [1, 2, 4, 8, 32].iter().position(|&v| v == t).unwrap() as f64 * 100.0;
+        let threads = [1, 2, 4, 8, 32];
+        assert_eq!(core_position(&threads, 4, x), Some(200.0));
+        assert_eq!(core_position(&threads, 16, x), Some(300.0 + 100.0 * 8.0 / 24.0));
+        assert_eq!(core_position(&threads, 64, x), None, "past the last count measured");
+        assert_eq!(core_position(&[2, 4], 1, |t| t as f64), None, "before the first");
     }
 
     #[test]

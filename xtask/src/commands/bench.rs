@@ -57,7 +57,8 @@ fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> 
             provenance()
         ));
         write(&chapter_dir(c).join("bench.md"), &text)?;
-        write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance()))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance(), cores))?;
     }
     Ok(())
 }

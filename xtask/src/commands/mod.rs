@@ -18,6 +18,7 @@ pub mod miri;
 pub mod mutants;
 pub mod new_chapter;
 pub mod outputs;
+pub mod scaling;
 pub mod stubs;
 pub mod test;
 
