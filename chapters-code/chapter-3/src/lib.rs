@@ -13,7 +13,9 @@
 //!   anywhere: reads are wait-free, and writes are wait-free where the
 //!   processor does `fetch_or`/`fetch_and` in one instruction (x86-64,
 //!   AArch64 with LSE) and lock-free where they are load-linked /
-//!   store-conditional retry loops (AArch64 without LSE).
+//!   store-conditional retry loops (AArch64 without LSE). The attempts that
+//!   lead to it, each deliberately broken and each caught by a loom model,
+//!   are [`slots::steps::StepMap`].
 //! - [`popcount::PopcountMap`], design (b): for any `V`, a pointer to an
 //!   immutable node holding the bitmap and a dense array of only the values
 //!   present, replaced copy-on-write by compare-and-swap and reclaimed with

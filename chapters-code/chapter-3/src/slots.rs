@@ -32,10 +32,14 @@
 //! (values live in its own words), so it takes no guard and has no collector
 //! to be bound to. Nor does it run user code: [`Packable`] is sealed to
 //! integers, `bool` and floats, whose copies and drops cannot panic.
+//!
+//! [`steps`] holds the attempts that lead here, each deliberately broken.
 
 use crate::key::{CAPACITY, Key};
 use loom_facade::sync::atomic::{AtomicU64, Ordering};
 use std::marker::PhantomData;
+
+pub mod steps;
 
 mod sealed {
     pub trait Sealed {}
@@ -191,22 +195,30 @@ impl<V: Packable> AtomicSlotMap<V> {
     // ANCHOR: slots_get
     /// The value stored under `key`, if any.
     pub fn get(&self, key: Key) -> Option<V> {
-        // Acquire pairs with the Release in `insert`: seeing the bit means
-        // seeing the value that was stored before it was raised.
-        if self.present.load(Ordering::Acquire) & key.bit() == 0 {
+        // Acquire on the slot's load: see `look_twice`.
+        self.look_twice(key, Ordering::Acquire)
+    }
+
+    /// `get`, with the ordering of the slot's load as a parameter: `get`
+    /// passes `Acquire`; step 3 of [`steps`] passes `Relaxed`, to show what
+    /// that breaks.
+    fn look_twice(&self, key: Key, slot_load: Ordering) -> Option<V> {
+        // First look. Acquire (in `contains`) pairs with the Release in
+        // `insert`: seeing the bit means seeing the value stored before it.
+        if !self.contains(key) {
             return None;
         }
-        // Between the load above and this one, the key may have been removed
+        // Between the look above and this load, the key may have been removed
         // and a new insert may have stored its value without publishing it
-        // yet. Acquire pairs with the Release store in `insert`: if we read
-        // such a newer value, we also see everything before its claim, so the
-        // load below sees the remove's cleared bit or a later state.
-        let bits = self.slots[key.index()].load(Ordering::Acquire);
-        // Check again. Set: the value we read was published by now (the slot
+        // yet. With `Acquire` here, paired with the Release store in `insert`:
+        // if we read such a newer value, we also see everything before its
+        // claim, so the second look sees the remove's cleared bit or later.
+        let bits = self.slots[key.index()].load(slot_load);
+        // Second look. Set: the value we read was published by now (the slot
         // is written once per claim, and a claim is published before it can
         // be removed), so it was present at some instant during this call.
         // Clear: the key is absent now, and `None` is a true answer.
-        if self.present.load(Ordering::Acquire) & key.bit() == 0 {
+        if !self.contains(key) {
             return None;
         }
         Some(V::from_bits(bits))
@@ -215,7 +227,9 @@ impl<V: Packable> AtomicSlotMap<V> {
     /// Whether `key` has a value. Agrees with [`get`](Self::get): both read
     /// the same bit with the same ordering.
     pub fn contains(&self, key: Key) -> bool {
-        // Acquire, like `get`, so that a `get` after a `true` here sees the value.
+        // Acquire pairs with the Release publish in `insert`: after a `true`,
+        // the value stored before the bit is visible (both of `get`'s looks
+        // are this load).
         self.present.load(Ordering::Acquire) & key.bit() != 0
     }
     // ANCHOR_END: slots_get

@@ -1,13 +1,16 @@
 //! Loom models of the chapter's maps. Run with `cargo xtask loom 3`.
 //!
 //! The first two models prove the naive map's races; the others check every
-//! pair of concurrent operations on the two fixed designs. Each model has one
-//! spawned thread and the model's main thread, and a handful of operations.
+//! pair of concurrent operations on the two fixed designs, and prove the bug
+//! of each step that builds design (a) (`chapter_3::slots::steps`), with the
+//! same models that the final map passes. Each model has one spawned thread
+//! and the model's main thread, and a handful of operations.
 #![cfg(loom)]
 
 use chapter_3::key::Key;
 use chapter_3::naive::NaiveBitMap;
 use chapter_3::popcount::PopcountMap;
+use chapter_3::slots::steps::{Step, StepMap};
 use chapter_3::slots::{AtomicSlotMap, InsertError};
 use loom_facade::epoch::Collector;
 use loom_facade::sync::Arc;
@@ -66,6 +69,36 @@ fn remove_races_with_insert() {
 
 // ---- design (a): AtomicSlotMap ----
 
+/// What the models of design (a) do with a map, so that one model checks the
+/// final `AtomicSlotMap` and each step that builds it.
+trait SlotMap: Send + Sync + 'static {
+    fn insert(&self, key: Key, value: u64) -> Result<(), InsertError<u64>>;
+    fn get(&self, key: Key) -> Option<u64>;
+    fn contains(&self, key: Key) -> bool;
+    fn remove(&self, key: Key) -> Option<u64>;
+}
+
+/// Implements [`SlotMap`] by the type's own methods of the same names.
+macro_rules! slot_map {
+    ($($map:ty),*) => {$(
+        impl SlotMap for $map {
+            fn insert(&self, key: Key, value: u64) -> Result<(), InsertError<u64>> {
+                <$map>::insert(self, key, value)
+            }
+            fn get(&self, key: Key) -> Option<u64> {
+                <$map>::get(self, key)
+            }
+            fn contains(&self, key: Key) -> bool {
+                <$map>::contains(self, key)
+            }
+            fn remove(&self, key: Key) -> Option<u64> {
+                <$map>::remove(self, key)
+            }
+        }
+    )*};
+}
+slot_map!(AtomicSlotMap<u64>, StepMap<u64>);
+
 // ANCHOR: slots_publish
 /// The fix, checked: whoever sees the bit sees the value, in every execution.
 #[test]
@@ -103,12 +136,12 @@ fn slots_inserts_of_two_keys_both_land() {
     });
 }
 
+// ANCHOR: racing_inserts
 /// Two inserts of one key: exactly one stores its value, the other gets its
 /// own value back, and the map holds the winner's.
-#[test]
-fn slots_racing_inserts_of_one_key() {
-    loom_facade::model(|| {
-        let map = Arc::new(AtomicSlotMap::<u64>::new());
+fn racing_inserts_of_one_key<M: SlotMap>(new: fn() -> M) {
+    loom_facade::model(move || {
+        let map = Arc::new(new());
         let writer = {
             let map = map.clone();
             thread::spawn(move || map.insert(key(3), 1))
@@ -127,17 +160,23 @@ fn slots_racing_inserts_of_one_key() {
             other => panic!("exactly one insert must win: {other:?}"),
         };
         assert_eq!(map.get(key(3)), Some(winner));
-        assert_eq!(map.len(), 1);
+        assert!(map.contains(key(3)));
     });
 }
+// ANCHOR_END: racing_inserts
 
+#[test]
+fn slots_racing_inserts_of_one_key() {
+    racing_inserts_of_one_key(AtomicSlotMap::new);
+}
+
+// ANCHOR: insert_remove
 /// An insert racing with the remove of the key's old value: either the
 /// remove comes first (the insert then stores, or is told Busy while the
 /// remove finishes) or the insert is refused as Occupied.
-#[test]
-fn slots_insert_races_with_remove() {
-    loom_facade::model(|| {
-        let map = Arc::new(AtomicSlotMap::<u64>::new());
+fn insert_races_with_remove<M: SlotMap>(new: fn() -> M) {
+    loom_facade::model(move || {
+        let map = Arc::new(new());
         map.insert(key(5), 1).unwrap();
         let remover = {
             let map = map.clone();
@@ -153,6 +192,12 @@ fn slots_insert_races_with_remove() {
         }
         assert_eq!(map.contains(key(5)), map.get(key(5)).is_some());
     });
+}
+// ANCHOR_END: insert_remove
+
+#[test]
+fn slots_insert_races_with_remove() {
+    insert_races_with_remove(AtomicSlotMap::new);
 }
 
 /// Two removes of one key: exactly one gets the value.
@@ -180,10 +225,9 @@ fn slots_racing_removes_of_one_key() {
 /// (with no remove of that value anywhere) must say `true`. Checking the
 /// bitmap once, before reading the slot, is not enough: the reader could read
 /// the new value after it was stored and before its bit was published.
-#[test]
-fn slots_get_never_returns_an_unpublished_value() {
-    loom_facade::model(|| {
-        let map = Arc::new(AtomicSlotMap::<u64>::new());
+fn get_races_with_reinsert<M: SlotMap>(new: fn() -> M) {
+    loom_facade::model(move || {
+        let map = Arc::new(new());
         map.insert(key(4), 1).unwrap();
         let writer = {
             let map = map.clone();
@@ -200,6 +244,11 @@ fn slots_get_never_returns_an_unpublished_value() {
         writer.join().unwrap();
         assert_eq!(map.get(key(4)), Some(2));
     });
+}
+
+#[test]
+fn slots_get_never_returns_an_unpublished_value() {
+    get_races_with_reinsert(AtomicSlotMap::new);
 }
 // ANCHOR_END: slots_reinsert
 
@@ -220,6 +269,56 @@ fn slots_get_races_with_remove() {
         assert!(!map.contains(key(4)) && map.get(key(4)).is_none());
     });
 }
+
+// ---- design (a), built in steps: each step's bug, found ----
+
+// ANCHOR: step1_models
+/// Step 1 stores the value before the bit, but checks the bit and then
+/// writes: two inserts of an absent key both see it clear, and both win.
+#[test]
+#[should_panic(expected = "exactly one insert must win")]
+fn step1_two_inserts_of_one_key_both_win() {
+    racing_inserts_of_one_key(|| StepMap::new(Step::Unclaimed));
+}
+
+/// Step 1's remove clears the bit and then reads the slot: an insert that
+/// sees the bit clear writes the slot in between, and the remove takes the
+/// new value instead of the old one.
+#[test]
+#[should_panic(expected = "the remove must take the old value")]
+fn step1_remove_takes_the_next_value() {
+    insert_races_with_remove(|| StepMap::new(Step::Unclaimed));
+}
+// ANCHOR_END: step1_models
+
+// ANCHOR: step2_models
+/// Step 2 claims the slot, which fixes both of step 1's races...
+#[test]
+fn step2_claim_fixes_step1s_races() {
+    racing_inserts_of_one_key(|| StepMap::new(Step::OneLook));
+    insert_races_with_remove(|| StepMap::new(Step::OneLook));
+}
+
+/// ...but its `get` looks at the bitmap once: between that look and its load
+/// of the slot, the key is removed and inserted again, and `get` returns the
+/// new value before it is published.
+#[test]
+#[should_panic(expected = "get returned 2 before the insert of 2 was published")]
+fn step2_get_returns_an_unpublished_value() {
+    get_races_with_reinsert(|| StepMap::new(Step::OneLook));
+}
+// ANCHOR_END: step2_models
+
+// ANCHOR: step3_models
+/// Step 3 looks a second time, but loads the slot Relaxed: reading the new
+/// value then says nothing about the remove before it, and the second look
+/// may still read the bit as it was before that remove.
+#[test]
+#[should_panic(expected = "get returned 2 before the insert of 2 was published")]
+fn step3_relaxed_slot_load_returns_an_unpublished_value() {
+    get_races_with_reinsert(|| StepMap::new(Step::RelaxedSlotLoad));
+}
+// ANCHOR_END: step3_models
 
 // ---- design (b): PopcountMap ----
 
