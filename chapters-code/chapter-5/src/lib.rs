@@ -11,8 +11,12 @@
 //!   allocation per entry with a tower exactly as tall as the entry's height,
 //!   compare-and-swap links built bottom-up, logical deletion by marking and
 //!   physical unlinking with helping, and no leaks.
+//! - [`steps`] builds it in steps, each a real attempt with the bug the next
+//!   one fixes: a sorted list that loses inserts, Harris's marked links,
+//!   towers whose removal races their building.
 
 #![warn(missing_docs)]
 
 pub mod naive;
 pub mod skipmap;
+pub mod steps;
