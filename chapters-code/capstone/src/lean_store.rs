@@ -12,7 +12,7 @@
 //! each thread registers once ([`SessionStore::handle`]).
 
 use crate::workload::{
-    Component, Config, FLAGS, PAGE_BYTES, Reply, Request, SessionStore, Token, render, tenant_default_flags,
+    Component, Config, FLAGS, PAGE_BYTES, Reply, Request, SessionStore, Token, free, render, tenant_default_flags,
     tenant_name, tenant_rate_limit,
 };
 use chapter_1::stack::TreiberStack;
@@ -29,10 +29,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A tenant's shared configuration.
 #[derive(Debug)]
 pub struct TenantConfig {
-    id: u16,
-    name: ThinStr,
-    rate_limit: u32,
-    default_flags: u64,
+    pub(crate) id: u16,
+    pub(crate) name: ThinStr,
+    pub(crate) rate_limit: u32,
+    pub(crate) default_flags: u64,
 }
 
 /// One session, stored in the slab. Shared by reference (`slab::Ref`), so
@@ -64,6 +64,18 @@ pub struct LeanStore {
     collector: Collector,
 }
 // ANCHOR_END: types
+
+impl TenantConfig {
+    /// Tenant `tenant`'s configuration (the chosen build keeps these too).
+    pub(crate) fn of(tenant: usize) -> TenantConfig {
+        TenantConfig {
+            id: tenant as u16,
+            name: ThinStr::from(tenant_name(tenant)),
+            rate_limit: tenant_rate_limit(tenant),
+            default_flags: tenant_default_flags(tenant),
+        }
+    }
+}
 
 impl LeanStore {
     // ANCHOR: login
@@ -160,16 +172,7 @@ impl SessionStore for LeanStore {
     type Handle = LocalHandle;
 
     fn new(config: Config) -> Self {
-        let tenants = (0..config.tenants)
-            .map(|t| {
-                CompactArc::new(TenantConfig {
-                    id: t as u16,
-                    name: ThinStr::from(tenant_name(t)),
-                    rate_limit: tenant_rate_limit(t),
-                    default_flags: tenant_default_flags(t),
-                })
-            })
-            .collect();
+        let tenants = (0..config.tenants).map(|t| CompactArc::new(TenantConfig::of(t))).collect();
         let collector = Collector::new();
         LeanStore {
             config,
@@ -242,28 +245,20 @@ impl SessionStore for LeanStore {
 
     fn teardown(self, probe: &mut dyn FnMut(Component)) {
         let LeanStore { config: _, tenants, sessions, index, expiry, pool, collector } = self;
-        drop(pool);
-        probe(Component::BufferPool);
-        drop(expiry);
-        probe(Component::ExpiryOrder);
+        free(probe, Component::BufferPool, pool);
+        free(probe, Component::ExpiryOrder, expiry);
         // The slab cannot be walked, but the index names every live session.
         index.for_each(|_, &key| {
             if let Some(Session { flags, user_agent, .. }) = sessions.remove(key) {
-                drop(flags);
-                probe(Component::SessionFlags);
-                drop(user_agent);
-                probe(Component::UserAgents);
+                free(probe, Component::SessionFlags, flags);
+                free(probe, Component::UserAgents, user_agent);
             }
         });
-        drop(index);
-        probe(Component::TokenIndex);
-        drop(sessions);
-        probe(Component::SessionTable);
-        drop(tenants);
-        probe(Component::TenantConfigs);
+        free(probe, Component::TokenIndex, index);
+        free(probe, Component::SessionTable, sessions);
+        free(probe, Component::TenantConfigs, tenants);
         // Every thread's handle is gone: dropping the collector frees the
         // nodes still waiting for reclamation and the per-thread records.
-        drop(collector);
-        probe(Component::EpochReclamation);
+        free(probe, Component::EpochReclamation, collector);
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! The source material claims that replacing standard collections with
 //! these structures cut a service's memory by 40%. This crate builds one
-//! session service twice on the same trait ([`workload::SessionStore`]):
+//! session service three times on the same trait ([`workload::SessionStore`]):
 //! [`std_store::StdStore`] with `Arc`, `Mutex`/`RwLock`, `HashMap`,
-//! `BTreeMap`, `Vec` and the `slab` crate, and [`lean_store::LeanStore`]
-//! with the book's structures. [`workload`] drives both with the same seeded
+//! `BTreeMap`, `Vec` and the `slab` crate, [`lean_store::LeanStore`]
+//! with the book's structures, and [`chosen_store::ChosenStore`] with, for
+//! each component, the structure the first two builds' breakdown shows is
+//! leanest. [`workload`] drives them with the same seeded
 //! request streams, and [`measure`] counts their bytes, component by
 //! component. `cargo run -p capstone --release` prints the results;
 //! `cargo xtask memory capstone` writes them into the book.
@@ -16,6 +18,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod chosen_store;
 pub mod lean_store;
 pub mod measure;
 pub mod std_store;

@@ -1,10 +1,10 @@
 //! The reproduction: `cargo run -p capstone --release` runs the workload on
-//! both builds and prints the tables of the chapter as data (one JSON
+//! the three builds and prints the tables of the chapter as data (one JSON
 //! document, `test_kit::tables::Tables`); `cargo xtask memory capstone` renders
 //! them into the book, with the machine, date and commit.
 //!
 //! Each build runs in a child process of its own (this binary, started again
-//! with `--variant std` or `--variant lean`), so that one build's peak resident
+//! with `--variant std`, `--variant lean` or `--variant chosen`), so that one build's peak resident
 //! memory cannot hide the other's; a child hands its figures back to the
 //! parent as one JSON object ([`Figures`]). With `--crowded` the child runs
 //! only the memory run, at the second load level (most of the capacity
@@ -15,6 +15,7 @@
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
+use capstone::chosen_store::ChosenStore;
 use capstone::lean_store::LeanStore;
 use capstone::measure::{self, HeldBack, Memory, MemoryRun};
 use capstone::std_store::StdStore;
@@ -28,6 +29,8 @@ use test_kit::tables::{Cell, Column, Grid, Tables};
 const SEED: u64 = 7;
 /// The threads of the memory run.
 const MEMORY_THREADS: usize = 2;
+/// The builds, in the order of the tables' columns: `--variant` takes these names.
+const BUILDS: [&str; 3] = ["std", "lean", "chosen"];
 
 /// The sizes of a run.
 #[derive(Clone, Copy)]
@@ -192,32 +195,34 @@ const MEASURES: [Measure; 13] = [
     ("blocks still allocated after teardown", |f| Some(f.run.left.blocks as i64)),
 ];
 
-/// A table comparing the two builds, one row per measure.
-fn compare(title: &str, note: Vec<Cell>, measures: &[Measure], [std, lean]: [&Figures; 2]) -> Grid {
-    let mut grid = Grid::new(
-        title,
-        vec![
-            Column::text("measure"),
-            Column::number("std build"),
-            Column::number("lean build"),
-            Column::number("lean − std"),
-            Column::number("lean / std"),
-        ],
-    );
+/// The columns of a table with one column per build, then each other
+/// build's ratio to the std build.
+fn build_columns(first: Column, unit: &str) -> Vec<Column> {
+    let mut columns = vec![first];
+    columns.extend(BUILDS.map(|b| Column::number(&format!("{b} build{unit}"))));
+    columns.extend(BUILDS[1..].iter().map(|b| Column::number(&format!("{b} / std"))));
+    columns
+}
+
+/// A table comparing the builds, one row per measure.
+fn compare(title: &str, note: Vec<Cell>, measures: &[Measure], figures: [&Figures; 3]) -> Grid {
+    let mut grid = Grid::new(title, build_columns(Column::text("measure"), ""));
     grid.note(note);
     for (name, read) in measures {
-        let cells = match (read(std), read(lean)) {
-            (Some(s), Some(l)) => vec![Cell::count(s), Cell::count(l), Cell::Change(l - s), Cell::ratio(l, s)],
-            _ => vec![Cell::NotMeasured; 4],
+        let cells = match figures.map(read) {
+            [Some(s), Some(l), Some(c)] => {
+                vec![Cell::count(s), Cell::count(l), Cell::count(c), Cell::ratio(l, s), Cell::ratio(c, s)]
+            }
+            _ => vec![Cell::NotMeasured; 5],
         };
         grid.row([vec![Cell::text(name)], cells].concat());
     }
     grid
 }
 
-/// Where the bytes are: what each component freed at teardown, in both
-/// builds, and the whole store.
-fn breakdown(title: &str, note: Vec<Cell>, [std, lean]: [&Figures; 2]) -> Grid {
+/// Where the bytes are: what each component freed at teardown, in each
+/// build, and the whole store.
+fn breakdown(title: &str, note: Vec<Cell>, figures: [&Figures; 3]) -> Grid {
     let mut grid = Grid::new(
         title,
         vec![
@@ -229,7 +234,7 @@ fn breakdown(title: &str, note: Vec<Cell>, [std, lean]: [&Figures; 2]) -> Grid {
             Column::number("chunk bytes"),
             Column::number("blocks per session"),
             Column::number("chunk bytes per session"),
-            Column::number("lean − std, chunk bytes"),
+            Column::number("build − std, chunk bytes"),
         ],
     );
     grid.note(note);
@@ -249,19 +254,22 @@ fn breakdown(title: &str, note: Vec<Cell>, [std, lean]: [&Figures; 2]) -> Grid {
         ]);
     };
     let change = |s: Memory, l: Memory| measured(l.chunk - s.chunk).map_or(Cell::NotMeasured, Cell::Change);
+    let mut rows = |name: &str, read: &dyn Fn(&Figures) -> Memory| {
+        let std = read(figures[0]);
+        for (build, f) in BUILDS.iter().zip(figures) {
+            let cell = if *build == "std" { Cell::text("") } else { change(std, read(f)) };
+            row(name, build, read(f), f, cell);
+        }
+    };
     for (i, comp) in Component::ALL.iter().enumerate() {
-        let (s, l) = (std.run.components[i], lean.run.components[i]);
-        row(comp.name(), "std", s, std, Cell::text(""));
-        row(comp.name(), "lean", l, lean, change(s, l));
+        rows(comp.name(), &|f| f.run.components[i]);
     }
-    let (s, l) = (std.run.steady, lean.run.steady);
-    row("**the whole store**", "std", s, std, Cell::text(""));
-    row("**the whole store**", "lean", l, lean, change(s, l));
+    rows("**the whole store**", &|f| f.run.steady);
     grid
 }
 
 // ANCHOR: report
-fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [&Figures; 2]) -> Tables {
+fn report(plan: Plan, first: [&Figures; 3], crowded: [&Figures; 3]) -> Tables {
     let c = plan.config;
     let mut tables = Tables::new();
     let text = Cell::text;
@@ -278,23 +286,22 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
             text(&format!(" ticks unused, {} tenants; each build in its own process.", c.tenants)),
         ],
         &MEASURES,
-        [std, lean],
+        first,
     ));
 
     // The peak, in the units the machine pays: chunk bytes.
     let unit = unit();
-    let (std_held, lean_held) = (std.held.unwrap_or_default(), lean.held.unwrap_or_default());
-    let mut peak = Grid::new(
-        "What makes the peak",
-        vec![Column::text("measure"), Column::number("std build"), Column::number("lean build")],
-    );
+    let held = first.map(|f| f.held.unwrap_or_default());
+    let mut columns = vec![Column::text("measure")];
+    columns.extend(BUILDS.map(|b| Column::number(&format!("{b} build"))));
+    let mut peak = Grid::new("What makes the peak", columns);
     peak.note(vec![
         text(&format!(
             ": when the peak of {unit} was reached (the run watched every 0.2 ms), how far it stood above what \
              was live at the end once everything retired had been freed, and how many {unit} the store retires \
              per request: measured on a fresh store at its steady state, whose {MEMORY_THREADS} threads served "
         )),
-        count(std_held.requests),
+        count(held[0].requests),
         text(
             " more requests while a third thread held one pinned guard, as a thread descheduled in the middle of \
              a request does.",
@@ -302,36 +309,26 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
     ]);
     let peak_at = |f: &Figures| f.run.peak_at.map_or(Cell::Empty, |(share, _)| Cell::Percent { share, places: 0 });
     let peak_sessions = |f: &Figures| f.run.peak_at.map_or(Cell::Empty, |(_, n)| count(n as u64));
-    peak.row(vec![text("peak reached after (share of the run's wall time)"), peak_at(std), peak_at(lean)]);
-    peak.row(vec![text("sessions alive when the peak was reached"), peak_sessions(std), peak_sessions(lean)]);
     let excess = |f: &Figures| f.run.peak.chunk - reclaimed(&f.run).chunk;
-    peak.row(vec![
-        text(&format!("{unit} waiting for reclamation at the end")),
-        Cell::count(std.run.waiting.chunk as i64),
-        Cell::count(lean.run.waiting.chunk as i64),
-    ]);
-    peak.row(vec![
-        text(&format!("{unit}, peak − live at the end once reclaimed")),
-        Cell::Change(excess(std) as i64),
-        Cell::Change(excess(lean) as i64),
-    ]);
     let single = |f: &Figures| f.single_excess.map_or(Cell::Empty, |e| Cell::Change(e as i64));
-    peak.row(vec![text("the same, with all the run's requests on one thread"), single(std), single(lean)]);
     let per_request = |h: HeldBack| h.retained.chunk as f64 / h.requests.max(1) as f64;
-    peak.row(vec![
-        text(&format!("{unit} retired and not freed, per request held back")),
-        Cell::decimal(per_request(std_held), 1),
-        Cell::decimal(per_request(lean_held), 1),
-    ]);
     let worth = |f: &Figures, h: HeldBack| {
         let rate = per_request(h);
         if rate >= 1.0 { count((excess(f).max(0) as f64 / rate).round() as u64) } else { Cell::Empty }
     };
-    peak.row(vec![
-        text("the peak's excess, in requests' worth of retired bytes"),
-        worth(std, std_held),
-        worth(lean, lean_held),
-    ]);
+    let mut line = |name: &str, cell: &dyn Fn(usize, &Figures) -> Cell| {
+        let cells = first.iter().enumerate().map(|(i, f)| cell(i, f));
+        peak.row([text(name)].into_iter().chain(cells).collect());
+    };
+    line("peak reached after (share of the run's wall time)", &|_, f| peak_at(f));
+    line("sessions alive when the peak was reached", &|_, f| peak_sessions(f));
+    line(&format!("{unit} waiting for reclamation at the end"), &|_, f| Cell::count(f.run.waiting.chunk as i64));
+    line(&format!("{unit}, peak − live at the end once reclaimed"), &|_, f| Cell::Change(excess(f) as i64));
+    line("the same, with all the run's requests on one thread", &|_, f| single(f));
+    line(&format!("{unit} retired and not freed, per request held back"), &|i, _| {
+        Cell::decimal(per_request(held[i]), 1)
+    });
+    line("the peak's excess, in requests' worth of retired bytes", &|i, f| worth(f, held[i]));
     tables.grid(peak);
 
     tables.grid(breakdown(
@@ -340,11 +337,11 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
             ": what each component freed when the store was torn down at the end of the run, in blocks and in \
              bytes, and per live session; the whole store is what was live at the end.",
         )],
-        [std, lean],
+        first,
     ));
 
     let cc = plan.crowded;
-    let load = Cell::Percent { share: std_crowded.run.live_sessions as f64 / cc.capacity as f64, places: 0 };
+    let load = Cell::Percent { share: crowded[0].run.live_sessions as f64 / cc.capacity as f64, places: 0 };
     tables.grid(compare(
         "The same store, nearly full",
         vec![
@@ -364,16 +361,16 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
             )),
         ],
         &MEASURES[..11],
-        [std_crowded, lean_crowded],
+        crowded,
     ));
     tables.grid(breakdown(
         "Where the bytes are, nearly full",
         vec![text(": the same breakdown at the second load.")],
-        [std_crowded, lean_crowded],
+        crowded,
     ));
 
     let mut answered = Grid::new(
-        "The workload as both builds answered it",
+        "The workload as the builds answered it",
         vec![
             Column::text("build"),
             Column::number("requests"),
@@ -388,12 +385,11 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
     answered.note(vec![text(
         " (the memory runs; with two threads the interleaving, and so the counts, differ slightly between runs).",
     )]);
-    for (name, f) in
-        [("std", std), ("lean", lean), ("std, nearly full", std_crowded), ("lean, nearly full", lean_crowded)]
-    {
+    let runs = BUILDS.iter().zip(first).map(|(b, f)| (b.to_string(), f));
+    for (name, f) in runs.chain(BUILDS.iter().zip(crowded).map(|(b, f)| (format!("{b}, nearly full"), f))) {
         let t = f.run.tally;
         answered.row(vec![
-            text(name),
+            text(&name),
             count(t.requests),
             count(t.logged_in),
             count(t.refused),
@@ -405,15 +401,7 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
     }
     tables.grid(answered);
 
-    let mut speed = Grid::new(
-        "Speed",
-        vec![
-            Column::number("threads"),
-            Column::number("std build (M requests/s)"),
-            Column::number("lean build (M requests/s)"),
-            Column::number("lean / std"),
-        ],
-    );
+    let mut speed = Grid::new("Speed", build_columns(Column::number("threads"), " (M requests/s)"));
     speed.note(vec![
         text(": "),
         count(plan.speed_requests),
@@ -428,16 +416,58 @@ fn report(plan: Plan, [std, lean]: [&Figures; 2], [std_crowded, lean_crowded]: [
         f.speed.iter().find(|s| s.threads == threads).map_or(0.0, |s| s.requests as f64 / (s.nanos.max(1) as f64 / 1e9))
     };
     for threads in speed_threads() {
-        let (s, l) = (rate(std, threads), rate(lean, threads));
-        speed.row(vec![
-            count(threads as u64),
-            Cell::decimal(s / 1e6, 2),
-            Cell::decimal(l / 1e6, 2),
-            if s > 0.0 { Cell::decimal(l / s, 2) } else { Cell::Empty },
-        ]);
+        let rates = first.map(|f| rate(f, threads));
+        let mut cells = vec![count(threads as u64)];
+        cells.extend(rates.map(|r| Cell::decimal(r / 1e6, 2)));
+        let s = rates[0];
+        cells.extend(rates[1..].iter().map(|r| if s > 0.0 { Cell::decimal(r / s, 2) } else { Cell::Empty }));
+        speed.row(cells);
     }
     tables.grid(speed);
+    tables.grid(target(first, crowded, &rate));
     tables
+}
+
+/// The third build's target (issue #19): at most 0.6 times the std build's
+/// chunk bytes at both loads, at least its throughput at 1 and 2 threads;
+/// the lean build's ratios beside it.
+fn target(first: [&Figures; 3], crowded: [&Figures; 3], rate: &dyn Fn(&Figures, usize) -> f64) -> Grid {
+    const MEMORY: f64 = 0.6;
+    let mut grid = Grid::new(
+        "Against the target",
+        vec![
+            Column::text("measure"),
+            Column::text("target, build / std"),
+            Column::number("lean / std"),
+            Column::number("chosen / std"),
+            Column::text("chosen build meets it"),
+        ],
+    );
+    grid.note(vec![Cell::text(
+        ": the chosen build was to need at most 0.6 times the std build's chunk bytes at both loads, and to \
+         serve at least as many requests per second at 1 and 2 threads.",
+    )]);
+    let mut row = |name: &str, at_most: bool, bound: f64, values: [Option<f64>; 3]| {
+        let cells = match values {
+            [Some(s), Some(l), Some(c)] if s > 0.0 => {
+                let met = if at_most { c / s <= bound } else { c / s >= bound };
+                vec![Cell::decimal(l / s, 2), Cell::decimal(c / s, 2), Cell::text(if met { "yes" } else { "no" })]
+            }
+            _ => vec![Cell::NotMeasured; 3],
+        };
+        let bound = format!("{} {bound:.2}", if at_most { "≤" } else { "≥" });
+        grid.row([vec![Cell::text(name), Cell::text(&bound)], cells].concat());
+    };
+    let chunk = |m: fn(&MemoryRun) -> Memory| move |f: &Figures| measured(m(&f.run).chunk).map(|c| c as f64);
+    for (load, figures) in [("first load", first), ("nearly full", crowded)] {
+        row(&format!("chunk bytes, live at the end, {load}"), true, MEMORY, figures.map(chunk(|r| r.steady)));
+        row(&format!("chunk bytes, peak, {load}"), true, MEMORY, figures.map(chunk(|r| r.peak)));
+    }
+    for threads in [1, 2] {
+        let rates = first.map(|f| Some(rate(f, threads)).filter(|r| *r > 0.0));
+        row(&format!("requests per second, {threads} thread{}", if threads > 1 { "s" } else { "" }), false, 1.0, rates);
+    }
+    grid
 }
 // ANCHOR_END: report
 
@@ -449,17 +479,18 @@ fn main() {
     match args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1)).map(String::as_str) {
         Some("std") if crowded => crowded_child::<StdStore>(plan),
         Some("lean") if crowded => crowded_child::<LeanStore>(plan),
+        Some("chosen") if crowded => crowded_child::<ChosenStore>(plan),
         Some("std") => child::<StdStore>(plan),
         Some("lean") => child::<LeanStore>(plan),
+        Some("chosen") => child::<ChosenStore>(plan),
         Some(other) => {
-            eprintln!("unknown variant `{other}` (std or lean)");
+            eprintln!("unknown variant `{other}` (std, lean or chosen)");
             std::process::exit(2);
         }
         None => {
-            let [std, lean, std_crowded, lean_crowded] =
-                [("std", false), ("lean", false), ("std", true), ("lean", true)]
-                    .map(|(variant, crowded)| run_child(variant, smoke, crowded));
-            report(plan, [&std, &lean], [&std_crowded, &lean_crowded]).print();
+            let first = BUILDS.map(|variant| run_child(variant, smoke, false));
+            let crowded = BUILDS.map(|variant| run_child(variant, smoke, true));
+            report(plan, first.each_ref(), crowded.each_ref()).print();
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `Arc` for what is shared, a lock around each collection.
 
 use crate::workload::{
-    Component, Config, FLAGS, PAGE_BYTES, Reply, Request, SessionStore, Token, render, tenant_default_flags,
+    Component, Config, FLAGS, PAGE_BYTES, Reply, Request, SessionStore, Token, free, render, tenant_default_flags,
     tenant_name, tenant_rate_limit,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +47,7 @@ pub struct StdStore {
 
 /// Locks `m`, recovering the data if a thread panicked while holding it (no
 /// operation leaves the data half-updated across a panic point).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -121,31 +121,47 @@ impl StdStore {
         }
     }
 
-    // ANCHOR: sweep
     fn sweep(&self, now: u64) -> Reply {
-        let mut expired = 0;
-        for _ in 0..self.config.sweep_budget {
-            let due = {
-                let mut expiry = lock(&self.expiry);
-                match expiry.first_key_value() {
-                    Some((&(deadline, _), _)) if deadline <= now => expiry.pop_first(),
-                    _ => None,
-                }
-            };
-            let Some(((_, id), token)) = due else { break };
-            let last_seen = lock(&self.sessions).get(id).filter(|s| s.token == token).map(|s| s.last_seen);
-            match last_seen {
-                None => {} // logged out (or expired) already: the entry was stale
-                Some(seen) if seen + self.config.ttl > now => {
-                    lock(&self.expiry).insert((seen + self.config.ttl, id), token);
-                }
-                Some(_) => expired += usize::from(self.end(id, token)),
-            }
-        }
-        Reply::Swept(expired)
+        let last_seen =
+            |id: usize, token: &Token| lock(&self.sessions).get(id).filter(|s| s.token == *token).map(|s| s.last_seen);
+        sweep_sorted(&self.expiry, self.config, now, last_seen, |id, token| self.end(id, *token))
     }
-    // ANCHOR_END: sweep
 }
+
+// ANCHOR: sweep
+/// Expires what is due in a sorted expiry order of `(deadline, session) →
+/// entry` (the std build's, and the chosen build's with `()` entries): at most
+/// `sweep_budget` entries, in deadline order. `last_seen` says when the session
+/// an entry names was last used (`None`: it ended, the entry was stale); `end`
+/// ends it.
+pub(crate) fn sweep_sorted<K: Ord + Copy, V>(
+    expiry: &Mutex<BTreeMap<(u64, K), V>>,
+    config: Config,
+    now: u64,
+    last_seen: impl Fn(K, &V) -> Option<u64>,
+    end: impl Fn(K, &V) -> bool,
+) -> Reply {
+    let mut expired = 0;
+    for _ in 0..config.sweep_budget {
+        let due = {
+            let mut expiry = lock(expiry);
+            match expiry.first_key_value() {
+                Some((&(deadline, _), _)) if deadline <= now => expiry.pop_first(),
+                _ => None,
+            }
+        };
+        let Some(((_, id), entry)) = due else { break };
+        match last_seen(id, &entry) {
+            None => {} // logged out (or expired) already: the entry was stale
+            Some(seen) if seen + config.ttl > now => {
+                lock(expiry).insert((seen + config.ttl, id), entry);
+            }
+            Some(_) => expired += usize::from(end(id, &entry)),
+        }
+    }
+    Reply::Swept(expired)
+}
+// ANCHOR_END: sweep
 
 impl SessionStore for StdStore {
     type Handle = ();
@@ -204,24 +220,16 @@ impl SessionStore for StdStore {
 
     fn teardown(self, probe: &mut dyn FnMut(Component)) {
         let StdStore { config: _, tenants, sessions, index, expiry, pool } = self;
-        drop(pool);
-        probe(Component::BufferPool);
-        drop(expiry);
-        probe(Component::ExpiryOrder);
+        free(probe, Component::BufferPool, pool);
+        free(probe, Component::ExpiryOrder, expiry);
         let mut sessions = sessions.into_inner().unwrap_or_else(|e| e.into_inner());
-        for session in sessions.drain() {
-            let Session { flags, user_agent, .. } = session;
-            drop(flags);
-            probe(Component::SessionFlags);
-            drop(user_agent);
-            probe(Component::UserAgents);
+        for Session { flags, user_agent, .. } in sessions.drain() {
+            free(probe, Component::SessionFlags, flags);
+            free(probe, Component::UserAgents, user_agent);
         }
-        drop(index);
-        probe(Component::TokenIndex);
-        drop(sessions);
-        probe(Component::SessionTable);
-        drop(tenants);
-        probe(Component::TenantConfigs);
+        free(probe, Component::TokenIndex, index);
+        free(probe, Component::SessionTable, sessions);
+        free(probe, Component::TenantConfigs, tenants);
         // No epoch reclamation in this build: the last component frees nothing.
         probe(Component::EpochReclamation);
     }

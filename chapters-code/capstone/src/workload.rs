@@ -1,5 +1,5 @@
 //! The workload: a session service's requests, drawn from a seeded generator,
-//! and the one trait that both builds of the service implement.
+//! and the one trait that every build of the service implements.
 //!
 //! A *client* (one per thread) logs users in, uses their sessions for a while,
 //! sometimes logs them out, and more often simply forgets them, as a browser
@@ -9,8 +9,8 @@
 //! ago, or one that was never issued: the store must answer them, not panic.
 //!
 //! Everything a client does depends only on its seed, its thread index and
-//! the store's answers, and the two stores give the same answers to the same
-//! requests (`tests/differential.rs` checks it), so both builds see exactly
+//! the store's answers, and the stores give the same answers to the same
+//! requests (`tests/session_store.rs` checks it), so every build sees exactly
 //! the same request stream.
 
 use rand::Rng;
@@ -131,7 +131,7 @@ pub enum Request {
     Sweep,
 }
 
-/// The service's answer. Both builds must give the same one.
+/// The service's answer. Every build must give the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
     /// The session was created.
@@ -165,10 +165,11 @@ pub enum Reply {
 // ANCHOR_END: request
 
 // ANCHOR: store_trait
-/// A session service. Both builds implement it; the workload drives it.
+/// A session service. Every build implements it; the workload drives it.
 pub trait SessionStore: Sync {
     /// What a thread needs to call the store (an epoch handle for the lean
-    /// build, nothing for the std one). Made once per thread.
+    /// build, its response buffer for the chosen one, nothing for the std
+    /// one). Made once per thread.
     type Handle;
 
     /// An empty store for `config`.
@@ -183,12 +184,13 @@ pub trait SessionStore: Sync {
     /// each, so that the caller can attribute the bytes freed in between.
     fn teardown(self, probe: &mut dyn FnMut(Component));
     /// Frees what is waiting for memory reclamation, as far as one call on
-    /// `handle` can. The std build frees at once: nothing waits.
+    /// `handle` can. The std and chosen builds free at once: nothing waits.
     fn reclaim(&self, handle: &Self::Handle) {
         let _ = handle;
     }
     /// Runs `f` while `handle` holds memory reclamation back, as a thread
-    /// descheduled in the middle of a request does. The std build just runs `f`.
+    /// descheduled in the middle of a request does. The std and chosen builds
+    /// just run `f`.
     fn holding_back(&self, handle: &Self::Handle, f: &mut dyn FnMut()) {
         let _ = handle;
         f();
@@ -246,7 +248,14 @@ impl Component {
     }
 }
 
-/// A tenant's configuration, as both builds derive it from the tenant's number.
+/// Drops `part` of a store, then calls `probe(component)`: one step of
+/// [`SessionStore::teardown`].
+pub fn free<T>(probe: &mut dyn FnMut(Component), component: Component, part: T) {
+    drop(part);
+    probe(component);
+}
+
+/// A tenant's configuration, as every build derives it from the tenant's number.
 pub fn tenant_name(tenant: usize) -> String {
     format!("tenant-{tenant:03}.example")
 }
@@ -276,7 +285,7 @@ pub const USER_AGENTS: [&str; 8] = [
 
 // ANCHOR: render
 /// Renders the page a lookup returns into `buf` (cleared first) and returns
-/// its checksum (FNV-1a), which both builds must agree on.
+/// its checksum (FNV-1a), which every build must agree on.
 pub fn render(buf: &mut Vec<u8>, tenant_name: &str, user_agent: &str, token: Token, flags: u64, now: u64) -> u64 {
     buf.clear();
     // Writing into a Vec<u8> cannot fail.

@@ -1,9 +1,10 @@
-//! The two builds of the session service: the same answers, every session
+//! The three builds of the session service: the same answers, every session
 //! accounted for, nothing leaked, bad input answered.
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
+use capstone::chosen_store::ChosenStore;
 use capstone::lean_store::LeanStore;
 use capstone::measure::{Memory, held_back_run, memory_run};
 use capstone::std_store::StdStore;
@@ -13,19 +14,21 @@ use rand::rngs::SmallRng;
 use test_kit::alloc::assert_no_leaks;
 
 // ANCHOR: differential
-/// One client's request stream, served by both builds one request at a time:
-/// every answer must be the same. A small capacity makes some logins `Full`.
+/// One client's request stream, served by the three builds one request at a
+/// time: every answer must be the same. A small capacity makes some logins `Full`.
 fn same_answers(config: Config, requests: usize, seed: u64) {
-    let (std, lean) = (StdStore::new(config), LeanStore::new(config));
-    let (std_handle, lean_handle) = (std.handle(), lean.handle());
+    let (std, lean, chosen) = (StdStore::new(config), LeanStore::new(config), ChosenStore::new(config));
+    let (std_handle, lean_handle, chosen_handle) = (std.handle(), lean.handle(), chosen.handle());
     let mut client = Client::new(config, SmallRng::seed_from_u64(seed), 0, 1, 0, 0);
     let mut seen_full = false;
     for i in 0..requests {
         let (now, request) = client.next_request();
         let expected = std.serve(&std_handle, now, &request);
-        assert_eq!(lean.serve(&lean_handle, now, &request), expected, "request {i} at tick {now}: {request:?}");
+        assert_eq!(lean.serve(&lean_handle, now, &request), expected, "lean, request {i} at tick {now}: {request:?}");
+        assert_eq!(chosen.serve(&chosen_handle, now, &request), expected, "chosen, request {i}: {request:?}");
         seen_full |= expected == Reply::Full;
         assert_eq!(lean.live_sessions(), std.live_sessions(), "after request {i}");
+        assert_eq!(chosen.live_sessions(), std.live_sessions(), "after request {i}");
     }
     if config.capacity < 100 && requests >= 1_000 {
         assert!(seen_full, "the small store never filled up: the test lost its point");
@@ -33,12 +36,12 @@ fn same_answers(config: Config, requests: usize, seed: u64) {
 }
 
 #[test]
-fn both_builds_give_the_same_answers() {
+fn the_builds_give_the_same_answers() {
     same_answers(Config::SMALL, test_kit::scaled(30_000), 1);
 }
 
 #[test]
-fn both_builds_refuse_the_same_logins_when_full() {
+fn the_builds_refuse_the_same_logins_when_full() {
     same_answers(Config { capacity: 40, ..Config::SMALL }, test_kit::scaled(20_000), 2);
 }
 // ANCHOR_END: differential
@@ -84,6 +87,11 @@ fn std_build_accounts_for_every_session() {
 #[test]
 fn lean_build_accounts_for_every_session() {
     every_session_accounted_for::<LeanStore>();
+}
+
+#[test]
+fn chosen_build_accounts_for_every_session() {
+    every_session_accounted_for::<ChosenStore>();
 }
 // ANCHOR_END: conservation
 
@@ -134,6 +142,11 @@ fn std_build_answers_bad_input() {
 fn lean_build_answers_bad_input() {
     bad_input_is_answered::<LeanStore>();
 }
+
+#[test]
+fn chosen_build_answers_bad_input() {
+    bad_input_is_answered::<ChosenStore>();
+}
 // ANCHOR_END: bad_input
 
 /// The breakdown accounts for every block and byte: the components add up to
@@ -162,13 +175,20 @@ fn lean_breakdown_adds_up() {
     breakdown_adds_up::<LeanStore>();
 }
 
-/// Holding one guard keeps everything the lean build retires; the std build
-/// frees at once and retains nothing.
+#[test]
+fn chosen_breakdown_adds_up() {
+    breakdown_adds_up::<ChosenStore>();
+}
+
+/// Holding one guard keeps everything the lean build retires; the std and
+/// chosen builds free at once and retain nothing.
 #[test]
 fn only_the_lean_build_retains_while_held_back() {
     let (warm_up, held) = (test_kit::scaled(2_000) as u64, test_kit::scaled(2_000) as u64);
     let std = held_back_run::<StdStore>(Config::SMALL, 2, warm_up, held, 5);
     assert_eq!((std.requests, std.retained.requested), (2 * held, 0), "{std:?}");
+    let chosen = held_back_run::<ChosenStore>(Config::SMALL, 2, warm_up, held, 5);
+    assert_eq!((chosen.requests, chosen.retained.requested), (2 * held, 0), "{chosen:?}");
     let lean = held_back_run::<LeanStore>(Config::SMALL, 2, warm_up, held, 5);
     assert!(lean.retained.requested > 0, "{lean:?}");
 }
