@@ -49,7 +49,9 @@ pub enum Command {
     Miri(MiriArgs),
     /// Run the criterion benchmarks and write the book's table and throughput plot
     ///
-    /// Writes book/src/generated/chapter-N/bench.md and bench.svg.
+    /// Writes book/src/generated/chapter-N/bench.md and bench.svg; groups
+    /// whose names end in `_breakdown` (a whole operation `op` and its parts
+    /// `op.1_name`, …) go to breakdown.md and a stacked bar, breakdown.svg.
     /// Thread counts come from BENCH_THREADS (e.g. 1,2,4).
     Bench(BenchArgs),
     /// Measure the thread sweep on a machine with more cores: bundle, run there, import

@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 
+mod breakdown;
 mod criterion;
 mod diagram_render;
 mod doc_blocks;

@@ -1,9 +1,12 @@
 //! `cargo xtask bench [N] [--quick] [--report] [-- criterion args]`: runs the
 //! criterion suites, then writes a table and a throughput plot of criterion's
-//! estimates for each chapter; `--report` then writes its memory table too.
+//! estimates for each chapter (and, for its `_breakdown` groups, a table and
+//! a stacked bar of where an operation's time goes); `--report` then writes
+//! its memory table too.
 
+use crate::breakdown::{breakdown_markdown, breakdown_svg, is_breakdown};
 use crate::cli::BenchArgs;
-use crate::criterion::collect_estimates;
+use crate::criterion::{Estimate, collect_estimates};
 use crate::generated::{chapter_dir, provenance, write};
 use crate::memory_tables;
 use crate::plot::throughput_svg;
@@ -38,27 +41,42 @@ fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> 
         run_ok(&mut cmd)?;
         let rows = collect_estimates(&target_dir().join("criterion"), started);
         if rows.is_empty() {
-            println!("no criterion results were written (filtered out?); the table is left as it was");
+            println!("no criterion results were written (filtered out?); the tables are left as they were");
             continue;
         }
-        let mut text = bench_table(&rows);
         let settings = if quick {
             "quick settings: 1 s warm-up, 2 s measurement, 20 samples"
         } else {
             "criterion's default settings"
         };
-        text.push_str(&format!(
-            "\n*Measured by `cargo xtask bench {}{}` ({settings}) on {}. Mean time per operation \
-             with half the width of criterion's 95% confidence interval; with several threads, the \
-             wall time of the batch divided by the operations of all threads, from the first \
-             thread's start to the last thread's end: the workers read the clock.*\n",
+        let command = format!(
+            "cargo xtask bench {}{}{}",
             c.arg(),
             if quick { " --quick" } else { "" },
-            provenance()
-        ));
-        write(&chapter_dir(c).join("bench.md"), &text)?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance(), cores))?;
+            if extra.is_empty() { String::new() } else { format!(" -- {}", extra.join(" ")) }
+        );
+        let measured = format!("Measured by `{command}` ({settings}) on {}.", provenance());
+        let (parts, rows): (Vec<Estimate>, Vec<Estimate>) = rows.into_iter().partition(is_breakdown);
+        if !rows.is_empty() {
+            let mut text = bench_table(&rows);
+            text.push_str(&format!(
+                "\n*{measured} Mean time per operation with half the width of criterion's 95% confidence \
+                 interval; with several threads, the wall time of the batch divided by the operations of all \
+                 threads, from the first thread's start to the last thread's end: the workers read the clock.*\n"
+            ));
+            write(&chapter_dir(c).join("bench.md"), &text)?;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance(), cores))?;
+        }
+        if !parts.is_empty() {
+            let mut text = breakdown_markdown(&parts);
+            text.push_str(&format!(
+                "\n*{measured} Each part timed on its own, on one thread, with half the width of criterion's \
+                 95% confidence interval; shares are of the whole operation's mean.*\n"
+            ));
+            write(&chapter_dir(c).join("breakdown.md"), &text)?;
+            write(&chapter_dir(c).join("breakdown.svg"), &breakdown_svg(&parts, &provenance()))?;
+        }
     }
     Ok(())
 }
