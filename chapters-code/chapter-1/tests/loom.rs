@@ -19,6 +19,15 @@ fn s(v: &str) -> String {
     v.to_owned()
 }
 
+/// A stack bound to `collector` holding `values`, pushed in order (the last
+/// one on top), shared so that a model's threads can each have a handle.
+fn stack_of(collector: &Collector, values: &[&str]) -> Arc<TreiberStack<String>> {
+    let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
+    let guard = collector.register().pin();
+    values.iter().for_each(|v| stack.push(s(v), &guard));
+    stack
+}
+
 // ANCHOR: push_pop
 /// A push races a pop on a stack holding "a": the pop gets "a" or "b", and
 /// the other value is still there afterwards.
@@ -44,18 +53,36 @@ fn push_races_pop() {
 }
 // ANCHOR_END: push_pop
 
+// ANCHOR: unpinned_push
+/// A push that pins nothing races two pops, whose nodes may be freed while
+/// it still holds the head it read: the pops get two of the three values,
+/// and the third is left.
+#[test]
+fn unpinned_push_races_pops() {
+    loom_facade::model(|| {
+        let collector = Collector::new();
+        let stack = stack_of(&collector, &["a", "b"]);
+        let pusher = {
+            let stack = stack.clone();
+            thread::spawn(move || stack.push_unpinned(s("c")))
+        };
+        let handle = collector.register();
+        let mut got: Vec<String> = (0..2).filter_map(|_| stack.pop(&handle.pin())).collect();
+        pusher.join().unwrap();
+        got.extend(std::iter::from_fn(|| stack.pop(&handle.pin())));
+        got.sort();
+        assert_eq!(got, [s("a"), s("b"), s("c")], "a value was lost or duplicated");
+    });
+}
+// ANCHOR_END: unpinned_push
+
 // ANCHOR: pop_pop
 /// Two pops race on a stack of two: each gets a different value.
 #[test]
 fn pop_races_pop() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
-        {
-            let guard = collector.register().pin();
-            stack.push(s("a"), &guard);
-            stack.push(s("b"), &guard);
-        }
+        let stack = stack_of(&collector, &["a", "b"]);
         let popper = {
             let (stack, collector) = (stack.clone(), collector.clone());
             thread::spawn(move || stack.pop(&collector.register().pin()))
@@ -97,12 +124,7 @@ fn push_races_push() {
 fn pop_races_drain() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
-        {
-            let guard = collector.register().pin();
-            stack.push(s("a"), &guard);
-            stack.push(s("b"), &guard);
-        }
+        let stack = stack_of(&collector, &["a", "b"]);
         let popper = {
             let (stack, collector) = (stack.clone(), collector.clone());
             thread::spawn(move || stack.pop(&collector.register().pin()))
@@ -166,12 +188,7 @@ fn peek_races_pop() {
 fn drain_races_drain() {
     loom_facade::model(|| {
         let collector = Collector::new();
-        let stack = Arc::new(TreiberStack::with_collector(collector.clone()));
-        {
-            let guard = collector.register().pin();
-            stack.push(s("a"), &guard);
-            stack.push(s("b"), &guard);
-        }
+        let stack = stack_of(&collector, &["a", "b"]);
         let drainer = {
             let (stack, collector) = (stack.clone(), collector.clone());
             thread::spawn(move || stack.drain(&collector.register().pin()).collect::<Vec<_>>())

@@ -56,6 +56,20 @@ fn unshared_stack_of<T>(values: impl IntoIterator<Item = T>) -> TreiberStack<T> 
     stack
 }
 
+/// `push_unpinned` takes no guard, on a stack bound to any collector, and
+/// its values come back in stack order, beside pinned pushes.
+#[test]
+fn an_unpinned_push_needs_no_guard_on_any_collector() {
+    let collector = Collector::new();
+    let handle = collector.register();
+    let stack = TreiberStack::with_collector(collector.clone());
+    stack.push_unpinned("a".to_owned());
+    stack.push("b".to_owned(), &handle.pin());
+    stack.push_unpinned("c".to_owned());
+    let popped: Vec<String> = std::iter::from_fn(|| stack.pop(&handle.pin())).collect();
+    assert_eq!(popped, ["c", "b", "a"]);
+}
+
 #[test]
 fn an_empty_stack_answers_none() {
     let stack = unshared_stack::<u64>();
@@ -228,8 +242,9 @@ fn stress_every_value_is_popped_exactly_once_and_nothing_leaks() {
 // ANCHOR_END: stress
 
 // ANCHOR: lincheck
-/// Linearizability: in many short rounds, a few workers push and pop at
-/// random on a fresh stack holding two values, every operation recorded with
+/// Linearizability: in many short rounds, a few workers push (pinned, and
+/// half of the time without a pin) and pop at random on a fresh stack holding
+/// two values, every operation recorded with
 /// the interval it ran in; then the main thread pops until the stack is
 /// empty, recorded too. The checker must find one order of all of it that a
 /// sequential stack would answer the same way, respecting real time. A stack
@@ -256,7 +271,12 @@ fn every_round_of_pushes_and_pops_is_linearizable() {
                 if w.rng.random_bool(0.5) {
                     let value = ((round * threads + w.index) * OPS + i) as u64;
                     recorder.record(w.index, StackOp::Push(value), || {
-                        stack.push(value, &handle.pin());
+                        // Every other push pins nothing (`push_unpinned`).
+                        if i % 2 == 0 {
+                            stack.push(value, &handle.pin());
+                        } else {
+                            stack.push_unpinned(value);
+                        }
                         None
                     });
                 } else {
