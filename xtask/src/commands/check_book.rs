@@ -105,6 +105,7 @@ pub fn run() -> Result<()> {
             }
         }
         problems.extend(pasted_rust(&rel, &text));
+        problems.extend(indented_includes(&rel, &text));
         if page.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("exercise")) {
             problems.extend(unhidden_answers(&rel, &text, &includes_in(page, &text)));
         }
@@ -229,6 +230,24 @@ fn unlisted_pages(pages: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Includes on an indented line (a code block inside a list item, say).
+/// mdBook pastes the file where the directive stands, so only its first line
+/// gets the indentation: the rest falls out of the block and is rendered as
+/// Markdown (a `Mutex<Values>` becomes an unclosed HTML tag).
+fn indented_includes(rel: &str, text: &str) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with([' ', '\t']) && line.contains("{{#") && line.contains("include"))
+        .map(|(i, _)| {
+            format!(
+                "{rel}:{}: include on an indented line: mdBook indents only the first included line; \
+                 move the block out of the list item",
+                i + 1
+            )
+        })
+        .collect()
+}
+
 /// Rust code blocks whose body holds anything but include directives: a
 /// listing pasted into the page instead of included from compiled code.
 /// A block is Rust when its info string's first word is `rust`.
@@ -296,6 +315,18 @@ fn shows_anchor_markers(inc: &Include, content: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_include_on_an_indented_line_is_reported() {
+        let text =
+            "- item\n\n  ```rust,ignore\n  {{#include ../a.rs:x}}\n  ```\n\n```text\n{{#include ../b.txt}}\n```\n";
+        assert_eq!(
+            indented_includes("p.md", text),
+            [
+                "p.md:4: include on an indented line: mdBook indents only the first included line; move the block out of the list item"
+            ]
+        );
+    }
 
     #[test]
     fn includes_are_parsed_with_and_without_anchors() {
