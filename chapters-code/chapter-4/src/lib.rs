@@ -14,8 +14,13 @@
 //!   against ABA, a reader count that makes `get` safe during a concurrent
 //!   `remove`, and a `Drop` that drops every live value. Its per-slot
 //!   overhead is one 64-bit word.
+//! - [`sharded::Slab`] is the slab that scales: the same slots and keys with
+//!   a generation, but one shard per thread, each with a local free list its
+//!   owner uses without atomics, a remote free list other threads push to,
+//!   and pages allocated as they are needed.
 
 #![warn(missing_docs)]
 
 pub mod naive;
+pub mod sharded;
 pub mod slab;

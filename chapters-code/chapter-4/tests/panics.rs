@@ -111,6 +111,40 @@ fn a_panicking_drop_still_drops_every_other_value() {
 }
 // ANCHOR_END: drop_panics
 
+// ANCHOR: sharded_drop_panics
+/// The same for the slab that scales, whose values sit in several pages of
+/// several shards: one value's panic in `Drop` (in the first page, in a
+/// middle one, in the last) stops neither the rest of its page nor the other
+/// pages and shards from being dropped and freed.
+#[test]
+fn a_panicking_drop_in_the_sharded_slab_still_drops_every_other_value() {
+    quiet_panics_on_purpose();
+    // 100 values from this thread fill pages 0 (32), 1 (64) and part of 2;
+    // 10 more sit in a second thread's shard.
+    const VALUES: usize = 110;
+    // Under Miri, the middle page only: each run costs seconds there.
+    let victims: &[usize] = if cfg!(miri) { &[50] } else { &[0, 50, 99] };
+    for &victim in victims {
+        let drops = counters(VALUES);
+        assert_no_leaks(|| {
+            let slab = chapter_4::sharded::Slab::new();
+            for id in 0..100 {
+                slab.insert(Noisy::new(id, &drops, id == victim)).unwrap();
+            }
+            test_kit::stress::run(1, 0, |_| {
+                for id in 100..VALUES {
+                    slab.insert(Noisy::new(id, &drops, false)).unwrap();
+                }
+            });
+            let caught =
+                catch_unwind(AssertUnwindSafe(|| drop(slab))).expect_err("the value's panic reaches the caller");
+            assert_eq!(message(&*caught), format!("Noisy {victim} panics in drop {ON_PURPOSE}"));
+        });
+        assert_eq!(counts(&drops), vec![1; VALUES], "victim {victim}: every value dropped exactly once");
+    }
+}
+// ANCHOR_END: sharded_drop_panics
+
 /// `remove` runs none of the value's code: it hands the value back, and the
 /// panic happens in the caller's drop of it. The slab is left as if the
 /// value had been removed normally: the key is stale, the count is down, and

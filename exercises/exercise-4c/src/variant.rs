@@ -90,27 +90,27 @@ const NIL: u32 = u32::MAX;
 pub const MAX_CAPACITY: usize = NIL as usize;
 
 /// In an occupied slot's word: set while a `remove` owns the value.
-const REMOVING: u64 = 1 << 31;
+pub(crate) const REMOVING: u64 = 1 << 31;
 /// In an occupied slot's word: the number of live `Ref` guards.
-const READERS: u64 = REMOVING - 1;
+pub(crate) const READERS: u64 = REMOVING - 1;
 
 /// The generation half of a lifecycle word.
-fn generation(word: u64) -> u32 {
+pub(crate) fn generation(word: u64) -> u32 {
     (word >> 32) as u32
 }
 
 /// Odd generations are occupied, even ones vacant.
-fn is_occupied(word: u64) -> bool {
+pub(crate) fn is_occupied(word: u64) -> bool {
     generation(word) & 1 == 1
 }
 
 /// The word of a vacant slot: its generation and the next free index.
-fn vacant(generation: u32, next: u32) -> u64 {
+pub(crate) fn vacant(generation: u32, next: u32) -> u64 {
     (u64::from(generation) << 32) | u64::from(next)
 }
 
 /// The word of an occupied slot with no readers.
-fn occupied(generation: u32) -> u64 {
+pub(crate) fn occupied(generation: u32) -> u64 {
     u64::from(generation) << 32
 }
 
@@ -190,10 +190,11 @@ impl Key {
     }
 }
 
-/// One slot: the lifecycle word, then the value's storage.
-struct Slot<T> {
-    lifecycle: AtomicU64,
-    value: UnsafeCell<MaybeUninit<T>>,
+/// One slot: the lifecycle word, then the value's storage. (Chapter 4's
+/// sharded slab uses the same slots, words and guards.)
+pub(crate) struct Slot<T> {
+    pub(crate) lifecycle: AtomicU64,
+    pub(crate) value: UnsafeCell<MaybeUninit<T>>,
 }
 
 /// A fixed-capacity concurrent slab: `insert` stores a value and returns a
@@ -368,28 +369,7 @@ impl<T> Slab<T> {
     /// While the guard lives, a `remove` of the same key waits for it to be
     /// dropped before moving the value out.
     pub fn get(&self, key: Key) -> Option<Ref<'_, T>> {
-        let slot = self.slots.get(key.index())?;
-        // Relaxed: a first guess for the compare-and-swap, which checks it.
-        let mut word = slot.lifecycle.load(Ordering::Relaxed);
-        loop {
-            if !is_occupied(word) || generation(word) != key.generation() || word & REMOVING != 0 {
-                return None;
-            }
-            if word & READERS == READERS {
-                // 2^31 - 1 live guards: only reachable by leaking guards with
-                // `mem::forget`. Counting on would carry into REMOVING.
-                std::process::abort();
-            }
-            // Acquire on success: pairs with the Release store in `insert`
-            // that published this generation (later readers' increments and
-            // decrements are read-modify-writes, which continue its release
-            // sequence), so the value's write happens before our reads.
-            // Relaxed on failure: we only re-check the word we get back.
-            match slot.lifecycle.compare_exchange_weak(word, word + 1, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Some(Ref { slot }),
-                Err(current) => word = current,
-            }
-        }
+        self.slots.get(key.index())?.get(key.generation())
     }
 
     /// Removes the value of `key` and returns it, or `None` if the key is
@@ -486,6 +466,35 @@ impl<T> Slab<T> {
 }
 
 impl<T> Slot<T> {
+    /// A guard for the slot's value if the slot holds generation `live` and
+    /// no `remove` has claimed it: the heart of [`Slab::get`], which chapter
+    /// 4's sharded slab shares.
+    pub(crate) fn get(&self, live: u32) -> Option<Ref<'_, T>> {
+        // Relaxed: a first guess for the compare-and-swap, which checks it.
+        let mut word = self.lifecycle.load(Ordering::Relaxed);
+        loop {
+            if !is_occupied(word) || generation(word) != live || word & REMOVING != 0 {
+                return None;
+            }
+            if word & READERS == READERS {
+                // 2^31 - 1 live guards: only reachable by leaking guards with
+                // `mem::forget`. Counting on would carry into REMOVING.
+                std::process::abort();
+            }
+            // Acquire on success: pairs with the Release store in `insert`
+            // that published this generation (later readers' increments and
+            // decrements are read-modify-writes, which continue its release
+            // sequence), so the value's write happens before our reads.
+            // Relaxed on failure: we only re-check the word we get back.
+            match self.lifecycle.compare_exchange_weak(word, word + 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Some(Ref { slot: self }),
+                Err(current) => word = current,
+            }
+        }
+    }
+}
+
+impl<T> Slot<T> {
     /// Drops the slot's value, if it holds one. `&mut self` is what makes
     /// this safe to call: no other thread and no guard can be using the slot.
     fn drop_value(&mut self) {
@@ -537,7 +546,7 @@ impl<T> fmt::Debug for Slab<T> {
 /// A reference to a value in a [`Slab`], from [`Slab::get`]. While it lives,
 /// the value stays in place: a `remove` of its key waits for it.
 pub struct Ref<'a, T> {
-    slot: &'a Slot<T>,
+    pub(crate) slot: &'a Slot<T>,
 }
 
 impl<T> Deref for Ref<'_, T> {
