@@ -125,13 +125,13 @@ for (const [index, entry] of pages.entries()) {
   const quizzes = await page.$$eval('.quiz-placeholder', (ps) => ps.map((p) => JSON.parse(p.dataset.quizQuestions).questions));
   for (const [q, questions] of quizzes.entries()) {
     const quiz = page.locator('.quiz-placeholder').nth(q);
-    const rendered = await quiz.locator('.mdbook-quiz button.start').waitFor({ timeout: 5000 }).then(() => true, () => false);
+    const rendered = await quiz.locator('.mdbook-quiz button.start').waitFor({ timeout: 30000 }).then(() => true, () => false);
     check(rendered, `${entry.url}: quiz ${q + 1} renders with a Start button`);
     if (!rendered) continue;
     await quiz.locator('button.start').click();
     for (const [i, question] of questions.entries()) {
       const form = quiz.locator('form.response');
-      await form.waitFor({ timeout: 5000 });
+      await form.waitFor({ timeout: 30000 });
       const answers = [question.answer.answer].flat();
       if (question.type === 'ShortAnswer') {
         await form.locator('input[name="answer"]').fill(answers[0]);
@@ -139,9 +139,9 @@ for (const [index, entry] of pages.entries()) {
         for (const a of answers) await form.locator(`input[name="answer"][value="${a.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"]`).check();
       }
       await form.locator('input[type="submit"]').click();
-      if (i + 1 < questions.length) await quiz.locator(`.counter:has-text("Question ${i + 2} /")`).waitFor({ timeout: 5000 }).catch(() => {});
+      if (i + 1 < questions.length) await quiz.locator(`.counter:has-text("Question ${i + 2} /")`).waitFor({ timeout: 30000 }).catch(() => {});
     }
-    const score = await quiz.locator('p:has-text("You answered")').first().textContent({ timeout: 5000 }).catch(() => '');
+    const score = await quiz.locator('p:has-text("You answered")').first().textContent({ timeout: 30000 }).catch(() => '');
     check(score.includes(`${questions.length}/${questions.length}`), `${entry.url}: quiz ${q + 1} scores ${questions.length}/${questions.length} with its own answer key (got "${score.trim()}")`);
     quizCount++;
   }
@@ -175,7 +175,7 @@ for (const term of ['ABA', 'Acquire']) {
   await page.click('#mdbook-search-toggle');
   // The search box reacts to key presses, so type the term as a reader would.
   await page.type('#mdbook-searchbar', term, { delay: 20 });
-  await page.waitForSelector('#mdbook-searchresults li', { timeout: 5000 }).catch(() => {});
+  await page.waitForSelector('#mdbook-searchresults li', { timeout: 30000 }).catch(() => {});
   const results = await page.$$eval('#mdbook-searchresults li a', (as) => as.map((a) => a.getAttribute('href')));
   const resultPages = new Set(results.map((h) => new URL(h, base + pages[0].url).pathname));
   console.log(`search "${term}": ${results.length} results on ${resultPages.size} pages; mentioned on ${counts.length} pages`);

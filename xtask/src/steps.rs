@@ -88,8 +88,9 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "miri",
-        proves: "every suite is clean under Miri, and every undefined-behaviour demonstration is rejected (each \
-                 solution's suite runs under Miri in the lab self-test)",
+        proves: "every suite is clean under Miri (but for test-kit's linearizability checker, safe code only, \
+                 which runs natively), and every undefined-behaviour demonstration is rejected (each solution's \
+                 suite runs under Miri in the lab self-test)",
         actions: &[Xtask(&["miri", "--without-solutions"])],
     },
     Step {
@@ -115,24 +116,36 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
-/// The steps that `cargo xtask test` starts at the beginning and runs in the
-/// background, beside the others; each one's output goes to a log, printed
-/// when its turn in the list comes. Each builds in folders of its own, so it
-/// neither waits for the other steps' build locks nor changes what they
-/// build: Miri in `target/miri`, the lab's self-test in a scratch copy of the
-/// checkout under `target/lab`, the book's tools in `cargo install`'s own
-/// folders. Miri and the lab spend much of their time on one thread (Miri
+/// The steps that `cargo xtask test` runs in the background, beside the
+/// others, in chains: each chain starts at the beginning on a thread of its
+/// own and runs its steps in order; each step's output goes to a log,
+/// printed when its turn in the list comes. Each builds in folders of its
+/// own, so it neither waits for the other steps' build locks nor changes what
+/// they build: Miri in `target/miri`, the lab's self-test in a scratch copy
+/// of the checkout under `target/lab`, the book's tools in `cargo install`'s
+/// own folders. Miri and the lab spend much of their time on one thread (Miri
 /// interprets each test on one; the lab runs one test process at a time), so
 /// on two cores they use the core that the other steps leave idle while those
-/// run tests; installing the tools early takes them off the end of the run,
-/// where only the book and its browser test are left. Each must consist of
-/// `Cargo` and `Xtask` actions only.
-pub const ALONGSIDE: &[&str] = &["miri", "exercise runner (lab) self-test", "book tools"];
+/// run tests. The book and its browser test follow the tools they need: at
+/// the end of the list they would leave a core idle for minutes, waiting for
+/// nothing. Each must consist of `Cargo` and `Xtask` actions only.
+pub const ALONGSIDE: &[&[&str]] =
+    &[&["miri"], &["exercise runner (lab) self-test"], &["book tools", "book", "book in a browser"]];
 
 impl Step {
     /// Whether `cargo xtask test` runs this step in the background.
     pub fn alongside(&self) -> bool {
-        ALONGSIDE.contains(&self.name)
+        ALONGSIDE.iter().any(|chain| chain.contains(&self.name))
+    }
+
+    /// When a background step starts, in words for the lists of steps.
+    pub fn starts(&self) -> Option<String> {
+        let chain = ALONGSIDE.iter().find(|chain| chain.contains(&self.name))?;
+        let at = chain.iter().position(|name| *name == self.name).expect("found above");
+        Some(match at {
+            0 => "from the start".to_owned(),
+            _ => format!("after `{}`", chain[at - 1]),
+        })
     }
 
     /// Runs the step's actions in order, their output (stdout and stderr)
@@ -201,7 +214,8 @@ pub fn terminal_list() -> String {
     let plain = |markdown: &str| markdown.replace('`', "");
     let mut out = String::from(
         "The steps of `cargo xtask test`, in order (a failed step does not stop the rest; a step marked \
-         \"alongside\" starts at the beginning and runs in the background, and its output is shown in its turn):\n",
+         \"alongside\" runs in the background, from the start or after the step it needs, and its output is shown \
+         in its turn):\n",
     );
     for (i, step) in STEPS.iter().enumerate() {
         out.push_str(&format!(
@@ -222,7 +236,8 @@ pub fn markdown_list() -> String {
         .iter()
         .enumerate()
         .map(|(i, step)| {
-            let alongside = if step.alongside() { "; runs alongside the other steps, from the start" } else { "" };
+            let alongside =
+                step.starts().map(|when| format!("; runs alongside the other steps, {when}")).unwrap_or_default();
             format!("{}. **{}**: {} ({}{alongside})", i + 1, step.name, step.proves, step.runs())
         })
         .collect();
@@ -233,7 +248,7 @@ pub fn markdown_list() -> String {
 pub fn markdown_table() -> String {
     let mut out = String::from("| Step | What it runs | What it proves |\n|---|---|---|\n");
     for step in STEPS {
-        let alongside = if step.alongside() { " (alongside the other steps, from the start)" } else { "" };
+        let alongside = step.starts().map(|when| format!(" (alongside the other steps, {when})")).unwrap_or_default();
         out.push_str(&format!("| {} | {}{alongside} | {} |\n", step.name, step.runs(), step.proves));
     }
     out
@@ -263,9 +278,23 @@ mod tests {
 
     #[test]
     fn steps_run_alongside_exist_and_have_only_commands() {
-        for name in ALONGSIDE {
+        for name in ALONGSIDE.iter().copied().flatten() {
             let step = STEPS.iter().find(|s| s.name == *name).unwrap_or_else(|| panic!("no step `{name}`"));
             assert!(step.actions.iter().all(|a| !matches!(a, Call { .. })), "`{name}` has a `Call` action");
+        }
+    }
+
+    #[test]
+    fn background_steps_say_when_they_start() {
+        let named = |name: &str| STEPS.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(named("miri").starts().as_deref(), Some("from the start"));
+        assert_eq!(named("book").starts().as_deref(), Some("after `book tools`"));
+        assert_eq!(named("clippy").starts(), None);
+        // A chain's steps come in the list in the chain's order, so the
+        // output printed in the list's order is the order they ran in.
+        for chain in ALONGSIDE {
+            let at: Vec<usize> = chain.iter().map(|name| STEPS.iter().position(|s| s.name == *name).unwrap()).collect();
+            assert!(at.is_sorted(), "{chain:?}");
         }
     }
 

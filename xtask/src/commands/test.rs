@@ -3,17 +3,20 @@
 //! rest), prints a table of results, writes it to
 //! `<target>/xtask/test-summary.txt`, and ends with `N passed, M failed`.
 //!
-//! The steps named in `steps::ALONGSIDE` start first, each on a thread of
-//! its own with its output going to `<target>/xtask/<step>.log`; when the
-//! list reaches such a step, the run waits for it and prints its log. Its
-//! time in the table is from its start to its end, so the table's rows add up
-//! to more than the run took: the last line gives the wall time.
+//! The chains of steps in `steps::ALONGSIDE` start first, each on a thread
+//! of its own that runs its steps in order, each step's output going to
+//! `<target>/xtask/<step>.log`; when the list reaches such a step, the run
+//! waits for it and prints its log. Its time in the table is from its start
+//! to its end, so the table's rows add up to more than the run took: the
+//! last line gives the wall time.
 
 use crate::cli::TestArgs;
 use crate::process::Timer;
-use crate::steps::{STEPS, terminal_list};
+use crate::steps::{ALONGSIDE, STEPS, terminal_list};
 use crate::workspace::target_dir;
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
+use std::sync::mpsc;
 
 pub fn run(args: TestArgs) -> Result<()> {
     if args.list {
@@ -23,34 +26,34 @@ pub fn run(args: TestArgs) -> Result<()> {
     let run_timer = Timer::start();
     let dir = target_dir().join("xtask");
     std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let mut background: Vec<_> = STEPS
-        .iter()
-        .filter(|step| step.alongside())
-        .map(|step| {
-            let slug: String = step
-                .name
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join("-");
-            let log = dir.join(format!("{slug}.log"));
-            println!("==== {} starts in the background; its output goes to {} ====", step.name, log.display());
-            let handle = std::thread::spawn(move || {
+    // One receiver a background step, on which its chain's thread sends
+    // the step's result, time and log when it ends.
+    let mut background = HashMap::new();
+    for chain in ALONGSIDE {
+        let mut queued = Vec::new();
+        for name in *chain {
+            let step = STEPS.iter().find(|s| s.name == *name).with_context(|| format!("no step `{name}`"))?;
+            let log = dir.join(format!("{}.log", slug(step.name)));
+            println!("==== {} runs in the background; its output goes to {} ====", step.name, log.display());
+            let (send, receive) = mpsc::channel();
+            background.insert(step.name, receive);
+            queued.push((step, log, send));
+        }
+        std::thread::spawn(move || {
+            for (step, log, send) in queued {
                 let timer = Timer::start();
                 let result = step.run_to_log(&log);
-                (result, timer.secs(), log)
-            });
-            (step.name, handle)
-        })
-        .collect();
+                // The receiver lives until the main thread takes the result.
+                let _ = send.send((result, timer.secs(), log));
+            }
+        });
+    }
     let mut done = Vec::new();
     for step in STEPS {
         println!("\n==== {} ====", step.name);
-        let (result, secs) = if step.alongside() {
-            let at = background.iter().position(|(name, _)| *name == step.name).expect("started above");
-            let (_, handle) = background.swap_remove(at);
-            println!("(running in the background since the start; waiting for it, then its output)");
-            match handle.join() {
+        let (result, secs) = if let Some(receive) = background.remove(step.name) {
+            println!("(running in the background; waiting for it, then its output)");
+            match receive.recv() {
                 Ok((result, secs, log)) => {
                     match std::fs::read_to_string(&log) {
                         Ok(text) => print!("{text}"),
@@ -82,6 +85,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         bail!("{failed} step(s) failed");
     }
     Ok(())
+}
+
+/// A step's name as a file name: `book in a browser` -> `book-in-a-browser`.
+fn slug(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join("-")
 }
 
 /// A step that has run.
