@@ -3,13 +3,13 @@
 //! count of `test_kit::bench::thread_counts()`. Run with `cargo xtask bench 5`.
 //!
 //! - `insert`: every operation inserts a new key into a map of 100,000
-//!   entries, in batches of 20,000; after each batch, untimed, the batch's keys
-//!   are removed again and the epoch collector is given the chance to free
-//!   them, so that every batch starts from the same map with no garbage
-//!   pending (see [`insert`]);
+//!   scattered entries, in batches of 20,000; after each batch, untimed, the
+//!   batch's keys are removed again and the epoch collector frees them, so
+//!   that every batch starts from the same map with no garbage pending (see
+//!   [`insert`]);
 //! - `get`: every operation looks up a key of a map of 100,000 entries;
-//! - `remove`: every operation removes a distinct key of a map filled (untimed)
-//!   with exactly those keys;
+//! - `remove`: the mirror of `insert`: each batch inserts 20,000 keys into
+//!   the map of 100,000 (untimed) and removes them (timed);
 //! - `mix_90_5_5`: 90% `get`, 5% `insert`, 5% `remove` of random keys in a
 //!   range twice the size of the map, which stays about half full.
 //!
@@ -20,144 +20,43 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::{Mutex, RwLock};
-use std::time::Duration;
-use test_kit::bench::{parallel, share, thread_counts};
+use test_kit::bench::{parallel, thread_counts};
 
-// ANCHOR: contenders
-/// The operations every contender offers, with the same meaning.
-trait Map: Default + Sync {
-    fn insert(&self, key: u64, value: u64);
-    fn get(&self, key: u64) -> Option<u64>;
-    fn remove(&self, key: u64) -> Option<u64>;
-}
-
-impl Map for chapter_5::skipmap::SkipMap<u64, u64> {
-    fn insert(&self, key: u64, value: u64) {
-        self.insert_pinned(key, value);
-    }
-    fn get(&self, key: u64) -> Option<u64> {
-        self.get_pinned(&key)
-    }
-    fn remove(&self, key: u64) -> Option<u64> {
-        self.remove_pinned(&key)
-    }
-}
-
-impl Map for crossbeam_skiplist::SkipMap<u64, u64> {
-    fn insert(&self, key: u64, value: u64) {
-        crossbeam_skiplist::SkipMap::insert(self, key, value);
-    }
-    fn get(&self, key: u64) -> Option<u64> {
-        crossbeam_skiplist::SkipMap::get(self, &key).map(|e| *e.value())
-    }
-    fn remove(&self, key: u64) -> Option<u64> {
-        crossbeam_skiplist::SkipMap::remove(self, &key).map(|e| *e.value())
-    }
-}
-
-impl Map for Mutex<BTreeMap<u64, u64>> {
-    fn insert(&self, key: u64, value: u64) {
-        self.lock().unwrap().insert(key, value);
-    }
-    fn get(&self, key: u64) -> Option<u64> {
-        self.lock().unwrap().get(&key).copied()
-    }
-    fn remove(&self, key: u64) -> Option<u64> {
-        self.lock().unwrap().remove(&key)
-    }
-}
-
-impl Map for RwLock<BTreeMap<u64, u64>> {
-    fn insert(&self, key: u64, value: u64) {
-        self.write().unwrap().insert(key, value);
-    }
-    fn get(&self, key: u64) -> Option<u64> {
-        self.read().unwrap().get(&key).copied()
-    }
-    fn remove(&self, key: u64) -> Option<u64> {
-        self.write().unwrap().remove(&key)
-    }
-}
-
-// ANCHOR_END: contenders
-
-/// SplitMix64's finaliser: a bijection on `u64` that scatters neighbours.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// The `i`-th distinct key of thread `t`.
-fn distinct_key(t: usize, i: u64) -> u64 {
-    mix((t as u64) << 40 | i)
-}
-
-const ENTRIES: u64 = 100_000;
+mod common;
+use common::{ENTRIES, Map, batched, distinct_key, filled};
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 // ANCHOR: insert
-/// The thread index whose keys fill the map the `insert` workload starts
-/// from. No benchmark thread has it, so these keys are distinct from every key
-/// a thread inserts, and `mix` scatters them over the same range, so that new
-/// keys land between old ones and not after them.
-const FILL: usize = 0xFF_FFFF;
-
-/// Inserts per timed batch of the `insert` workload, all threads together.
-const BATCH: u64 = 20_000;
-
-/// The `insert` workload. Each timed batch inserts `BATCH` new keys into the
-/// same map of `ENTRIES` entries, which therefore grows from `ENTRIES` to
-/// `ENTRIES + BATCH` in every batch, whatever the size of criterion's sample.
-/// (Inserting all of a sample's keys into one map that starts empty made the
-/// map as big as the sample: criterion's samples grow from `d` to `20 d`
-/// iterations, so each sample measured a map of another size.) Between
-/// batches, untimed, the batch's keys are removed again and [`settle`] lets
-/// the collector free the removed nodes, so that no timed insert pays for
-/// freeing what an untimed removal retired.
+/// The `insert` workload. One map of `ENTRIES` scattered keys per
+/// contender, kept for all its samples; each sample inserts its new keys in
+/// batches of `BATCH` on `threads` worker threads (timed), and after each
+/// batch the workers remove the batch's keys again and the collector frees
+/// them (untimed). So every batch inserts into the same map, whatever the
+/// sample's size and whatever the samples before it did, and criterion's own
+/// thread neither inserts nor removes.
 fn insert<M: Map>(group: &mut Group<'_>, name: &str) {
-    let map = M::default();
-    for i in 0..ENTRIES {
-        map.insert(distinct_key(FILL, i), i);
-    }
+    let map = filled::<M>();
     for threads in thread_counts() {
         // Every batch inserts keys never inserted before (the map is back to
         // its `ENTRIES` keys after each one).
-        let mut first = 0;
+        let mut first_key = 0;
         group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
             b.iter_custom(|iters| {
-                let mut timed = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    left -= n;
-                    timed += parallel(n, threads, |t, i| map.insert(distinct_key(t, first + i), i));
-                    for t in 0..threads {
-                        for i in 0..share(n, threads, t) {
-                            black_box(map.remove(distinct_key(t, first + i)));
-                        }
-                    }
-                    settle();
-                    first += n;
-                }
-                timed
+                let base = first_key;
+                first_key += iters;
+                batched(
+                    iters,
+                    |_, _| {},
+                    |first, n| parallel(n, threads, |t, i| map.insert(distinct_key(t, base + first + i), i)),
+                    |first, n| {
+                        parallel(n, threads, |t, i| {
+                            black_box(map.remove(distinct_key(t, base + first + i)));
+                        });
+                    },
+                )
             });
         });
-    }
-}
-
-/// Gives the default epoch collector, which both skiplists retire removed
-/// nodes to, the chance to free everything retired so far. Each pin and flush
-/// moves this thread's garbage to the collector's queue, advances the epoch
-/// (no other thread is pinned between batches) and frees up to eight bags of
-/// 64 expired nodes; a batch retires `BATCH` nodes, so `BATCH / 512` flushes
-/// free them, and a few more let the epoch advance past them first. For the
-/// B-trees it does nothing.
-fn settle() {
-    for _ in 0..BATCH / 512 + 4 {
-        loom_facade::epoch::pin().flush();
     }
 }
 // ANCHOR_END: insert
@@ -178,19 +77,29 @@ fn get<M: Map>(group: &mut Group<'_>, name: &str) {
     }
 }
 
+/// The `remove` workload, the mirror of `insert`: in each batch the workers
+/// insert the batch's keys into the map of `ENTRIES` (untimed), then remove
+/// them (timed), and the collector frees them (untimed).
 fn remove<M: Map>(group: &mut Group<'_>, name: &str) {
+    let map = filled::<M>();
     for threads in thread_counts() {
+        let mut first_key = 0;
         group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
             b.iter_custom(|iters| {
-                let map = M::default();
-                for t in 0..threads {
-                    for i in 0..share(iters, threads, t) {
-                        map.insert(distinct_key(t, i), i);
-                    }
-                }
-                parallel(iters, threads, |t, i| {
-                    black_box(map.remove(distinct_key(t, i)));
-                })
+                let base = first_key;
+                first_key += iters;
+                batched(
+                    iters,
+                    |first, n| {
+                        parallel(n, threads, |t, i| map.insert(distinct_key(t, base + first + i), i));
+                    },
+                    |first, n| {
+                        parallel(n, threads, |t, i| {
+                            black_box(map.remove(distinct_key(t, base + first + i)));
+                        })
+                    },
+                    |_, _| {},
+                )
             });
         });
     }

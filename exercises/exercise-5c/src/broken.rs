@@ -257,14 +257,45 @@ fn seed() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(std::thread::current().id()) | 1
 }
 
+/// One draw of the height generator. It exists for `benches/breakdown.rs`,
+/// which times each part of an insert on its own; it is not part of the
+/// map's API.
+#[doc(hidden)]
+pub fn breakdown_random_height() -> usize {
+    random_height()
+}
+
+/// A node allocated exactly as an insert allocates it, never linked, and
+/// freed when dropped. It exists for `benches/breakdown.rs`, which times
+/// allocating and freeing a node each on its own; it is not part of the
+/// map's API.
+#[doc(hidden)]
+pub struct BreakdownNode<K, V>(Owned<Node<K, V>>);
+
+impl<K, V> BreakdownNode<K, V> {
+    /// A node of `height` levels holding `key` and `value`.
+    pub fn new(height: usize, key: K, value: V) -> Self {
+        BreakdownNode(Owned::init((height, key, value)))
+    }
+}
+
+impl<K, V> fmt::Debug for BreakdownNode<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakdownNode").field("height", &self.0.height).finish_non_exhaustive()
+    }
+}
+
 /// A lock-free ordered map (chapter 5's `SkipMap`), bound to one epoch
 /// [`Collector`]: pin its guards through a handle of that collector. Chapter
 /// 5's `SkipMap` documents the design, the bounds and the examples.
 pub struct SkipMap<K, V> {
     /// The head's tower: `head[level]` is the first node at `level`.
     head: [Atomic<Node<K, V>>; MAX_HEIGHT],
-    /// Entries present; exact whenever no operation is in flight.
-    len: AtomicUsize,
+    /// Entries present; exact whenever no operation is in flight. On a cache
+    /// line of its own: every insert and remove writes it, and every
+    /// operation reads the head and the collector beside it, so sharing a
+    /// line with them would make each write cost every other thread a miss.
+    len: CacheLine<AtomicUsize>,
     /// The collector removed nodes are retired to; guards of any other are
     /// refused.
     bound: BoundCollector,
@@ -274,6 +305,12 @@ pub struct SkipMap<K, V> {
     /// keeps that true if the impl is ever relaxed.)
     _owns: PhantomData<(K, V)>,
 }
+
+/// A value alone on its cache line (128 bytes: some processors fetch lines
+/// in adjacent pairs), so that writing it does not invalidate its
+/// neighbours in other cores' caches.
+#[repr(align(128))]
+struct CacheLine<T>(T);
 
 // SAFETY: the map owns its keys and values; sending it sends them, and nodes
 // retired earlier may be dropped by whichever thread runs the collector, which
@@ -311,7 +348,12 @@ impl<K, V> SkipMap<K, V> {
     }
 
     fn bound_to(bound: BoundCollector) -> Self {
-        SkipMap { head: std::array::from_fn(|_| Atomic::null()), len: AtomicUsize::new(0), bound, _owns: PhantomData }
+        SkipMap {
+            head: std::array::from_fn(|_| Atomic::null()),
+            len: CacheLine(AtomicUsize::new(0)),
+            bound,
+            _owns: PhantomData,
+        }
     }
 
     /// The collector the map is bound to: pin guards on a handle of it
@@ -326,7 +368,7 @@ impl<K, V> SkipMap<K, V> {
     /// just after marking it; a replacement does not change it).
     pub fn len(&self) -> usize {
         // Relaxed: a counter read for its own sake; it publishes nothing.
-        self.len.load(Ordering::Relaxed)
+        self.len.0.load(Ordering::Relaxed)
     }
 
     /// `true` when [`len`](Self::len) is 0.
@@ -350,14 +392,17 @@ impl<K: Ord, V> SkipMap<K, V> {
         Q: Ord + ?Sized,
     {
         'retry: loop {
-            let mut preds = [&self.head[0]; MAX_HEIGHT];
+            // Above `top` every level is empty: its position is the head's
+            // slot and no successor, as the walk would have found.
+            let top = self.top_level(guard);
+            let mut preds: [&'g Atomic<Node<K, V>>; MAX_HEIGHT] = std::array::from_fn(|level| &self.head[level]);
             let mut succs = [Shared::null(); MAX_HEIGHT];
             // The tower we are walking along: the head's, then a node's.
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
             // How the last node compared with `key`: at level 0, whether the
             // node the walk stopped at has the key.
             let mut last = cmp::Ordering::Greater;
-            for level in (0..MAX_HEIGHT).rev() {
+            for level in (0..=top).rev() {
                 let less = |k: &K| {
                     last = k.borrow().cmp(key);
                     last == cmp::Ordering::Less
@@ -375,6 +420,20 @@ impl<K: Ord, V> SkipMap<K, V> {
             let found = (!succs[0].is_null() && last == cmp::Ordering::Equal).then_some(succs[0]);
             return Position { preds, succs, found };
         }
+    }
+
+    /// The highest level whose list is not empty (0 when they all are): the
+    /// head's slots read from the top down while they are null. A search
+    /// would find nothing to walk on those levels, and `MAX_HEIGHT` is far
+    /// above the tallest tower of all but huge maps: in a map of 100,000
+    /// entries the tallest towers have about 17 levels, so a search that
+    /// started at the top would first walk about 7 empty ones.
+    fn top_level(&self, guard: &Guard) -> usize {
+        // Acquire, as `walk` reads the same slots: this is the first read of
+        // each level's walk, done for the empty ones ahead of time and in the
+        // same order, top-down. The first non-null level is read again by
+        // its walk.
+        (1..MAX_HEIGHT).rev().find(|&level| !self.head[level].load(Ordering::Acquire, guard).is_null()).unwrap_or(0)
     }
 
     /// Walks `level` from `tower[level]` while `advance` says so, unlinking
@@ -445,6 +504,53 @@ impl<K: Ord, V> SkipMap<K, V> {
         Some((tower, curr))
     }
 
+    /// The node of `key`, if present: the walk of [`search`](Self::search),
+    /// level by level from the top, unlinking marked nodes on the way exactly
+    /// as it does, but keeping only where level 0 stopped. A lookup needs no
+    /// predecessors, so it does not fill `search`'s two arrays of
+    /// `MAX_HEIGHT` entries (nor copy them out in its result).
+    fn find<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<Shared<'g, Node<K, V>>>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        'retry: loop {
+            let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
+            let mut last = cmp::Ordering::Greater;
+            let mut succ = Shared::null();
+            for level in (0..=self.top_level(guard)).rev() {
+                let less = |k: &K| {
+                    last = k.borrow().cmp(key);
+                    last == cmp::Ordering::Less
+                };
+                let Some((pred, next)) = self.walk(tower, level, less, guard) else { continue 'retry };
+                (tower, succ) = (pred, next);
+            }
+            // As in `search`: `last` is how `succ` compared, unless level 0
+            // ended without comparing a node, and then `succ` is null.
+            return (!succ.is_null() && last == cmp::Ordering::Equal).then_some(succ);
+        }
+    }
+
+    /// Whether `key` is present, found by the search an insert or a
+    /// remove's unlinking runs ([`search`](Self::search), which records the
+    /// position on every level), where [`contains_key`](Self::contains_key)
+    /// runs a lookup's. It exists for `benches/breakdown.rs`, which times the
+    /// parts of an insert and a remove each on its own; it is not part of the
+    /// map's API.
+    ///
+    /// # Panics
+    /// If `guard` was pinned on another collector than [`collector`](Self::collector).
+    #[doc(hidden)]
+    pub fn breakdown_search<Q>(&self, key: &Q, guard: &Guard) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.bound.check(guard, NAME);
+        self.search(key, 0, guard).found.is_some()
+    }
+
     /// The value of `key`, if present.
     ///
     /// # Panics
@@ -455,7 +561,7 @@ impl<K: Ord, V> SkipMap<K, V> {
         Q: Ord + ?Sized,
     {
         self.bound.check(guard, NAME);
-        let found = self.search(key, 0, guard).found?;
+        let found = self.find(key, guard)?;
         // SAFETY: `found` is protected by `guard` (see `walk`).
         Some(unsafe { found.deref() }.value())
     }
@@ -470,7 +576,7 @@ impl<K: Ord, V> SkipMap<K, V> {
         Q: Ord + ?Sized,
     {
         self.bound.check(guard, NAME);
-        self.search(key, 0, guard).found.is_some()
+        self.find(key, guard).is_some()
     }
 
     /// All entries in key order.
@@ -589,7 +695,7 @@ where
             match pos.preds[0].compare_exchange(pos.succs[0], node, Ordering::Release, Ordering::Relaxed, guard) {
                 Ok(node) => {
                     // Relaxed: `len` is a statistic.
-                    self.len.fetch_add(1, Ordering::Relaxed);
+                    self.len.0.fetch_add(1, Ordering::Relaxed);
                     resume_first(self.build_tower(node, Some(pos), guard));
                     return Ok((node, None));
                 }
@@ -711,7 +817,7 @@ where
     {
         self.bound.check(guard, NAME);
         loop {
-            let found = self.search(key, 0, guard).found?;
+            let found = self.find(key, guard)?;
             match self.remove_node(found, guard) {
                 // SAFETY: `found` is protected by `guard`.
                 Ok(true) => return Some(unsafe { found.deref() }.value()),
@@ -747,7 +853,7 @@ where
             return Ok(false);
         }
         // Relaxed: a statistic.
-        self.len.fetch_sub(1, Ordering::Relaxed);
+        self.len.0.fetch_sub(1, Ordering::Relaxed);
         self.finish(node, REMOVED, guard).map(|()| true)
     }
 
