@@ -388,9 +388,9 @@ impl<T> Slab<T> {
         // local state, and nothing in the closure calls code that could
         // re-enter the slab.
         let taken = shard.local.0.with_mut(|local| self.take_slot(shard, unsafe { &mut *local }));
-        let Some((offset, slot)) = taken else { return Err(value) };
-        // Relaxed: the slot is vacant and on no list, so only we write it.
-        let generation = generation(slot.lifecycle.load(Ordering::Relaxed)).wrapping_add(1);
+        let Some((offset, slot, vacant_word)) = taken else { return Err(value) };
+        // The slot is vacant and on no list, so only we write its word.
+        let generation = generation(vacant_word).wrapping_add(1);
         // SAFETY: the slot was on our free list or never used, so it is
         // vacant: no `get` or `remove` touches its cell, and the last move
         // out of it happens before this write (see the loads above).
@@ -406,7 +406,7 @@ impl<T> Slab<T> {
     /// A free slot of our shard, off the local list, else off the remote
     /// list, else never used yet (adding its page if it starts one); `None`
     /// when the shard is full or its next page cannot be allocated.
-    fn take_slot<'a>(&self, shard: &'a Shard<T>, local: &mut Local) -> Option<(u32, &'a Slot<T>)> {
+    fn take_slot<'a>(&self, shard: &'a Shard<T>, local: &mut Local) -> Option<(u32, &'a Slot<T>, u64)> {
         // Relaxed: only a hint that the list is not empty (it never costs a
         // read-modify-write when it is); the swap below is what synchronises.
         if local.free == NIL && shard.remote.0.load(Ordering::Relaxed) != NIL {
@@ -419,10 +419,12 @@ impl<T> Slab<T> {
         if local.free != NIL {
             let offset = local.free;
             let slot = own_slot(shard, offset);
-            // Relaxed: the link was written by us, by an earlier holder of
-            // our number, or by a remote push that our Acquire swap ordered.
-            local.free = slot.lifecycle.load(Ordering::Relaxed) as u32;
-            return Some((offset, slot));
+            // Relaxed: the word (its generation, and its link in the low half)
+            // was written by us, by an earlier holder of our number, or by a
+            // remote push that our Acquire swap ordered.
+            let word = slot.lifecycle.load(Ordering::Relaxed);
+            local.free = word as u32;
+            return Some((offset, slot, word));
         }
         let offset = local.unused;
         if offset >= self.max {
@@ -433,7 +435,10 @@ impl<T> Slab<T> {
             return None;
         }
         local.unused += 1;
-        Some((offset, own_slot(shard, offset)))
+        let slot = own_slot(shard, offset);
+        // Relaxed: a slot never used was initialised before its page was
+        // published, by us or an earlier holder of our number.
+        Some((offset, slot, slot.lifecycle.load(Ordering::Relaxed)))
     }
     // ANCHOR_END: take_slot
 
@@ -517,10 +522,17 @@ impl<T> Slab<T> {
                 Err(now) => word = now,
             }
         }
-        // 2. Wait for the readers that got in before the claim. Acquire:
-        //    pairs with each guard's Release decrement.
-        while slot.lifecycle.load(Ordering::Acquire) & READERS != 0 {
-            spin_loop();
+        // 2. Wait for the readers that got in before the claim, if it counted
+        //    any. With none counted, there is nothing to wait for: our claim
+        //    is an Acquire read-modify-write that read the word after every
+        //    earlier guard's Release decrement (only read-modify-writes touch
+        //    an occupied word, so each decrement's release sequence reaches
+        //    our claim), so their reads of the value happen before us. With
+        //    some, Acquire: pairs with each guard's Release decrement.
+        if word & READERS != 0 {
+            while slot.lifecycle.load(Ordering::Acquire) & READERS != 0 {
+                spin_loop();
+            }
         }
         // SAFETY: the claim makes us the only remover; the readers are gone
         // and no new one gets in; the value is initialised (odd generation).
@@ -644,9 +656,9 @@ impl<T> Drop for Slab<T> {
 /// then aborts, as in a `Vec`). `pass` takes each thing out before dropping
 /// it, so a second run skips what the first one dropped. Resuming an
 /// iterator instead, as chapter 4's first slab does with a slice iterator,
-/// is not safe with adapters: `Enumerate` keeps its count in a local
-/// variable while it folds, so a fold cut short by a panic loses it, and
-/// the resumed iteration would number the next page as page 0.
+/// is not safe with adapters: `Enumerate` moves its count on after the
+/// closure that receives an item returns, so after a panic in that closure
+/// the resumed iteration would number the next page one too low.
 fn drop_all(mut pass: impl FnMut()) {
     struct OnUnwind<'a>(&'a mut dyn FnMut());
     impl Drop for OnUnwind<'_> {
