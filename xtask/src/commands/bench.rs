@@ -32,14 +32,19 @@ fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> 
             continue;
         }
         let started = SystemTime::now();
+        // Each chapter's results in a folder of its own: criterion names its
+        // folders after the benchmark groups, which chapters share (`insert`,
+        // `get`), so in one folder a chapter's table could take in another
+        // chapter's results written while it ran.
+        let results = target_dir().join("criterion").join(&package);
         let mut cmd = cargo();
-        cmd.args(["bench", "-p", &package, "--bench", "*", "--"]);
+        cmd.env("CRITERION_HOME", &results).args(["bench", "-p", &package, "--bench", "*", "--"]);
         if quick {
             cmd.args(["--warm-up-time", "1", "--measurement-time", "2", "--sample-size", "20"]);
         }
         cmd.args(extra);
         run_ok(&mut cmd)?;
-        let rows = collect_estimates(&target_dir().join("criterion"), started);
+        let rows = collect_estimates(&results, started);
         if rows.is_empty() {
             println!("no criterion results were written (filtered out?); the tables are left as they were");
             continue;
