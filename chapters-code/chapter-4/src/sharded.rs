@@ -242,6 +242,16 @@ struct Local {
     unused: u32,
 }
 
+/// What `take_slot` found.
+enum Taken<'a, T> {
+    /// A vacant slot, now ours: its offset, the slot and its vacant word.
+    Slot(u32, &'a Slot<T>, u64),
+    /// The next slot never used starts this page, not allocated yet.
+    NeedsPage(usize),
+    /// The shard holds its maximum.
+    Full,
+}
+
 /// One thread's part of the slab.
 #[repr(C)]
 struct Shard<T> {
@@ -384,11 +394,23 @@ impl<T> Slab<T> {
     pub fn insert(&self, value: T) -> Result<Key, T> {
         let Some(number) = thread_number(true) else { return Err(value) };
         let shard = self.own_shard(number);
-        // SAFETY: we hold `number`, so no other thread touches this shard's
-        // local state, and nothing in the closure calls code that could
-        // re-enter the slab.
-        let taken = shard.local.0.with_mut(|local| self.take_slot(shard, unsafe { &mut *local }));
-        let Some((offset, slot, vacant_word)) = taken else { return Err(value) };
+        let (offset, slot, vacant_word) = loop {
+            // SAFETY: we hold `number`, so no other thread touches this
+            // shard's local state, and nothing in the closure runs code that
+            // could re-enter the slab on this thread: the page it may need is
+            // allocated below, outside it, since a global allocator is code of
+            // the program's that could call `insert` itself.
+            let taken = shard.local.0.with_mut(|local| self.take_slot(shard, unsafe { &mut *local }));
+            match taken {
+                Taken::Slot(offset, slot, word) => break (offset, slot, word),
+                Taken::Full => return Err(value),
+                Taken::NeedsPage(page) => {
+                    if !self.add_page(shard, page) {
+                        return Err(value);
+                    }
+                }
+            }
+        };
         // The slot is vacant and on no list, so only we write its word.
         let generation = generation(vacant_word).wrapping_add(1);
         // SAFETY: the slot was on our free list or never used, so it is
@@ -404,9 +426,9 @@ impl<T> Slab<T> {
 
     // ANCHOR: take_slot
     /// A free slot of our shard, off the local list, else off the remote
-    /// list, else never used yet (adding its page if it starts one); `None`
-    /// when the shard is full or its next page cannot be allocated.
-    fn take_slot<'a>(&self, shard: &'a Shard<T>, local: &mut Local) -> Option<(u32, &'a Slot<T>, u64)> {
+    /// list, else never used yet; or the page that slot needs first, or
+    /// `Full` when the shard holds its maximum.
+    fn take_slot<'a>(&self, shard: &'a Shard<T>, local: &mut Local) -> Taken<'a, T> {
         // Relaxed: only a hint that the list is not empty (it never costs a
         // read-modify-write when it is); the swap below is what synchronises.
         if local.free == NIL && shard.remote.0.load(Ordering::Relaxed) != NIL {
@@ -424,21 +446,22 @@ impl<T> Slab<T> {
             // remote push that our Acquire swap ordered.
             let word = slot.lifecycle.load(Ordering::Relaxed);
             local.free = word as u32;
-            return Some((offset, slot, word));
+            return Taken::Slot(offset, slot, word);
         }
         let offset = local.unused;
         if offset >= self.max {
-            return None;
+            return Taken::Full;
         }
-        let (page, index) = page_of(offset);
-        if index == 0 && !self.add_page(shard, page) {
-            return None;
+        let (page, _) = page_of(offset);
+        // Relaxed: only holders of our number add pages (see `own_shard`).
+        if shard.pages[page].load(Ordering::Relaxed).is_null() {
+            return Taken::NeedsPage(page);
         }
         local.unused += 1;
         let slot = own_slot(shard, offset);
         // Relaxed: a slot never used was initialised before its page was
         // published, by us or an earlier holder of our number.
-        Some((offset, slot, slot.lifecycle.load(Ordering::Relaxed)))
+        Taken::Slot(offset, slot, slot.lifecycle.load(Ordering::Relaxed))
     }
     // ANCHOR_END: take_slot
 
@@ -456,10 +479,16 @@ impl<T> Slab<T> {
                 pages: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
                 remote: Padded(AtomicU32::new(NIL)),
             });
-            shard = Box::into_raw(made);
-            // Release: publishes the shard's initialisation to `slot`'s
-            // Acquire load in other threads.
-            entry.store(shard, Ordering::Release);
+            // Relaxed: as above. Allocating the shard ran the global
+            // allocator, which could have called `insert` on this thread and
+            // made the shard meanwhile: then ours is dropped, unused.
+            shard = entry.load(Ordering::Relaxed);
+            if shard.is_null() {
+                shard = Box::into_raw(made);
+                // Release: publishes the shard's initialisation to `slot`'s
+                // Acquire load in other threads.
+                entry.store(shard, Ordering::Release);
+            }
         }
         // SAFETY: non-null, from `Box::into_raw`, freed only by `Drop`.
         unsafe { &*shard }
@@ -477,8 +506,13 @@ impl<T> Slab<T> {
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }));
         let slots: Box<[Slot<T>]> = slots.into_boxed_slice();
-        // Release: publishes the slots' initialisation to `slot`'s Acquire.
-        shard.pages[page].store(Box::into_raw(slots).cast::<Slot<T>>(), Ordering::Release);
+        // Relaxed: only holders of our number add pages. As for the shard,
+        // a call of `insert` from the global allocator may have added this
+        // page meanwhile: then ours is dropped, unused.
+        if shard.pages[page].load(Ordering::Relaxed).is_null() {
+            // Release: publishes the slots' initialisation to `slot`'s Acquire.
+            shard.pages[page].store(Box::into_raw(slots).cast::<Slot<T>>(), Ordering::Release);
+        }
         true
     }
 
