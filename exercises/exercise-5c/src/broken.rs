@@ -114,6 +114,22 @@ impl<K, V> Node<K, V> {
         ptr::slice_from_raw_parts_mut(addr as *mut (), height) as *mut Self
     }
 
+    /// `tower[level]` without the bounds check, which would read `height`
+    /// and compare it at every step of a walk.
+    ///
+    /// # Safety
+    /// `level < height`. It holds for every node a walk reaches at `level`:
+    /// a slot of level `l` only ever points to a node of more than `l`
+    /// levels. An insert links a node at level `l` only for `l` below its
+    /// height; an unlink stores into a slot of level `l` what it read from the
+    /// unlinked node's own slot of level `l`; a replacement stores at level 0,
+    /// which every node has.
+    unsafe fn slot(&self, level: usize) -> &Atomic<Node<K, V>> {
+        debug_assert!(level < self.tower.len(), "level {level} of a tower of {}", self.tower.len());
+        // SAFETY: `level < height`, the caller's promise.
+        unsafe { self.tower.get_unchecked(level) }
+    }
+
     /// The value, borrowed for as long as the node itself.
     fn value(&self) -> &V {
         // The node, and so the value, lives until it is retired and every
@@ -328,7 +344,8 @@ struct Position<'g, K, V> {
     preds: [&'g Atomic<Node<K, V>>; MAX_HEIGHT],
     succs: [Shared<'g, Node<K, V>>; MAX_HEIGHT],
     /// `succs[0]` when its key equals the key searched for (and it was not
-    /// marked when the search passed it).
+    /// marked when the search passed it). Meaningless for a search that
+    /// walks through the nodes of its key (`clean > 0`), which passes them.
     found: Option<Shared<'g, Node<K, V>>>,
 }
 
@@ -399,15 +416,8 @@ impl<K: Ord, V> SkipMap<K, V> {
             let mut succs = [Shared::null(); MAX_HEIGHT];
             // The tower we are walking along: the head's, then a node's.
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
-            // How the last node compared with `key`: at level 0, whether the
-            // node the walk stopped at has the key.
-            let mut last = cmp::Ordering::Greater;
             for level in (0..=top).rev() {
-                let less = |k: &K| {
-                    last = k.borrow().cmp(key);
-                    last == cmp::Ordering::Less
-                };
-                let Some((pred, succ)) = self.walk(tower, level, less, guard) else { continue 'retry };
+                let Some((pred, succ)) = self.walk(tower, level, Self::less_than(key), guard) else { continue 'retry };
                 // Through the nodes equal to `key`, from where the walk
                 // stopped; the next level still starts from `pred`.
                 if level < clean && self.walk_from(pred, level, succ, |k: &K| k.borrow() <= key, guard).is_none() {
@@ -417,7 +427,7 @@ impl<K: Ord, V> SkipMap<K, V> {
                 preds[level] = &tower[level];
                 succs[level] = succ;
             }
-            let found = (!succs[0].is_null() && last == cmp::Ordering::Equal).then_some(succs[0]);
+            let found = self.has_key(succs[0], key);
             return Position { preds, succs, found };
         }
     }
@@ -434,6 +444,36 @@ impl<K: Ord, V> SkipMap<K, V> {
         // same order, top-down. The first non-null level is read again by
         // its walk.
         (1..MAX_HEIGHT).rev().find(|&level| !self.head[level].load(Ordering::Acquire, guard).is_null()).unwrap_or(0)
+    }
+
+    /// The walks' test: is a node's key less than `key`? `Ord::cmp`, so that
+    /// every comparison the map makes is `K`'s `Ord`, and nothing else is
+    /// kept of it: the compiler makes it one compare and one branch for
+    /// integer keys.
+    fn less_than<Q>(key: &Q) -> impl Fn(&K) -> bool + '_
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        move |k: &K| k.borrow().cmp(key) == cmp::Ordering::Less
+    }
+
+    /// `node`, if it holds `key`: the one test of equality a search makes,
+    /// on the node where level 0 stopped (the first node not less than `key`,
+    /// whose key the walk has just read). The walks ask each node only "less
+    /// than `key`?" ([`less_than`](Self::less_than)) and keep nothing of the
+    /// answer: keeping the three-way result of every step, to read it once at
+    /// the end, cost instructions in every step of every walk (see the
+    /// chapter's measurements page).
+    fn has_key<'g, Q>(&self, node: Shared<'g, Node<K, V>>, key: &Q) -> Option<Shared<'g, Node<K, V>>>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        // SAFETY: `node` is null or was read by a walk under the caller's
+        // checked guard, which still pins us (see `walk_from`): not freed.
+        let n = unsafe { node.as_ref() }?;
+        (n.key.borrow().cmp(key) == cmp::Ordering::Equal).then_some(node)
     }
 
     /// Walks `level` from `tower[level]` while `advance` says so, unlinking
@@ -481,7 +521,10 @@ impl<K: Ord, V> SkipMap<K, V> {
         // SAFETY: read from an unmarked slot under our own checked guard: not freed.
         while let Some(node) = unsafe { curr.as_ref() } {
             // Acquire: as above, for the node after `node`.
-            let next = node.tower[level].load(Ordering::Acquire, guard);
+            // SAFETY: `node` was read from a slot of `level`, and a slot of
+            // level `l` only ever points to a node of more than `l` levels
+            // (see `Node::slot`).
+            let next = unsafe { node.slot(level) }.load(Ordering::Acquire, guard);
             if next.tag() == MARK {
                 // `node` is removed: unlink it at this level. Release
                 // publishes `next` to readers of this slot (we saw its node
@@ -516,19 +559,12 @@ impl<K: Ord, V> SkipMap<K, V> {
     {
         'retry: loop {
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
-            let mut last = cmp::Ordering::Greater;
             let mut succ = Shared::null();
             for level in (0..=self.top_level(guard)).rev() {
-                let less = |k: &K| {
-                    last = k.borrow().cmp(key);
-                    last == cmp::Ordering::Less
-                };
-                let Some((pred, next)) = self.walk(tower, level, less, guard) else { continue 'retry };
+                let Some((pred, next)) = self.walk(tower, level, Self::less_than(key), guard) else { continue 'retry };
                 (tower, succ) = (pred, next);
             }
-            // As in `search`: `last` is how `succ` compared, unless level 0
-            // ended without comparing a node, and then `succ` is null.
-            return (!succ.is_null() && last == cmp::Ordering::Equal).then_some(succ);
+            return self.has_key(succ, key);
         }
     }
 
