@@ -7,7 +7,7 @@
 //! rendered: Markdown tables (`table`) and bar plots (`plot`).
 
 use crate::generated::{chapter_dir, provenance, write};
-use crate::plot::memory_svg;
+use crate::plot::{lines_svg, memory_svg};
 use crate::process::{cargo, describe};
 use crate::table::tables_markdown;
 use crate::workspace::{Chapter, package_dir, selected_chapters};
@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use test_kit::tables::{Table, Tables};
 
 /// Runs each chapter's `examples/memory.rs` (release build) and writes its
-/// tables (`memory.md`) and bar plot (`memory.svg`) to the book's generated
-/// folder. A chapter measured by its own binary instead (the capstone:
+/// tables (`memory.md`), bar plot (`memory.svg`) and line plots
+/// (`memory-<name>.svg`, one per line plot) to the book's generated folder. A chapter measured by its own binary instead (the capstone:
 /// `cargo run -p capstone --release`) has its tables written to
 /// `results.md`.
 pub fn measure_and_write(chapter: Option<Chapter>) -> Result<()> {
@@ -65,12 +65,22 @@ fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
                 .iter()
                 .filter_map(|t| match t {
                     Table::Memory(m) => Some(m),
-                    Table::Grid(_) => None,
+                    Table::Grid(_) | Table::Lines(_) => None,
                 })
                 .collect();
             match memory_svg(&memory, &caption) {
                 Some(svg) => write(&chapter_dir(c).join("memory.svg"), &svg)?,
                 None => println!("{package}: no bytes-per-element table, so no memory plot"),
+            }
+            // The name was checked when the plot was made; a document written
+            // by hand is checked again here, since it names a file.
+            for table in &tables.tables {
+                if let Table::Lines(plot) = table {
+                    if !plot.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                        bail!("{package}: line plot name {:?} is not a file name", plot.name);
+                    }
+                    write(&chapter_dir(c).join(format!("memory-{}.svg", plot.name)), &lines_svg(plot, &caption))?;
+                }
             }
         }
     }

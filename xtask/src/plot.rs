@@ -1,10 +1,13 @@
 //! The book's plots as self-contained SVG: throughput against threads
-//! (`bench.svg`) and bytes per element as bars (`memory.svg`, drawn from
-//! the memory tables a chapter's measuring program printed as data).
+//! (`bench.svg`), bytes per element as bars (`memory.svg`, drawn from
+//! the memory tables a chapter's measuring program printed as data), and
+//! series sampled during a run as lines (`memory-<name>.svg`, from its line
+//! plots).
 
 use crate::criterion::Estimate;
 use crate::table::thousands;
 use test_kit::memory::MemoryTable;
+use test_kit::tables::LinePlot;
 
 pub const COLOURS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
@@ -257,6 +260,99 @@ pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
     Some(svg)
 }
 
+/// A round number at or above `v` for the top of an axis: 1, 2 or 5 times a
+/// power of ten.
+fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 1.0;
+    }
+    let step = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * step).find(|&c| c >= v).unwrap_or(10.0 * step)
+}
+
+/// A line plot: each series as a polyline over the plot's x values, both
+/// axes linear from 0, each marked event as a dashed vertical line with its
+/// label, and a legend on the right.
+pub fn lines_svg(plot: &LinePlot, caption: &str) -> String {
+    let longest = plot.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(8) as f64;
+    let (left, top, plot_w, plot_h) = (80.0_f64, 50.0_f64, 460.0_f64, 260.0_f64);
+    let width = left + plot_w + 50.0 + 7.0 * longest;
+    let height = top + plot_h + 60.0;
+    let x_max = nice_ceiling(plot.x.iter().copied().max().unwrap_or(0) as f64);
+    let y_max = nice_ceiling(plot.series.iter().flat_map(|s| s.y.iter().copied()).max().unwrap_or(0) as f64);
+    let x = |v: i64| left + plot_w * v as f64 / x_max;
+    let y = |v: f64| top + plot_h * (1.0 - v / y_max);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"11\" fill=\"#555\">{}</text>\n\
+         <text x=\"{left}\" y=\"38\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+        escape(caption),
+        escape(&plot.title.replace('`', "")),
+    );
+    for k in 0..=4 {
+        let v = y_max * f64::from(k) / 4.0;
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            left + plot_w,
+            left - 6.0,
+            y(v) + 4.0,
+            thousands(v.round() as i64),
+            yy = y(v)
+        ));
+        let xv = (x_max * f64::from(k) / 4.0).round() as i64;
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            x(xv),
+            top + plot_h + 16.0,
+            thousands(xv)
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n\
+         <text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+        left + plot_w / 2.0,
+        top + plot_h + 34.0,
+        escape(&plot.x_label),
+        top + plot_h / 2.0,
+        escape(&plot.y_label)
+    ));
+    for (k, mark) in plot.marks.iter().enumerate() {
+        let mx = x(mark.x);
+        svg.push_str(&format!(
+            "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{top:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"5 4\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#555\" text-anchor=\"end\">{}</text>\n",
+            top + plot_h,
+            mx - 4.0,
+            top + 12.0 + 14.0 * k as f64,
+            escape(&mark.label)
+        ));
+    }
+    for (c, series) in plot.series.iter().enumerate() {
+        let colour = COLOURS[c % COLOURS.len()];
+        let points: Vec<String> =
+            plot.x.iter().zip(&series.y).map(|(&px, &py)| format!("{:.1},{:.1}", x(px), y(py as f64))).collect();
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            points.join(" ")
+        ));
+        let ly = top + 10.0 + c as f64 * 18.0;
+        svg.push_str(&format!(
+            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+            left + plot_w + 12.0,
+            left + plot_w + 32.0,
+            left + plot_w + 38.0,
+            ly + 4.0,
+            escape(&series.name)
+        ));
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +410,31 @@ mod tests {
         assert!(svg.contains(">32.0<") && svg.contains(">8.0<"), "{svg}");
         assert!(!svg.contains(">8.8<"), "only the largest count is drawn: {svg}");
         assert!(memory_svg(&[], "here").is_none());
+    }
+
+    #[test]
+    fn a_line_plot_has_a_line_per_series_and_a_dashed_line_per_event() {
+        let mut plot = LinePlot::new("g", "Bytes `held`", "rounds", "bytes");
+        plot.x(vec![0, 500, 1000])
+            .series("epoch<T>", vec![0, 3_000, 7_000])
+            .series("hazard", vec![0, 40, 40])
+            .mark(500, "reader released");
+        let svg = lines_svg(&plot, "here");
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("stroke-dasharray").count(), 1);
+        assert!(svg.contains(">reader released<") && svg.contains(">epoch&lt;T&gt;<"), "{svg}");
+        assert!(svg.contains(">Bytes held<"), "code marks are dropped from the title: {svg}");
+        assert!(svg.contains(">10,000<") && svg.contains(">1,000<"), "axes end at round numbers: {svg}");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn axis_tops_are_one_two_or_five_times_a_power_of_ten() {
+        assert_eq!(nice_ceiling(7_000.0), 10_000.0);
+        assert_eq!(nice_ceiling(1_000.0), 1_000.0);
+        assert_eq!(nice_ceiling(1_001.0), 2_000.0);
+        assert_eq!(nice_ceiling(30.0), 50.0);
+        assert_eq!(nice_ceiling(0.0), 1.0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::criterion::Estimate;
 use test_kit::memory::MemoryTable;
-use test_kit::tables::{Cell, Column, Grid, Table, Tables};
+use test_kit::tables::{Cell, Column, Grid, LinePlot, Table, Tables};
 
 /// The benchmark table: one row per estimate, time per operation with half
 /// the confidence interval, and throughput.
@@ -63,6 +63,7 @@ pub fn tables_markdown(tables: &Tables) -> String {
         .map(|table| match table {
             Table::Memory(memory) => memory_markdown(memory),
             Table::Grid(grid) => grid_markdown(grid),
+            Table::Lines(plot) => lines_markdown(plot),
         })
         .collect();
     blocks.join("\n")
@@ -108,6 +109,28 @@ pub fn memory_markdown(table: &MemoryTable) -> String {
 }
 
 /// A grid: its title in bold followed by its note, a blank line, the table.
+/// A line plot as a table: a row per x value, a column per series, and a
+/// last column with the label of any event marked at that x.
+pub fn lines_markdown(plot: &LinePlot) -> String {
+    let mut columns = vec![Column::number(&plot.x_label)];
+    columns.extend(plot.series.iter().map(|s| Column::number(&format!("`{}`", s.name))));
+    if !plot.marks.is_empty() {
+        columns.push(Column::text("event"));
+    }
+    let mut grid = Grid::new(&plot.title, columns);
+    grid.note(plot.note.clone());
+    for (i, &x) in plot.x.iter().enumerate() {
+        let mut row = vec![Cell::Count(x)];
+        row.extend(plot.series.iter().map(|s| Cell::Count(s.y[i])));
+        if !plot.marks.is_empty() {
+            let labels: Vec<&str> = plot.marks.iter().filter(|m| m.x == x).map(|m| m.label.as_str()).collect();
+            row.push(if labels.is_empty() { Cell::Empty } else { Cell::text(&labels.join("; ")) });
+        }
+        grid.row(row);
+    }
+    grid_markdown(&grid)
+}
+
 pub fn grid_markdown(grid: &Grid) -> String {
     let mut out = format!("**{}**", grid.title);
     for cell in &grid.note {
@@ -199,6 +222,21 @@ pub fn measurement(
 mod tests {
     use super::*;
     use test_kit::memory::Measurement;
+
+    #[test]
+    fn a_line_plot_is_a_row_per_x_and_a_column_per_series_with_its_events() {
+        let mut plot = LinePlot::new("g", "Garbage", "rounds", "bytes");
+        plot.x(vec![0, 1000]).series("epoch", vec![0, 64_000]).series("hazard", vec![0, 4_096]).mark(1000, "released");
+        let md = lines_markdown(&plot);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[0], "**Garbage**");
+        assert_eq!(lines[2], "| rounds | `epoch` | `hazard` | event |");
+        assert_eq!(lines[3], "|---:|---:|---:|---|");
+        assert_eq!(lines[4], "| 0 | 0 | 0 | — |");
+        assert_eq!(lines[5], "| 1,000 | 64,000 | 4,096 | released |");
+        plot.marks.clear();
+        assert!(!lines_markdown(&plot).contains("event"), "no event column without events");
+    }
 
     #[test]
     fn a_memory_table_shows_blocks_and_the_three_sizes_in_total_and_per_element() {

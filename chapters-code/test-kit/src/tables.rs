@@ -17,7 +17,9 @@
 //! - [`MemoryTable`]: bytes per element of a set of contenders, always shown
 //!   with the same columns (live blocks; requested, usable and chunk bytes,
 //!   in total and per element) and drawn as bars;
-//! - [`Grid`]: any other table, with named columns and typed cells.
+//! - [`Grid`]: any other table, with named columns and typed cells;
+//! - [`LinePlot`]: series of whole numbers over one x axis (a quantity sampled
+//!   as a run goes on), shown as a table with a row per x and drawn as lines.
 
 use crate::memory::MemoryTable;
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,8 @@ pub enum Table {
     Memory(MemoryTable),
     /// Any other table.
     Grid(Grid),
+    /// Series sampled over one x axis, drawn as lines.
+    Lines(LinePlot),
 }
 
 impl Tables {
@@ -54,6 +58,12 @@ impl Tables {
     /// Adds a grid.
     pub fn grid(&mut self, grid: Grid) -> &mut Self {
         self.tables.push(Table::Grid(grid));
+        self
+    }
+
+    /// Adds a line plot.
+    pub fn lines(&mut self, plot: LinePlot) -> &mut Self {
+        self.tables.push(Table::Lines(plot));
         self
     }
 
@@ -128,6 +138,107 @@ impl Grid {
     pub fn row(&mut self, cells: Vec<Cell>) -> &mut Self {
         assert_eq!(cells.len(), self.columns.len(), "a row of `{}` needs one cell per column: {cells:?}", self.title);
         self.rows.push(cells);
+        self
+    }
+}
+
+/// Series of whole numbers sampled at the same x values: a table with one
+/// row per x and one column per series, and a line plot
+/// (`memory-<name>.svg`, beside the chapter's `memory.md`).
+///
+/// ```ignore
+/// let mut plot = LinePlot::new("garbage", "Bytes not yet freed", "rounds", "bytes");
+/// plot.x(vec![0, 100, 200]).series("epoch", vec![0, 3_200, 6_400]).mark(100, "reader released");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinePlot {
+    /// Names the plot's file, `memory-<name>.svg`: lowercase ASCII letters,
+    /// digits and hyphens.
+    pub name: String,
+    /// The title (inline Markdown), shown in bold above the table.
+    pub title: String,
+    /// What follows the title in the same paragraph (often empty).
+    pub note: Vec<Cell>,
+    /// What the x values count (the first column's heading, the x axis).
+    pub x_label: String,
+    /// What the y values count (the y axis).
+    pub y_label: String,
+    /// The x values, in increasing order.
+    pub x: Vec<i64>,
+    /// The series, each with one y value per x value.
+    pub series: Vec<Series>,
+    /// Events marked at an x value: a dashed line in the plot, the label in
+    /// the table's last column.
+    pub marks: Vec<Mark>,
+}
+
+/// One line of a [`LinePlot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Series {
+    /// Its name, shown as code in the heading and the legend.
+    pub name: String,
+    /// One value per x value of the plot.
+    pub y: Vec<i64>,
+}
+
+/// An event at an x value of a [`LinePlot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Where it happened.
+    pub x: i64,
+    /// What happened (plain text).
+    pub label: String,
+}
+
+impl LinePlot {
+    /// An empty plot.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not lowercase ASCII letters, digits and hyphens.
+    pub fn new(name: &str, title: &str, x_label: &str, y_label: &str) -> LinePlot {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "a plot's name becomes a file name: lowercase letters, digits and hyphens, not {name:?}"
+        );
+        LinePlot {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            note: Vec::new(),
+            x_label: x_label.to_owned(),
+            y_label: y_label.to_owned(),
+            x: Vec::new(),
+            series: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// Sets what follows the title.
+    pub fn note(&mut self, note: Vec<Cell>) -> &mut Self {
+        self.note = note;
+        self
+    }
+
+    /// Sets the x values.
+    pub fn x(&mut self, x: Vec<i64>) -> &mut Self {
+        self.x = x;
+        self
+    }
+
+    /// Adds a series.
+    ///
+    /// # Panics
+    ///
+    /// If it does not have one value per x value.
+    pub fn series(&mut self, name: &str, y: Vec<i64>) -> &mut Self {
+        assert_eq!(y.len(), self.x.len(), "series `{name}` of `{}` needs one value per x value", self.title);
+        self.series.push(Series { name: name.to_owned(), y });
+        self
+    }
+
+    /// Marks an event at `x`.
+    pub fn mark(&mut self, x: i64, label: &str) -> &mut Self {
+        self.marks.push(Mark { x, label: label.to_owned() });
         self
     }
 }
@@ -230,12 +341,26 @@ mod tests {
         grid.row(vec![Cell::decimal(0.5, 1), Cell::Percent { share: 0.25, places: 0 }]);
         grid.row(vec![Cell::Change(-3), Cell::ratio(1, 0)]);
         grid.row(vec![Cell::decimal(f64::NAN, 1), Cell::decimal(f64::INFINITY, 1)]);
+        let mut lines = LinePlot::new("garbage-1", "Bytes", "rounds", "bytes");
+        lines.x(vec![0, 10]).series("a", vec![0, 5]).mark(10, "released");
         let mut tables = Tables::new();
-        tables.memory(memory).grid(grid);
+        tables.memory(memory).grid(grid).lines(lines);
         assert_eq!(Tables::from_json(&tables.to_json()).unwrap(), tables);
         let Table::Grid(read) = &tables.tables[1] else { unreachable!() };
         assert_eq!(read.rows[3], vec![Cell::Empty, Cell::Empty], "no NaN in JSON");
         assert!(tables.to_json().contains("\"kind\": \"memory\""), "{}", tables.to_json());
+    }
+
+    #[test]
+    #[should_panic(expected = "one value per x value")]
+    fn a_series_must_have_a_value_per_x() {
+        LinePlot::new("p", "t", "x", "y").x(vec![1, 2]).series("s", vec![1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "becomes a file name")]
+    fn a_plot_name_must_be_a_file_name() {
+        LinePlot::new("../p", "t", "x", "y");
     }
 
     #[test]
