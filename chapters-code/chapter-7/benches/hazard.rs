@@ -8,6 +8,12 @@
 //!   (`peek_with`: a shield and one protected load), the eighth pushes and
 //!   pops; the same stack of 64.
 //!
+//! - `push_pop_breakdown`: where the nanoseconds of one push-and-pop pair go
+//!   on each scheme, on one thread: the whole pair (as `push_pop` runs it),
+//!   and each part timed on its own (see [`breakdown`]). `cargo xtask bench`
+//!   renders the group as a table and a stacked bar (`breakdown.md`,
+//!   `breakdown.svg`) instead of as throughput.
+//!
 //! The contenders are `Stack<u64, R>` for `R` = `Domain` (this chapter's
 //! hazard pointers), `Epoch` (crossbeam-epoch's default collector), `Seize`
 //! (the seize crate) and `Leak`, the never-free baseline. A benchmark retires
@@ -21,8 +27,11 @@ use chapter_7::hazard::Domain;
 use chapter_7::reclaim::{Epoch, Reclaim, Seize};
 use chapter_7::stack::Stack;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use loom_facade::epoch;
+use seize::Guard as _;
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 use test_kit::bench::{parallel_with, thread_counts};
@@ -57,13 +66,13 @@ impl Reclaim for LeakForTheBatch {
 
     fn shield(&self) {}
 
-    fn protect<'a, T>(&'a self, _: &mut (), src: &AtomicPtr<T>) -> *mut T {
+    fn protect<T>(&self, _: &mut (), src: &AtomicPtr<T>) -> *mut T {
         // Acquire: pairs with the Release that published the node, which is
         // not freed before the batch ends (after every operation on it).
         src.load(Ordering::Acquire)
     }
 
-    unsafe fn retire<'a, T>(&'a self, _: &mut (), ptr: *mut T) {
+    unsafe fn retire<T>(&self, _: &mut (), ptr: *mut T) {
         HOARD.with(|h| h.borrow_mut().push((ptr.cast(), free_box::<T>)));
     }
 }
@@ -208,5 +217,225 @@ fn schemes(c: &mut Criterion) {
     group(c, "read_mostly", true);
 }
 
-criterion_group!(benches, schemes);
+/// A node's size and alignment: a `u64` value and a `next` pointer.
+type NodeLike = (u64, *mut ());
+
+/// Nodes linked with plain stores and freed when the chain is dropped: a
+/// node allocated and kept until after the batch, without a vector.
+struct Chain(*mut NodeLike);
+
+impl Chain {
+    fn push(&mut self, value: u64) {
+        self.0 = Box::into_raw(Box::new((value, self.0.cast())));
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        while !self.0.is_null() {
+            // SAFETY: every node of the chain came from `Box::into_raw` in
+            // `push`, is reachable only from here, and is freed once.
+            let node = unsafe { Box::from_raw(self.0) };
+            self.0 = node.1.cast();
+        }
+    }
+}
+
+/// Times `iters` runs of `op` on a thread of its own, as the workloads
+/// above run one thread; `init` builds the thread's state before the clock
+/// starts, and the state is dropped after it stops.
+fn timed<S>(iters: u64, init: impl Fn() -> S + Sync, op: impl Fn(&mut S, u64) + Sync) -> Duration {
+    parallel_with(iters, 1, |_| (init(), FreeTheHoard), |(state, _), _, i| op(state, i))
+}
+
+/// The two compare-and-swaps of a push-and-pop pair, on a word no other
+/// thread writes: push's (Release on success) and pop's (Relaxed), each
+/// after its load. The addresses swapped in are never dereferenced.
+fn two_compare_and_swaps(head: &AtomicPtr<NodeLike>, i: u64) {
+    let new = ptr::without_provenance_mut(16 << (i & 1));
+    let current = head.load(Ordering::Relaxed);
+    black_box(head.compare_exchange(current, new, Ordering::Release, Ordering::Relaxed)).ok();
+    let current = head.load(Ordering::Relaxed);
+    black_box(head.compare_exchange(current, ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed)).ok();
+}
+
+/// Retired in place of a node by the `retire` parts: a distinct address per
+/// call, never dereferenced, never freed.
+fn dummy(i: u64) -> *mut u8 {
+    ptr::without_provenance_mut(16 * (i as usize + 1))
+}
+
+/// Frees nothing: the `retire` parts retire dummy addresses, so that the
+/// node's own free is timed once, in `allocate_and_free_a_node`.
+///
+/// # Safety
+/// Always safe: it touches nothing.
+unsafe fn free_nothing(_: *mut ()) {}
+
+/// [`free_nothing`] for seize's signature.
+///
+/// # Safety
+/// Always safe: it touches nothing.
+unsafe fn reclaim_nothing(_: *mut u8, _: &seize::Collector) {}
+
+// ANCHOR: breakdown
+/// One push-and-pop pair on one thread, whole and in parts, for each scheme
+/// (functions `Scheme` and `Scheme.N_part`):
+///
+/// 1. `shield`: take a hazard slot and give it back (`Domain`), pin and
+///    unpin (`Epoch`), enter and leave (`Seize`); `Leak` has none.
+/// 2. `protect`: with the shield held, the protected load of the head:
+///    publish, `SeqCst` fence and reload (`Domain`), a `SeqCst` load
+///    (`Seize` without its `fast-barrier` feature), an `Acquire` load
+///    (`Epoch`, `Leak`).
+/// 3. `allocate and free a node` of 16 bytes; for `Leak`, allocate only,
+///    the node kept until after the batch.
+/// 4. `two compare and swaps`: push's and pop's, uncontended.
+/// 5. `retire and reclaim`: retire a dummy address with a free that does
+///    nothing, so that only the scheme's own work is timed, with its
+///    reclamation amortised as the workload amortises it: a scan of the
+///    slots every 64 retires (`Domain`'s threshold with one slot); the bag
+///    sealed, the epoch advanced and a collection every 64 (`Epoch`, by
+///    `repin` and `flush` with the guard held); seize's batch of 32 handed on
+///    and its reservation list released every 64 (`refresh`); a push onto
+///    the thread-local vector (`Leak`).
+fn breakdown(c: &mut Criterion) {
+    let mut group = c.benchmark_group("push_pop_breakdown");
+    group.throughput(Throughput::Elements(1));
+    let id = |name: &str| BenchmarkId::new(name.to_owned(), 1);
+    for (label, scheme) in SCHEMES {
+        group.bench_function(id(label), |b| {
+            b.iter_custom(|iters| on(scheme, Run { read_mostly: false, iters, threads: 1 }))
+        });
+        group.bench_function(id(&format!("{label}.3_allocate_and_free_a_node")), |b| match scheme {
+            Scheme::Leak => b.iter_custom(|n| timed(n, || Chain(ptr::null_mut()), |chain, i| chain.push(black_box(i)))),
+            _ => b.iter_custom(|n| timed(n, || (), |_, i| drop(black_box(Box::new((i, ptr::null_mut::<()>())))))),
+        });
+        let head = AtomicPtr::new(ptr::null_mut());
+        group.bench_function(id(&format!("{label}.4_two_compare_and_swaps")), |b| {
+            b.iter_custom(|n| timed(n, || (), |_, i| two_compare_and_swaps(&head, i)))
+        });
+    }
+    // A head that never changes, for the protected loads.
+    let node = Box::into_raw(Box::new((7u64, ptr::null_mut::<()>())));
+    let head = AtomicPtr::new(node);
+
+    let domain = Domain::new();
+    group.bench_function(id("Domain.1_shield"), |b| {
+        b.iter_custom(|n| timed(n, || (), |_, _| drop(black_box(domain.hazard_pointer()))))
+    });
+    group.bench_function(id("Domain.2_protect"), |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                || domain.hazard_pointer(),
+                |hp, _| {
+                    black_box(hp.protect(&head));
+                },
+            )
+        })
+    });
+    group.bench_function(id("Domain.5_retire_and_reclaim"), |b| {
+        b.iter_custom(|n| {
+            // A domain of its own per batch, its one slot held as the pop's.
+            let domain = Domain::new();
+            timed(
+                n,
+                || domain.hazard_pointer(),
+                // SAFETY: a dummy address, never dereferenced, "freed" by a
+                // function that does nothing: sound at any time, once or not.
+                |_, i| unsafe { domain.retire(dummy(i).cast(), free_nothing) },
+            )
+        })
+    });
+
+    group.bench_function(id("Epoch.1_shield"), |b| {
+        b.iter_custom(|n| timed(n, || (), |_, _| drop(black_box(epoch::pin()))))
+    });
+    group.bench_function(id("Epoch.2_protect"), |b| {
+        b.iter_custom(|n| {
+            timed(n, epoch::pin, |_guard, _| {
+                // Acquire: as `Epoch::protect`.
+                black_box(head.load(Ordering::Acquire));
+            })
+        })
+    });
+    group.bench_function(id("Epoch.5_retire_and_reclaim"), |b| {
+        b.iter_custom(|n| {
+            timed(n, epoch::pin, |guard, i| {
+                let p = dummy(i);
+                // SAFETY: the closure only passes a dummy address to
+                // `black_box`: sound on any thread at any time.
+                unsafe {
+                    guard.defer_unchecked(move || {
+                        black_box(p);
+                    })
+                };
+                if i % 64 == 63 {
+                    guard.repin();
+                    guard.flush();
+                }
+            })
+        })
+    });
+
+    let seize = seize::Collector::new();
+    group.bench_function(id("Seize.1_shield"), |b| {
+        b.iter_custom(|n| timed(n, || (), |_, _| drop(black_box(seize.enter()))))
+    });
+    group.bench_function(id("Seize.2_protect"), |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                || seize.enter(),
+                |guard, _| {
+                    black_box(guard.protect(&head, Ordering::Acquire));
+                },
+            )
+        })
+    });
+    group.bench_function(id("Seize.5_retire_and_reclaim"), |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                || seize.enter(),
+                |guard, i| {
+                    // SAFETY: a dummy address, never dereferenced, and a
+                    // reclaimer that does nothing with it.
+                    unsafe { guard.defer_retire(dummy(i), reclaim_nothing) };
+                    if i % 64 == 63 {
+                        guard.refresh();
+                    }
+                },
+            )
+        })
+    });
+
+    group.bench_function(id("Leak.2_protect"), |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                || (),
+                |_, _| {
+                    // Acquire: as `Leak::protect`.
+                    black_box(head.load(Ordering::Acquire));
+                },
+            )
+        })
+    });
+    group.bench_function(id("Leak.5_retire_and_reclaim"), |b| {
+        b.iter_custom(|n| {
+            // A dummy address, "freed" after the batch by a function that
+            // does nothing.
+            timed(n, || (), |_, i| HOARD.with(|h| h.borrow_mut().push((dummy(i).cast(), free_nothing))))
+        })
+    });
+    group.finish();
+    // SAFETY: from `Box::into_raw` above; every benchmark that loaded it has
+    // finished, and nothing freed it.
+    drop(unsafe { Box::from_raw(node) });
+}
+// ANCHOR_END: breakdown
+
+criterion_group!(benches, schemes, breakdown);
 criterion_main!(benches);
