@@ -260,14 +260,18 @@ pub fn memory_svg(tables: &[&MemoryTable], caption: &str) -> Option<String> {
     Some(svg)
 }
 
-/// A round number at or above `v` for the top of an axis: 1, 2 or 5 times a
-/// power of ten.
+/// A round number at or above `v` for the top of an axis, whose quarters
+/// are round too: 1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6 or 8 times a power of ten.
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 {
         return 1.0;
     }
     let step = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * step).find(|&c| c >= v).unwrap_or(10.0 * step)
+    [1.0, 1.2, 1.6, 2.0, 2.4, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * step)
+        .find(|&c| c >= v * (1.0 - 1e-12))
+        .unwrap_or(10.0 * step)
 }
 
 /// A line plot: each series as a polyline over the plot's x values, both
@@ -424,16 +428,18 @@ mod tests {
         assert_eq!(svg.matches("stroke-dasharray").count(), 1);
         assert!(svg.contains(">reader released<") && svg.contains(">epoch&lt;T&gt;<"), "{svg}");
         assert!(svg.contains(">Bytes held<"), "code marks are dropped from the title: {svg}");
-        assert!(svg.contains(">10,000<") && svg.contains(">1,000<"), "axes end at round numbers: {svg}");
+        assert!(svg.contains(">8,000<") && svg.contains(">1,000<"), "axes end at round numbers: {svg}");
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     }
 
     #[test]
-    fn axis_tops_are_one_two_or_five_times_a_power_of_ten() {
-        assert_eq!(nice_ceiling(7_000.0), 10_000.0);
+    fn axis_tops_are_round_numbers_with_round_quarters() {
+        assert_eq!(nice_ceiling(7_000.0), 8_000.0);
         assert_eq!(nice_ceiling(1_000.0), 1_000.0);
-        assert_eq!(nice_ceiling(1_001.0), 2_000.0);
-        assert_eq!(nice_ceiling(30.0), 50.0);
+        assert_eq!(nice_ceiling(1_001.0), 1_200.0);
+        assert_eq!(nice_ceiling(140_000.0), 160_000.0);
+        assert_eq!(nice_ceiling(30.0), 30.0);
+        assert_eq!(nice_ceiling(9_000.0), 10_000.0);
         assert_eq!(nice_ceiling(0.0), 1.0);
     }
 

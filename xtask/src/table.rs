@@ -26,6 +26,27 @@ pub fn bench_table(rows: &[Estimate]) -> String {
 }
 
 /// Nanoseconds in the unit that reads best: ns, µs or ms.
+/// Each contender's mean time per operation divided by `baseline`'s, in the
+/// same group at the same thread count (and parameter): above 1, slower than
+/// the baseline. Rows whose group has no `baseline` at that count are left
+/// out. A chapter asks for it in its `Cargo.toml`, with
+/// `[package.metadata.bench] baseline = "name"`.
+pub fn relative_table(rows: &[Estimate], baseline: &str) -> String {
+    let mut text =
+        format!("| group | threads | contender | time per operation ÷ `{baseline}`'s |\n|---|---:|---|---:|\n");
+    let mut groups: Vec<(&str, &str)> = rows.iter().map(|r| (r.group.as_str(), r.value.as_str())).collect();
+    groups.sort_by_key(|&(g, v)| (g, v.parse::<u64>().unwrap_or(0)));
+    groups.dedup();
+    for (group, value) in groups {
+        let same = || rows.iter().filter(move |r| r.group == group && r.value == value);
+        let Some(base) = same().find(|r| r.function == baseline) else { continue };
+        for r in same() {
+            text.push_str(&format!("| `{group}` | {value} | `{}` | {:.2} |\n", r.function, r.mean_ns / base.mean_ns));
+        }
+    }
+    text
+}
+
 pub fn format_ns(ns: f64) -> String {
     if ns >= 1e6 {
         format!("{:.2} ms", ns / 1e6)
@@ -303,6 +324,32 @@ mod tests {
         assert_eq!(cells_in_row("| a | b |"), 2);
         assert_eq!(cells_in_row("| `x | y` | 1 |"), 2);
         assert_eq!(cells_in_row("|---|---:|"), 2);
+    }
+
+    #[test]
+    fn the_relative_table_divides_by_the_baseline_in_the_same_group_and_count() {
+        let est = |group: &str, function: &str, value: &str, mean_ns: f64| Estimate {
+            group: group.into(),
+            function: function.into(),
+            value: value.into(),
+            mean_ns,
+            low_ns: mean_ns,
+            high_ns: mean_ns,
+        };
+        let rows = [
+            est("push", "a", "1", 30.0),
+            est("push", "base", "1", 20.0),
+            est("push", "a", "2", 10.0),
+            est("push", "base", "2", 40.0),
+            est("pop", "a", "1", 5.0),
+        ];
+        let table = relative_table(&rows, "base");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "| group | threads | contender | time per operation ÷ `base`'s |");
+        assert_eq!(lines[2], "| `push` | 1 | `a` | 1.50 |");
+        assert_eq!(lines[3], "| `push` | 1 | `base` | 1.00 |");
+        assert_eq!(lines[4], "| `push` | 2 | `a` | 0.25 |");
+        assert_eq!(lines.len(), 6, "no row for `pop`, which has no baseline: {table}");
     }
 
     #[test]

@@ -266,6 +266,8 @@ fn main() {
             Column::number("peak garbage"),
             Column::number("garbage at release"),
             Column::number("garbage at the end"),
+            Column::number("garbage at release per round"),
+            Column::number("peak garbage ÷ `Domain`'s"),
         ],
     );
     peaks.note(vec![Cell::text(
@@ -281,6 +283,8 @@ fn main() {
             Cell::count(run.peak_stalled - run.baseline),
             Cell::count(at(STALLED_ROUNDS)),
             Cell::count(at(STALLED_ROUNDS + AFTER_ROUNDS)),
+            Cell::decimal(at(STALLED_ROUNDS) as f64 / STALLED_ROUNDS as f64, 1),
+            Cell::ratio(run.peak_stalled - run.baseline, domain.peak_stalled - domain.baseline),
         ]);
     }
 

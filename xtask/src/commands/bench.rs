@@ -11,9 +11,9 @@ use crate::generated::{chapter_dir, provenance, write};
 use crate::memory_tables;
 use crate::plot::throughput_svg;
 use crate::process::{cargo, run_ok};
-use crate::table::bench_table;
+use crate::table::{bench_table, relative_table};
 use crate::workspace::{Chapter, package_dir, selected_chapters, target_dir};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::time::SystemTime;
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -69,6 +69,13 @@ fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> 
                  interval; with several threads, the wall time of the batch divided by the operations of all \
                  threads, from the first thread's start to the last thread's end: the workers read the clock.*\n"
             ));
+            if let Some(baseline) = baseline(&package)? {
+                text.push_str(&format!(
+                    "\n{}\n*The same means, each divided by `{baseline}`'s in the same group at the same thread \
+                     count (its `Cargo.toml`'s `[package.metadata.bench] baseline`).*\n",
+                    relative_table(&rows, &baseline)
+                ));
+            }
             write(&chapter_dir(c).join("bench.md"), &text)?;
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             write(&chapter_dir(c).join("bench.svg"), &throughput_svg(&rows, &provenance(), cores))?;
@@ -84,4 +91,19 @@ fn bench(chapter: Option<Chapter>, quick: bool, extra: &[String]) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// The contender a chapter's bench table is also shown relative to, if its
+/// `Cargo.toml` names one: `[package.metadata.bench] baseline = "name"`.
+fn baseline(package: &str) -> Result<Option<String>> {
+    let path = package_dir(package).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
+    let manifest: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
+    Ok(manifest
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("bench"))
+        .and_then(|b| b.get("baseline"))
+        .and_then(|b| b.as_str())
+        .map(str::to_owned))
 }
