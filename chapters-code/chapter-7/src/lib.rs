@@ -14,6 +14,8 @@
 //! - [`reclaim`]: the [`Reclaim`] interface and its four schemes: hazard
 //!   pointers, crossbeam-epoch, seize, and never freeing.
 //! - [`stack`]: chapter 1's Treiber stack written once against [`Reclaim`].
+//! - [`cell`]: a value read in place through hazard pointers and replaced by
+//!   writers, the read-copy-update use case (exercise 7b).
 //!
 //! `tests/naive_bugs.rs` shows the epoch's unbounded garbage under a stalled
 //! reader and the hazard pointers' bound; `tests/hazard.rs` stresses every
@@ -23,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cell;
 pub mod hazard;
 pub mod naive;
 pub mod reclaim;
