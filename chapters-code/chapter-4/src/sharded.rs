@@ -429,6 +429,7 @@ impl<T> Slab<T> {
     /// list, else never used yet; or the page that slot needs first, or
     /// `Full` when the shard holds its maximum.
     fn take_slot<'a>(&self, shard: &'a Shard<T>, local: &mut Local) -> Taken<'a, T> {
+        // ANCHOR: stub-4d-take-slot
         // Relaxed: only a hint that the list is not empty (it never costs a
         // read-modify-write when it is); the swap below is what synchronises.
         if local.free == NIL && shard.remote.0.load(Ordering::Relaxed) != NIL {
@@ -462,6 +463,7 @@ impl<T> Slab<T> {
         // Relaxed: a slot never used was initialised before its page was
         // published, by us or an earlier holder of our number.
         Taken::Slot(offset, slot, slot.lifecycle.load(Ordering::Relaxed))
+        // ANCHOR_END: stub-4d-take-slot
     }
     // ANCHOR_END: take_slot
 
@@ -594,6 +596,7 @@ impl<T> Slab<T> {
     // ANCHOR: push_remote
     /// Pushes a slot of another thread's shard on that shard's remote list.
     fn push_remote(&self, shard: &Shard<T>, slot: &Slot<T>, offset: u32, generation: u32) {
+        // ANCHOR: stub-4d-push-remote
         // Relaxed: a first guess for the compare-and-swap, which checks it.
         let mut head = shard.remote.0.load(Ordering::Relaxed);
         loop {
@@ -610,6 +613,7 @@ impl<T> Slab<T> {
                 Err(now) => head = now,
             }
         }
+        // ANCHOR_END: stub-4d-push-remote
     }
     // ANCHOR_END: push_remote
 }
