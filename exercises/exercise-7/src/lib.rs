@@ -304,7 +304,9 @@ impl Drop for Unfreed<'_> {
         let mut last = self.first;
         // SAFETY: the chain from `first` is ours: taken off the shared list
         // by `reclaim` and not yet freed.
+        // SAFETY: as above, for every record of the chain.
         while !unsafe { (*last).next }.is_null() {
+            // SAFETY: as above.
             last = unsafe { (*last).next };
         }
         // SAFETY: as above; the chain goes back whole.

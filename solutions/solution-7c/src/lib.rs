@@ -151,7 +151,10 @@ pub fn catch<S: Subject>() {
                 // SAFETY: the node is really freed only at the end of the
                 // model; its flag says whether the domain freed it.
                 if let Some(n) = unsafe { p.as_ref() } {
-                    assert!(!n.freed.load(std::sync::atomic::Ordering::SeqCst), "the reader protected a node the domain had freed");
+                    assert!(
+                        !n.freed.load(std::sync::atomic::Ordering::SeqCst),
+                        "the reader protected a node the domain had freed"
+                    );
                 }
                 hazard.reset();
             })
