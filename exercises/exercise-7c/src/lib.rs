@@ -13,7 +13,6 @@
 
 use loom_facade::sync::atomic::AtomicPtr;
 
-// ANCHOR: subject
 /// What a model may do with a domain: make one, take hazard pointers from
 /// it, retire nodes to it and scan. [`catch`] is written against this trait,
 /// so that the tests can run the same model on each domain.
@@ -45,7 +44,6 @@ pub trait Protect {
     /// Clears the hazard.
     fn reset(&mut self);
 }
-// ANCHOR_END: subject
 
 /// Chapter 7's domain with one mistake in it, for the model to catch.
 #[path = "../../../exercises/exercise-7c/src/broken.rs"]
