@@ -3,6 +3,7 @@
 //! and of the never-free baseline's leak, counted. The domain's own unit
 //! tests are the exercise's (`exercises/exercise-7/tests/cases/`), run on
 //! this chapter's code through `solution-7`.
+#![cfg(not(loom))]
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;

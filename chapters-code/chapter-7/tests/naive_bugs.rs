@@ -2,6 +2,7 @@
 //! every node retired while one reader stalls pinned, without bound; hazard
 //! pointers, beside it, hold back a bounded number. The naive `protect`s'
 //! races are in `tests/loom.rs` (loom) and `tests/ub.rs` (Miri).
+#![cfg(not(loom))]
 
 #[global_allocator]
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;

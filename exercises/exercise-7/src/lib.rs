@@ -105,8 +105,9 @@ impl Domain {
     }
 
     /// An empty domain that scans once `min` (or twice the number of slots,
-    /// if more) nodes are waiting. `0` scans at every retire: the loom models
-    /// use it, so that a node is freed as early as the protocol allows.
+    /// if more) nodes are waiting. `0` is special: every retire scans,
+    /// whatever the number of slots. The loom models use it, so that a node
+    /// is freed as early as the protocol allows.
     pub fn with_retire_threshold(min: usize) -> Self {
         Domain {
             slots: AtomicPtr::new(ptr::null_mut()),
@@ -118,10 +119,14 @@ impl Domain {
     }
 
     /// How many retired nodes make `retire` scan: the larger of the minimum
-    /// the domain was made with and twice the number of slots. Twice, so that
-    /// a scan, which can keep at most one node per slot, always frees at least
-    /// half of what it looked at: the scans' cost stays constant per node.
+    /// the domain was made with and twice the number of slots (or 0, for a
+    /// domain made with a minimum of 0). Twice, so that a scan, which can keep
+    /// at most one node per slot, always frees at least half of what it looked
+    /// at: the scans' cost stays constant per node.
     pub fn retire_threshold(&self) -> usize {
+        if self.min_threshold == 0 {
+            return 0;
+        }
         // Relaxed: a number to compare against, no memory depends on it.
         self.min_threshold.max(2 * self.slot_count.load(Ordering::Relaxed))
     }

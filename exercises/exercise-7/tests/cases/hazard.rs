@@ -172,10 +172,14 @@ fn retire_scans_once_the_threshold_is_reached() {
 
 #[test]
 fn the_threshold_grows_with_the_slots() {
-    let domain = Domain::with_retire_threshold(0);
+    let domain = Domain::with_retire_threshold(1);
     let hazards: Vec<HazardPointer<'_>> = (0..3).map(|_| domain.hazard_pointer()).collect();
     assert_eq!(domain.slot_count(), 3);
     assert_eq!(domain.retire_threshold(), 6, "twice the slots when that is more than the minimum");
+    drop(hazards);
+    let eager = Domain::with_retire_threshold(0);
+    let hazards: Vec<HazardPointer<'_>> = (0..3).map(|_| eager.hazard_pointer()).collect();
+    assert_eq!(eager.retire_threshold(), 0, "a minimum of 0 scans at every retire, whatever the slots");
     drop(hazards);
 }
 
