@@ -7,7 +7,6 @@
 //! - `read_mostly`: seven operations in eight read the top value
 //!   (`peek_with`: a shield and one protected load), the eighth pushes and
 //!   pops; the same stack of 64.
-//!
 //! - `push_pop_breakdown`: where the nanoseconds of one push-and-pop pair go
 //!   on each scheme, on one thread: the whole pair (as `push_pop` runs it),
 //!   and each part timed on its own (see [`breakdown`]). `cargo xtask bench`
@@ -32,6 +31,7 @@ use seize::Guard as _;
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::ptr;
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 use test_kit::bench::{parallel_with, thread_counts};
@@ -57,7 +57,8 @@ unsafe fn free_box<T>(p: *mut ()) {
 // ANCHOR: leak
 /// `Leak` for benchmarks: `retire` records the node in the thread's
 /// [`HOARD`] and frees nothing; [`FreeTheHoard`], the per-thread state of
-/// every benchmark thread, frees it after the thread has read the clock.
+/// every benchmark thread, frees it after every thread of the batch has read
+/// the clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LeakForTheBatch;
 
@@ -77,18 +78,23 @@ impl Reclaim for LeakForTheBatch {
     }
 }
 
-/// Frees the nodes its thread retired to [`LeakForTheBatch`] when dropped.
-struct FreeTheHoard;
+/// Frees the nodes its thread retired to [`LeakForTheBatch`] when dropped,
+/// once every thread of the batch has dropped its own: until then another
+/// thread, still in a `pop`, may be reading a node this one unlinked.
+struct FreeTheHoard<'b>(&'b Barrier);
 
-impl Drop for FreeTheHoard {
+impl Drop for FreeTheHoard<'_> {
     fn drop(&mut self) {
+        // Every thread of the batch drops its state after its last operation
+        // (and after reading the clock): past this wait, no thread is inside
+        // an operation on the stack.
+        self.0.wait();
         for (ptr, free) in HOARD.with(|h| std::mem::take(&mut *h.borrow_mut())) {
             // SAFETY: `retire`'s contract: each pointer is a `Box<T>`'s,
             // unlinked and retired once, and freeing it is sound on any thread
-            // at any later time. The stack it came from is still alive and
-            // every thread that used it has finished its operations: the
-            // state is dropped after the thread's last operation, and no other
-            // thread can reach an unlinked node.
+            // at any later time. No thread can reach it: it was unlinked, and
+            // every thread that could still hold it from before has finished
+            // its operations (the wait above).
             unsafe { free(ptr) };
         }
     }
@@ -121,10 +127,11 @@ fn prefilled<R: Reclaim>(scheme: R) -> Stack<u64, R> {
 /// `iters` push-and-pop pairs on `threads` threads.
 fn push_pop<R: Reclaim + Sync>(scheme: R, iters: u64, threads: usize) -> Duration {
     let stack = prefilled(scheme);
+    let done = Barrier::new(threads);
     parallel_with(
         iters,
         threads,
-        |_| FreeTheHoard,
+        |_| FreeTheHoard(&done),
         |_, t, i| {
             stack.push(black_box(t as u64 ^ i));
             black_box(stack.pop());
@@ -136,10 +143,11 @@ fn push_pop<R: Reclaim + Sync>(scheme: R, iters: u64, threads: usize) -> Duratio
 /// eight, and a push-and-pop pair.
 fn read_mostly<R: Reclaim + Sync>(scheme: R, iters: u64, threads: usize) -> Duration {
     let stack = prefilled(scheme);
+    let done = Barrier::new(threads);
     parallel_with(
         iters,
         threads,
-        |_| FreeTheHoard,
+        |_| FreeTheHoard(&done),
         |_, t, i| {
             if i % 8 == 7 {
                 stack.push(black_box(t as u64 ^ i));
@@ -245,7 +253,8 @@ impl Drop for Chain {
 /// above run one thread; `init` builds the thread's state before the clock
 /// starts, and the state is dropped after it stops.
 fn timed<S>(iters: u64, init: impl Fn() -> S + Sync, op: impl Fn(&mut S, u64) + Sync) -> Duration {
-    parallel_with(iters, 1, |_| (init(), FreeTheHoard), |(state, _), _, i| op(state, i))
+    let done = Barrier::new(1);
+    parallel_with(iters, 1, |_| (init(), FreeTheHoard(&done)), |(state, _), _, i| op(state, i))
 }
 
 /// The two compare-and-swaps of a push-and-pop pair, on a word no other
