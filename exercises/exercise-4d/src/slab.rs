@@ -436,7 +436,6 @@ impl<T> Slab<T> {
             }
         }
     }
-    // (`replace` is left out here: exercise 4d does not use it.)
 
     /// `true` if `key` names a value in the slab that is not being removed.
     /// Only a snapshot: another thread may remove the value right after.
