@@ -42,7 +42,8 @@ pub trait Reclaim {
     fn protect<'a, T>(&'a self, shield: &mut Self::Shield<'a>, src: &AtomicPtr<T>) -> *mut T;
 
     /// Hands over an unlinked node, freed (as a `Box<T>`) once no shield can
-    /// reach it.
+    /// reach it. Afterwards `shield` may protect nothing any more (a hazard
+    /// pointer clears its slot): the caller uses no pointer it protected.
     ///
     /// # Safety
     /// `ptr` comes from `Box::into_raw`, has been unlinked (no thread can
@@ -65,7 +66,11 @@ impl Reclaim for Domain {
         shield.protect(src)
     }
 
-    unsafe fn retire<'a, T>(&'a self, _: &mut HazardPointer<'a>, ptr: *mut T) {
+    unsafe fn retire<'a, T>(&'a self, shield: &mut HazardPointer<'a>, ptr: *mut T) {
+        // The retiring thread has unlinked the node and is done with it, but
+        // its own slot still names it: cleared first, or every scan (this
+        // retire's own included) would keep the node for a round.
+        shield.reset();
         // SAFETY: forwarded from the caller, who keeps `Reclaim::retire`'s
         // contract, which includes `Domain::retire_box`'s; the shields that
         // protect this scheme's nodes are this domain's hazard pointers.

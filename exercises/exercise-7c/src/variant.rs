@@ -199,11 +199,15 @@ impl Domain {
     ///   bare memory, always is).
     pub unsafe fn retire(&self, ptr: *mut (), free: unsafe fn(*mut ())) {
         let record = Box::into_raw(Box::new(Retired { ptr, free, next: ptr::null_mut() }));
+        // Counted before it is pushed: once pushed, another thread's scan may
+        // free it and take it off the count at once, and a count taken off
+        // before it was added would wrap below zero. Relaxed: the count only
+        // decides when to scan; still, this increment is sequenced before the
+        // Release push, whose record a scan takes with Acquire before its
+        // decrement, so no decrement can come before its increment.
+        let count = self.retired_count.fetch_add(1, Ordering::Relaxed) + 1;
         // SAFETY: `record` was just allocated and is not published yet.
         unsafe { self.push_retired(record, record) };
-        // Relaxed: the count only decides when to scan; the list itself is
-        // synchronised by its own Release/Acquire.
-        let count = self.retired_count.fetch_add(1, Ordering::Relaxed) + 1;
         if count >= self.retire_threshold() {
             self.reclaim();
         }
