@@ -3,6 +3,9 @@
 //! chapter 2's compact `Arc` and thin string for what is shared and small,
 //! chapter 3's popcount map for each session's flags, chapter 5's skiplist
 //! for the expiry order and chapter 1's Treiber stack for the buffer pool.
+//! The pool is a type parameter: [`HazardPoolStore`] is the same store with
+//! chapter 7's stack on hazard pointers as its pool, measured beside it while
+//! a thread stalls.
 //!
 //! The structures that reclaim memory through crossbeam-epoch (the stack, the
 //! popcount map and the skiplist) take a `&Guard` in their core API and are
@@ -46,9 +49,14 @@ struct Session {
     last_seen: AtomicU64,
 }
 
-/// The lean build: no lock around any whole collection.
+/// The lean build: no lock around any whole collection, with chapter 1's
+/// Treiber stack on the store's epoch collector as its buffer pool.
+pub type LeanStore = LeanStoreWith<TreiberStack<Vec<u8>>>;
+
+/// The lean build with the buffer pool `P`: [`LeanStore`], or
+/// [`HazardPoolStore`] with chapter 7's stack on hazard pointers.
 #[derive(Debug)]
-pub struct LeanStore {
+pub struct LeanStoreWith<P> {
     config: Config,
     tenants: Vec<CompactArc<TenantConfig>>,
     /// The sessions, preallocated; a key goes stale when its session ends.
@@ -59,11 +67,58 @@ pub struct LeanStore {
     /// slot from the session the entry was made for.
     expiry: SkipMap<(u64, u64), ()>,
     /// Response buffers, reused.
-    pool: TreiberStack<Vec<u8>>,
-    /// Reclaims what the stack, the flag maps and the skiplist retire.
+    pool: P,
+    /// Reclaims what the flag maps and the skiplist retire (and the pool, when
+    /// it is the Treiber stack).
     collector: Collector,
 }
 // ANCHOR_END: types
+
+/// The lean build with chapter 7's stack on hazard pointers as its buffer
+/// pool: its popped nodes are freed by the pool's own domain, whatever a
+/// stalled thread's pin holds back.
+pub type HazardPoolStore = LeanStoreWith<HazardPool>;
+
+/// Chapter 7's stack on a hazard-pointer domain of its own.
+pub type HazardPool = chapter_7::Stack<Vec<u8>, chapter_7::Domain>;
+
+// ANCHOR: pool
+/// A pool of response buffers, as the lean store uses it.
+pub trait BufferPool {
+    /// An empty pool; an epoch-based one is bound to `collector`.
+    fn bound_to(collector: &Collector) -> Self;
+    /// A buffer, if the pool has one.
+    fn take(&self, guard: &Guard) -> Option<Vec<u8>>;
+    /// Gives `buf` back for reuse.
+    fn give(&self, buf: Vec<u8>, guard: &Guard);
+}
+
+impl BufferPool for TreiberStack<Vec<u8>> {
+    fn bound_to(collector: &Collector) -> Self {
+        TreiberStack::with_collector(collector.clone())
+    }
+    fn take(&self, guard: &Guard) -> Option<Vec<u8>> {
+        self.pop(guard)
+    }
+    fn give(&self, buf: Vec<u8>, guard: &Guard) {
+        self.push(buf, guard)
+    }
+}
+
+impl BufferPool for HazardPool {
+    fn bound_to(_: &Collector) -> Self {
+        chapter_7::Stack::new_in(chapter_7::Domain::new())
+    }
+    // The store's epoch guard protects nothing here: the stack takes a
+    // hazard pointer of its own domain for each pop.
+    fn take(&self, _: &Guard) -> Option<Vec<u8>> {
+        self.pop()
+    }
+    fn give(&self, buf: Vec<u8>, _: &Guard) {
+        self.push(buf)
+    }
+}
+// ANCHOR_END: pool
 
 impl TenantConfig {
     /// Tenant `tenant`'s configuration (the chosen build keeps these too).
@@ -77,7 +132,7 @@ impl TenantConfig {
     }
 }
 
-impl LeanStore {
+impl<P: BufferPool> LeanStoreWith<P> {
     // ANCHOR: login
     fn login(&self, token: Token, tenant: u16, user_agent: &str, now: u64, guard: &Guard) -> Reply {
         let Some(config) = self.tenants.get(usize::from(tenant)) else { return Reply::NotFound };
@@ -119,13 +174,13 @@ impl LeanStore {
     // ANCHOR_END: with_session
 
     fn lookup(&self, token: Token, now: u64, guard: &Guard) -> Reply {
-        let mut buf = self.pool.pop(guard).unwrap_or_else(|| Vec::with_capacity(PAGE_BYTES));
+        let mut buf = self.pool.take(guard).unwrap_or_else(|| Vec::with_capacity(PAGE_BYTES));
         let reply = self.with_session(token, now, |s| {
             let flags = s.flags.iter(guard).fold(0u64, |bits, (f, _)| bits | f.bit());
             let page = render(&mut buf, s.tenant.name.as_str(), s.user_agent.as_str(), token, flags, now);
             Reply::Found { tenant: s.tenant.id, rate_limit: s.tenant.rate_limit, flags, page }
         });
-        self.pool.push(buf, guard);
+        self.pool.give(buf, guard);
         reply.unwrap_or(Reply::NotFound)
     }
 
@@ -168,19 +223,19 @@ impl LeanStore {
     // ANCHOR_END: sweep
 }
 
-impl SessionStore for LeanStore {
+impl<P: BufferPool + Sync> SessionStore for LeanStoreWith<P> {
     type Handle = LocalHandle;
 
     fn new(config: Config) -> Self {
         let tenants = (0..config.tenants).map(|t| CompactArc::new(TenantConfig::of(t))).collect();
         let collector = Collector::new();
-        LeanStore {
+        LeanStoreWith {
             config,
             tenants,
             sessions: Slab::with_capacity(config.capacity),
             index: ShardedMap::new(),
             expiry: SkipMap::with_collector(collector.clone()),
-            pool: TreiberStack::with_collector(collector.clone()),
+            pool: P::bound_to(&collector),
             collector,
         }
     }
@@ -244,7 +299,7 @@ impl SessionStore for LeanStore {
     // ANCHOR_END: reclaim
 
     fn teardown(self, probe: &mut dyn FnMut(Component)) {
-        let LeanStore { config: _, tenants, sessions, index, expiry, pool, collector } = self;
+        let LeanStoreWith { config: _, tenants, sessions, index, expiry, pool, collector } = self;
         free(probe, Component::BufferPool, pool);
         free(probe, Component::ExpiryOrder, expiry);
         // The slab cannot be walked, but the index names every live session.

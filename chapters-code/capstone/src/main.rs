@@ -16,7 +16,7 @@
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use capstone::chosen_store::ChosenStore;
-use capstone::lean_store::LeanStore;
+use capstone::lean_store::{HazardPoolStore, LeanStore};
 use capstone::measure::{self, HeldBack, Memory, MemoryRun};
 use capstone::std_store::StdStore;
 use capstone::workload::{Component, Config, MIX, SessionStore};
@@ -84,6 +84,10 @@ struct Figures {
     single_excess: Option<isize>,
     /// What a fresh store retained while one thread held it back (first load only).
     held: Option<HeldBack>,
+    /// The same, for the lean build with its buffer pool on chapter 7's
+    /// hazard pointers (the lean child only).
+    #[serde(default)]
+    held_hazard_pool: Option<HeldBack>,
     /// The throughput runs (first load only).
     speed: Vec<Speed>,
 }
@@ -101,7 +105,7 @@ impl Figures {
     fn of(run: MemoryRun) -> Figures {
         // Read now: what runs next must not raise it.
         let hwm_kib = measure::proc_status_kib("VmHWM");
-        Figures { run, hwm_kib, single_excess: None, held: None, speed: Vec::new() }
+        Figures { run, hwm_kib, single_excess: None, held: None, held_hazard_pool: None, speed: Vec::new() }
     }
 
     fn print(&self) {
@@ -122,6 +126,21 @@ fn reclaimed(run: &MemoryRun) -> Memory {
 // ANCHOR: child
 /// The child: one build, measured, its figures printed as JSON.
 fn child<S: SessionStore>(plan: Plan) {
+    figures::<S>(plan).print();
+}
+
+/// The lean build's child: its figures, and the stalled-thread run again
+/// with the buffer pool on hazard pointers (chapter 7), the one change.
+fn lean_child(plan: Plan) {
+    let mut figures = figures::<LeanStore>(plan);
+    let warm_up = plan.memory_requests / 3;
+    figures.held_hazard_pool =
+        Some(measure::held_back_run::<HazardPoolStore>(plan.config, MEMORY_THREADS, warm_up, plan.held_requests, SEED));
+    figures.print();
+}
+
+/// One build's figures.
+fn figures<S: SessionStore>(plan: Plan) -> Figures {
     let run = measure::memory_run::<S>(plan.config, MEMORY_THREADS, plan.memory_requests, SEED);
     let mut figures = Figures::of(run);
     // The same requests on one thread: nobody else can hold the epoch back.
@@ -136,7 +155,7 @@ fn child<S: SessionStore>(plan: Plan) {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         figures.speed.push(Speed { threads, requests: tally.requests, nanos });
     }
-    figures.print();
+    figures
 }
 
 /// The child at the second load level: the memory run alone.
@@ -330,6 +349,7 @@ fn report(plan: Plan, first: [&Figures; 3], crowded: [&Figures; 3]) -> Tables {
     });
     line("the peak's excess, in requests' worth of retired bytes", &|i, f| worth(f, held[i]));
     tables.grid(peak);
+    tables.grid(hazard_pool(first[1]));
 
     tables.grid(breakdown(
         "Where the bytes are",
@@ -428,6 +448,44 @@ fn report(plan: Plan, first: [&Figures; 3], crowded: [&Figures; 3]) -> Tables {
     tables
 }
 
+/// The lean build's stalled-thread run twice: its buffer pool on the store's
+/// epoch collector (chapter 1's stack), and on chapter 7's hazard pointers.
+fn hazard_pool(lean: &Figures) -> Grid {
+    let unit = unit();
+    let mut grid = Grid::new(
+        "A stalled thread, with the buffer pool on hazard pointers",
+        vec![
+            Column::text("measure"),
+            Column::number("pool on epochs"),
+            Column::number("pool on hazard pointers"),
+            Column::number("hazard pointers / epochs"),
+        ],
+    );
+    grid.note(vec![Cell::text(
+        ": the lean build's held-back run of the table above, twice in its process with the same seed: as it is, \
+         and with its buffer pool on chapter 7's Treiber stack on hazard pointers (the flag maps and the \
+         expiry skiplist stay on epochs, and the held-back thread's pin still holds their garbage).",
+    )]);
+    let pair = [lean.held, lean.held_hazard_pool];
+    let mut row = |name: &str, value: &dyn Fn(HeldBack) -> f64, places: Option<u8>| {
+        let cells = pair.map(|h| match (h, places) {
+            (Some(h), None) => Cell::count(value(h).round() as i64),
+            (Some(h), Some(p)) => Cell::decimal(value(h), p),
+            (None, _) => Cell::NotMeasured,
+        });
+        let ratio = match pair {
+            [Some(e), Some(h)] if value(e) > 0.0 => Cell::decimal(value(h) / value(e), 2),
+            _ => Cell::Empty,
+        };
+        grid.row([vec![Cell::text(name)], cells.to_vec(), vec![ratio]].concat());
+    };
+    row("requests served while one thread was held back", &|h| h.requests as f64, None);
+    row(&format!("{unit} retired and not freed when it let go"), &|h| h.retained.chunk as f64, None);
+    row("the same, per request", &|h| h.retained.chunk as f64 / h.requests.max(1) as f64, Some(1));
+    row(&format!("peak {unit} live, up to the release"), &|h| h.peak_chunk as f64, None);
+    grid
+}
+
 /// The third build's target (issue #19): at most 0.6 times the std build's
 /// chunk bytes at both loads, at least its throughput at 1 and 2 threads;
 /// the lean build's ratios beside it.
@@ -481,7 +539,7 @@ fn main() {
         Some("lean") if crowded => crowded_child::<LeanStore>(plan),
         Some("chosen") if crowded => crowded_child::<ChosenStore>(plan),
         Some("std") => child::<StdStore>(plan),
-        Some("lean") => child::<LeanStore>(plan),
+        Some("lean") => lean_child(plan),
         Some("chosen") => child::<ChosenStore>(plan),
         Some(other) => {
             eprintln!("unknown variant `{other}` (std, lean or chosen)");

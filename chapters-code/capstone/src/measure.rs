@@ -205,6 +205,9 @@ pub struct HeldBack {
     /// What was live when the holder let go, less what was live once
     /// everything waiting had been reclaimed: the nodes retired and not freed.
     pub retained: Memory,
+    /// The most chunk bytes live at once in the run, up to the release.
+    #[serde(default)]
+    pub peak_chunk: isize,
 }
 
 /// Runs `warm_up` requests on each of `threads` threads to reach the steady
@@ -222,16 +225,17 @@ pub fn held_back_run<S: SessionStore>(config: Config, threads: usize, warm_up: u
             s.spawn(|| {
                 test_kit::alloc::track_current_thread(true);
                 let handle = store.handle();
-                let mut at_release = Memory::default();
+                let (mut at_release, mut peak) = (Memory::default(), 0);
                 warm.wait();
                 store.holding_back(&handle, &mut || {
                     pinned.wait();
                     done.wait();
-                    at_release = Memory::live(&scope.report());
+                    let report = scope.report();
+                    (at_release, peak) = (Memory::live(&report), report.peak_chunk);
                 });
                 let last = reclaim_all(&store, &handle, &scope);
                 drop(handle);
-                at_release.minus(last)
+                (at_release.minus(last), peak)
             })
         });
         test_kit::stress::run(threads, seed, |worker| {
@@ -247,7 +251,8 @@ pub fn held_back_run<S: SessionStore>(config: Config, threads: usize, warm_up: u
         untracked(|| holder.join().unwrap_or_default())
     });
     drop(store);
-    HeldBack { requests: held * threads as u64, retained }
+    let (retained, peak_chunk) = retained;
+    HeldBack { requests: held * threads as u64, retained, peak_chunk }
 }
 // ANCHOR_END: held_back
 

@@ -5,7 +5,7 @@
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use capstone::chosen_store::ChosenStore;
-use capstone::lean_store::LeanStore;
+use capstone::lean_store::{HazardPoolStore, LeanStore};
 use capstone::measure::{Memory, held_back_run, memory_run};
 use capstone::std_store::StdStore;
 use capstone::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
@@ -14,11 +14,14 @@ use rand::rngs::SmallRng;
 use test_kit::alloc::assert_no_leaks;
 
 // ANCHOR: differential
-/// One client's request stream, served by the three builds one request at a
-/// time: every answer must be the same. A small capacity makes some logins `Full`.
+/// One client's request stream, served by the three builds (and the lean
+/// build with its buffer pool on hazard pointers) one request at a time:
+/// every answer must be the same. A small capacity makes some logins `Full`.
 fn same_answers(config: Config, requests: usize, seed: u64) {
     let (std, lean, chosen) = (StdStore::new(config), LeanStore::new(config), ChosenStore::new(config));
     let (std_handle, lean_handle, chosen_handle) = (std.handle(), lean.handle(), chosen.handle());
+    let hazard = HazardPoolStore::new(config);
+    let hazard_handle = hazard.handle();
     let mut client = Client::new(config, SmallRng::seed_from_u64(seed), 0, 1, 0, 0);
     let mut seen_full = false;
     for i in 0..requests {
@@ -26,6 +29,8 @@ fn same_answers(config: Config, requests: usize, seed: u64) {
         let expected = std.serve(&std_handle, now, &request);
         assert_eq!(lean.serve(&lean_handle, now, &request), expected, "lean, request {i} at tick {now}: {request:?}");
         assert_eq!(chosen.serve(&chosen_handle, now, &request), expected, "chosen, request {i}: {request:?}");
+        let hazard_pool = hazard.serve(&hazard_handle, now, &request);
+        assert_eq!(hazard_pool, expected, "lean with its pool on hazard pointers, request {i}: {request:?}");
         seen_full |= expected == Reply::Full;
         assert_eq!(lean.live_sessions(), std.live_sessions(), "after request {i}");
         assert_eq!(chosen.live_sessions(), std.live_sessions(), "after request {i}");
@@ -92,6 +97,11 @@ fn lean_build_accounts_for_every_session() {
 #[test]
 fn chosen_build_accounts_for_every_session() {
     every_session_accounted_for::<ChosenStore>();
+}
+
+#[test]
+fn lean_build_with_a_hazard_pointer_pool_accounts_for_every_session() {
+    every_session_accounted_for::<HazardPoolStore>();
 }
 // ANCHOR_END: conservation
 
@@ -191,6 +201,11 @@ fn only_the_lean_build_retains_while_held_back() {
     assert_eq!((chosen.requests, chosen.retained.requested), (2 * held, 0), "{chosen:?}");
     let lean = held_back_run::<LeanStore>(Config::SMALL, 2, warm_up, held, 5);
     assert!(lean.retained.requested > 0, "{lean:?}");
+    // With its pool on hazard pointers the lean build still retains what its
+    // skiplist and flag maps retire (on epochs), but not the pool's nodes.
+    let hazard = held_back_run::<HazardPoolStore>(Config::SMALL, 2, warm_up, held, 5);
+    assert!(hazard.retained.requested > 0, "{hazard:?}");
+    assert!(hazard.retained.blocks < lean.retained.blocks, "{hazard:?} against {lean:?}");
 }
 
 // ANCHOR: crossover
