@@ -50,6 +50,19 @@ pub fn collect_estimates(dir: &Path, since: SystemTime) -> Vec<Estimate> {
     rows
 }
 
+/// An estimate with an exact mean (no interval), for the renderers' tests.
+#[cfg(test)]
+pub fn exact(group: &str, function: &str, value: &str, mean_ns: f64) -> Estimate {
+    Estimate {
+        group: group.into(),
+        function: function.into(),
+        value: value.into(),
+        mean_ns,
+        low_ns: mean_ns,
+        high_ns: mean_ns,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

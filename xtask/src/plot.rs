@@ -108,16 +108,7 @@ pub fn throughput_svg(rows: &[Estimate], caption: &str, cores: usize) -> String 
                 let (px, py) = p.split_once(',').expect("a point is `x,y`");
                 svg.push_str(&format!("<circle cx=\"{px}\" cy=\"{py}\" r=\"3\" fill=\"{colour}\"/>\n"));
             }
-            let ly = y0 + 40.0 + c as f64 * 18.0;
-            svg.push_str(&format!(
-                "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
-                left + plot_w + 12.0,
-                left + plot_w + 32.0,
-                left + plot_w + 38.0,
-                ly + 4.0,
-                escape(contender)
-            ));
+            svg.push_str(&legend_entry(left + plot_w + 12.0, y0 + 40.0 + c as f64 * 18.0, colour, contender));
         }
     }
     svg.push_str("</svg>\n");
@@ -342,19 +333,23 @@ pub fn lines_svg(plot: &LinePlot, caption: &str) -> String {
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
             points.join(" ")
         ));
-        let ly = top + 10.0 + c as f64 * 18.0;
-        svg.push_str(&format!(
-            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
-            left + plot_w + 12.0,
-            left + plot_w + 32.0,
-            left + plot_w + 38.0,
-            ly + 4.0,
-            escape(&series.name)
-        ));
+        svg.push_str(&legend_entry(left + plot_w + 12.0, top + 10.0 + c as f64 * 18.0, colour, &series.name));
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// One legend entry: a short stroke of `colour` from `x`, at height `y`, and
+/// `label` after it.
+fn legend_entry(x: f64, y: f64, colour: &str, label: &str) -> String {
+    format!(
+        "<line x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+        x + 20.0,
+        x + 26.0,
+        y + 4.0,
+        escape(label)
+    )
 }
 
 #[cfg(test)]
@@ -365,14 +360,7 @@ mod tests {
 
     #[test]
     fn the_plot_has_a_line_per_contender_and_a_panel_per_group() {
-        let est = |group: &str, function: &str, value: &str, mean_ns: f64| Estimate {
-            group: group.into(),
-            function: function.into(),
-            value: value.into(),
-            mean_ns,
-            low_ns: mean_ns,
-            high_ns: mean_ns,
-        };
+        let est = crate::criterion::exact;
         let rows = [
             est("push", "a<b>", "1", 10.0),
             est("push", "a<b>", "2", 8.0),

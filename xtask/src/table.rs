@@ -328,14 +328,7 @@ mod tests {
 
     #[test]
     fn the_relative_table_divides_by_the_baseline_in_the_same_group_and_count() {
-        let est = |group: &str, function: &str, value: &str, mean_ns: f64| Estimate {
-            group: group.into(),
-            function: function.into(),
-            value: value.into(),
-            mean_ns,
-            low_ns: mean_ns,
-            high_ns: mean_ns,
-        };
+        let est = crate::criterion::exact;
         let rows = [
             est("push", "a", "1", 30.0),
             est("push", "base", "1", 20.0),

@@ -16,7 +16,7 @@
 
 use chapter_7::hazard::{Domain, HazardPointer};
 use chapter_7::naive;
-use chapter_7::reclaim::Epoch;
+use chapter_7::reclaim::{Epoch, Reclaim};
 use chapter_7::stack::Stack;
 use loom_facade::epoch::Collector;
 use loom_facade::sync::Arc;
@@ -107,14 +107,14 @@ fn s(v: &str) -> String {
 }
 
 // ANCHOR: stack
-/// Two pops race on a stack of two on hazard pointers, whose domain scans at
-/// every retire: each pop gets a different value, and neither reads a node
-/// the other's scan freed (the values are `String`s whose buffers loom
-/// tracks, and the nodes' `UnsafeCell`s make loom check every read).
-#[test]
-fn hazard_stack_pop_races_pop() {
-    loom_facade::model(|| {
-        let stack = Arc::new(Stack::new_in(Domain::with_retire_threshold(0)));
+/// Two pops race on a stack of two: each pop gets a different value, and
+/// neither reads a node the other freed (the values are `String`s whose
+/// buffers loom tracks, and the nodes' `UnsafeCell`s make loom check every
+/// read). On hazard pointers the domain scans at every retire, so a node is
+/// freed as early as the protocol allows.
+fn pop_races_pop<R: Reclaim + Send + Sync + 'static>(make: fn() -> R) {
+    loom_facade::model(move || {
+        let stack = Arc::new(Stack::new_in(make()));
         stack.push(s("a"));
         stack.push(s("b"));
         let other = {
@@ -130,11 +130,10 @@ fn hazard_stack_pop_races_pop() {
     });
 }
 
-/// A push races a pop on a stack of one, on hazard pointers.
-#[test]
-fn hazard_stack_push_races_pop() {
-    loom_facade::model(|| {
-        let stack = Arc::new(Stack::new_in(Domain::with_retire_threshold(0)));
+/// A push races a pop on a stack of one.
+fn push_races_pop<R: Reclaim + Send + Sync + 'static>(make: fn() -> R) {
+    loom_facade::model(move || {
+        let stack = Arc::new(Stack::new_in(make()));
         stack.push(s("a"));
         let pusher = {
             let stack = stack.clone();
@@ -148,24 +147,33 @@ fn hazard_stack_push_races_pop() {
         assert_eq!(both, [s("a"), s("b")], "a value was lost or duplicated");
     });
 }
+
+fn eager_domain() -> Domain {
+    Domain::with_retire_threshold(0)
+}
+
+fn local_epoch() -> Epoch {
+    Epoch::with_collector(Collector::new())
+}
+
+#[test]
+fn hazard_stack_pop_races_pop() {
+    pop_races_pop(eager_domain);
+}
+
+#[test]
+fn hazard_stack_push_races_pop() {
+    push_races_pop(eager_domain);
+}
 // ANCHOR_END: stack
 
-/// Two pops race on the same stack code on epochs (a collector per model).
+/// The same stack code on epochs, a collector per model.
 #[test]
 fn epoch_stack_pop_races_pop() {
-    loom_facade::model(|| {
-        let collector = Collector::new();
-        let stack = Arc::new(Stack::new_in(Epoch::with_collector(collector)));
-        stack.push(s("a"));
-        stack.push(s("b"));
-        let other = {
-            let stack = stack.clone();
-            thread::spawn(move || stack.pop())
-        };
-        let mine = stack.pop();
-        let theirs = other.join().unwrap();
-        let mut both = [mine.expect("two values, two pops"), theirs.expect("two values, two pops")];
-        both.sort();
-        assert_eq!(both, [s("a"), s("b")], "a value was lost or duplicated");
-    });
+    pop_races_pop(local_epoch);
+}
+
+#[test]
+fn epoch_stack_push_races_pop() {
+    push_races_pop(local_epoch);
 }
