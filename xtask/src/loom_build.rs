@@ -1,11 +1,41 @@
 //! The loom build: the one way every command compiles a loom test target.
 
 use crate::process::cargo;
+use crate::seed::seeded;
 use crate::workspace::target_dir;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The cfgs a loom build needs: loom's own, and crossbeam-epoch's loom mode.
 pub const LOOM_RUSTFLAGS: &str = "--cfg loom --cfg crossbeam_loom";
+
+/// The lab's scratch copy of the checkout builds in `<target>/<this>`.
+pub const LAB_SCRATCH_TARGET: &str = "lab/scratch-target";
+
+/// The lab's traced loom build (patched loom and crossbeam-epoch) builds in
+/// `<its target>/<this>`.
+pub const TRACED: &str = "loom-traced";
+
+/// Every folder a loom build of this checkout's crates happens in:
+/// `cargo xtask loom`'s, the mutants', and the lab's traced builds of the
+/// checkout and of its self-test's scratch copy.
+pub fn loom_build_folders() -> Vec<PathBuf> {
+    let target = target_dir();
+    vec![
+        target.join("loom"),
+        target.join("mutants/target"),
+        target.join(TRACED),
+        target.join(LAB_SCRATCH_TARGET).join(TRACED),
+    ]
+}
+
+/// Before a loom build in `folder` (one of [`loom_build_folders`]): copies
+/// in the crates.io dependencies the other loom builds have compiled, the
+/// same crates with the same flags where their features agree (see `seed`).
+/// Returns what to tell the reader, if anything.
+pub fn seed_loom_folder(folder: &Path) -> Option<String> {
+    seeded(folder, &loom_build_folders(), "the other loom builds")
+}
 
 /// A loom build of `package`'s test target `target`, in `<target>/loom`
 /// (changing `RUSTFLAGS` would otherwise rebuild everything each time).

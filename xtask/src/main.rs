@@ -22,6 +22,7 @@ mod memory_tables;
 mod plot;
 mod process;
 mod rustup;
+mod seed;
 mod steps;
 mod stub_gen;
 mod table;

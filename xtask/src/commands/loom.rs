@@ -3,14 +3,17 @@
 //! every crate.
 
 use crate::cli::LoomArgs;
-use crate::loom_build::loom_command;
+use crate::loom_build::{loom_command, seed_loom_folder};
 use crate::process::run_visible;
-use crate::workspace::{checked_packages, test_targets};
+use crate::workspace::{checked_packages, target_dir, test_targets};
 use anyhow::{Result, bail};
 
 pub fn run(args: LoomArgs) -> Result<()> {
     if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
         println!("loom: LOOM_MAX_PREEMPTIONS unset, models use the facade's bound of 3");
+    }
+    if let Some(said) = seed_loom_folder(&target_dir().join("loom")) {
+        println!("{said}");
     }
     let mut failed = Vec::new();
     for package in checked_packages(args.chapter, !args.without_solutions) {

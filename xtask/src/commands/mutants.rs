@@ -6,7 +6,7 @@
 use crate::cli::MutantsArgs;
 use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
-use crate::loom_build::loom_command;
+use crate::loom_build::{loom_command, seed_loom_folder};
 use crate::process::run_captured;
 use crate::workspace::{ExerciseId, copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
@@ -21,6 +21,11 @@ pub fn run(args: MutantsArgs) -> Result<()> {
     let mut failed = Vec::new();
     for (n, mutants) in lists {
         let solution = format!("solution-{n}");
+        // Before each solution: the lab's self-test, running alongside,
+        // may have compiled more of the dependencies by now.
+        if let Some(said) = seed_loom_folder(&target_dir().join("mutants/target")) {
+            println!("{said}");
+        }
         for mutant in &mutants {
             if let Some(failure) = check(&solution, mutant, &scratch)? {
                 failed.push(failure);

@@ -216,7 +216,7 @@ fn prepare_traced(checkout: &Path, target: &Path) -> Result<LoomBuild> {
         config.push(format!("patch.crates-io.{name}.path={}", serde_json::Value::from(path)));
     }
     let cwd = shadow_workspace(checkout, target)?;
-    Ok(LoomBuild { cwd, target: target.join("loom-traced"), config, traced: true, plain_because: None })
+    Ok(LoomBuild { cwd, target: target.join(crate::loom_build::TRACED), config, traced: true, plain_because: None })
 }
 
 /// The version of `name` from crates.io that `Cargo.lock` pins.

@@ -195,6 +195,9 @@ pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Res
     if let Some(why) = &lb.plain_because {
         out.say(format!("(the loom models run on plain loom, so a failure comes without its interleaving: {why})"));
     }
+    if let Some(said) = crate::loom_build::seed_loom_folder(&lb.target) {
+        out.say(said);
+    }
     let mut build = cargo();
     build.current_dir(&lb.cwd).env("CARGO_TARGET_DIR", &lb.target).env("RUSTFLAGS", LOOM_RUSTFLAGS);
     if lb.traced {
@@ -521,6 +524,17 @@ fn miri(
         cmd.args(["miri", "test", "-p", package, "--no-fail-fast"]).args(&selection);
         cmd
     };
+    // The self-test's scratch copy builds for Miri in a folder of its own:
+    // the dependencies `cargo xtask miri` has built are copied in first.
+    if co.target != crate::workspace::target_dir()
+        && let Some(said) = crate::seed::seeded(
+            &co.target.join("miri"),
+            &[crate::workspace::target_dir().join("miri")],
+            "`cargo xtask miri`'s build",
+        )
+    {
+        out.say(said);
+    }
     let mut build = nightly();
     build.arg("--no-run");
     if let Built::Errors(errors) = build_tests(build, package, out, timer, "for Miri")? {
