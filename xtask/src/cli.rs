@@ -230,6 +230,11 @@ pub struct BenchArgs {
     /// quick settings, then the memory table and bar plot
     #[arg(long)]
     pub report: bool,
+    /// Measure nothing: render the tables and plots again from the saved
+    /// runs (`bench.json`, `memory.json`), after a change to a renderer or to
+    /// a chapter's `targets.toml`
+    #[arg(long, conflicts_with_all = ["quick", "report", "criterion_args"])]
+    pub rerender: bool,
     /// Arguments for criterion, after `--` (e.g. a benchmark filter)
     #[arg(last = true, value_name = "CRITERION_ARGS")]
     pub criterion_args: Vec<String>,

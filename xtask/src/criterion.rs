@@ -1,13 +1,70 @@
-//! Reading criterion's results (`<target>/criterion/**/new/*.json`).
+//! Reading criterion's results (`<target>/criterion/**/new/*.json`), and a
+//! chapter's bench run saved as data beside its tables (`bench.json`).
 
-use crate::workspace::files_under;
+use crate::generated::{chapter_dir, write};
+use crate::workspace::{Chapter, files_under};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// One `cargo xtask bench` run of a chapter, as saved in its generated
+/// folder (`bench.json`): the estimates its tables and plots are rendered
+/// from, with where and how they were measured. `cargo xtask bench N
+/// --rerender` renders them again without measuring.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BenchRun {
+    pub about: String,
+    /// The command that measured them.
+    pub command: String,
+    /// Criterion's settings, in words.
+    pub settings: String,
+    /// The machine, date and commit (`generated::provenance`).
+    pub provenance: String,
+    /// The machine's cores, marked on the throughput plot.
+    pub cores: usize,
+    pub rows: Vec<Estimate>,
+}
+
+impl BenchRun {
+    pub fn new(command: String, settings: &str, provenance: String, cores: usize, rows: Vec<Estimate>) -> Self {
+        BenchRun {
+            about: "Written by `cargo xtask bench`: criterion's estimates of this chapter's benchmarks, from which \
+                    bench.md, bench.svg, breakdown.md, breakdown.svg and targets.md are rendered."
+                .to_owned(),
+            command,
+            settings: settings.to_owned(),
+            provenance,
+            cores,
+            rows,
+        }
+    }
+
+    fn file(c: Chapter) -> PathBuf {
+        chapter_dir(c).join("bench.json")
+    }
+
+    /// "Measured by `…` (…) on …." for the tables' captions.
+    pub fn measured(&self) -> String {
+        format!("Measured by `{}` ({}) on {}.", self.command, self.settings, self.provenance)
+    }
+
+    pub fn save(&self, c: Chapter) -> Result<()> {
+        write(&Self::file(c), &(serde_json::to_string_pretty(self)? + "\n"))
+    }
+
+    /// The chapter's saved run, if it has one.
+    pub fn load(c: Chapter) -> Result<Option<BenchRun>> {
+        let path = Self::file(c);
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
+        serde_json::from_str(&text).map(Some).with_context(|| format!("{} is not a saved bench run", path.display()))
+    }
+}
 
 /// Criterion's estimate of one benchmark: a contender in a group, at one
 /// parameter value (the thread count), in nanoseconds per operation.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Estimate {
     pub group: String,
     pub function: String,

@@ -3,7 +3,8 @@
 //! When `cargo xtask outputs` writes an output, it records beside it, in the
 //! chapter's generated folder, a fingerprint of the files the output depends
 //! on: every file of the chapter's crate (but `book-outputs.toml`, whose
-//! entries are compared one by one), and the `inputs` its
+//! entries are compared one by one, and `targets.toml`, which no command
+//! reads: it only says what `targets.md` computes), and the `inputs` its
 //! `book-outputs.toml` entry adds (another crate the command runs). The
 //! records are one JSON file a chapter, `outputs.json`, read and written with
 //! serde. `cargo xtask check-book` recomputes every fingerprint and names
@@ -120,7 +121,8 @@ pub fn fingerprint(repo: &Path, inputs: &[String]) -> Result<String> {
 }
 
 /// Every file under `inputs`, named relative to `repo` with `/`, sorted by
-/// that name, each once; `target` folders and `book-outputs.toml` are skipped.
+/// that name, each once; `target` folders, `book-outputs.toml` and
+/// `targets.toml` are skipped.
 fn files(repo: &Path, inputs: &[String]) -> Result<Vec<(String, PathBuf)>> {
     let mut found = BTreeMap::new();
     for input in inputs {
@@ -136,7 +138,11 @@ fn files(repo: &Path, inputs: &[String]) -> Result<Vec<(String, PathBuf)>> {
             // says (its command, inputs and shown command) is compared with
             // the record and the output's first line, so adding or changing
             // one entry does not make the chapter's other outputs stale.
-            if !entry.file_type().is_file() || entry.file_name() == lists::BOOK_OUTPUTS {
+            // Nor are a chapter's targets, which only the targets table reads.
+            if !entry.file_type().is_file()
+                || entry.file_name() == lists::BOOK_OUTPUTS
+                || entry.file_name() == crate::targets::FILE
+            {
                 continue;
             }
             let rel = entry.path().strip_prefix(repo).unwrap_or(entry.path());

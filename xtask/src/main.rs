@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 
+mod bench_render;
 mod breakdown;
 mod criterion;
 mod diagram_render;
@@ -26,6 +27,7 @@ mod seed;
 mod steps;
 mod stub_gen;
 mod table;
+mod targets;
 mod workspace;
 
 use clap::Parser;

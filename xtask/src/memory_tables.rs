@@ -59,6 +59,8 @@ fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
         if write_tables {
             let text = format!("{markdown}\n*Measured by `cargo xtask memory {}` on {}.*\n", c.arg(), provenance());
             write(&chapter_dir(c).join(file), &text)?;
+            // The tables as data too, for the targets table.
+            write(&crate::targets::memory_json(c), &(tables.to_json() + "\n"))?;
             let caption = format!("cargo xtask memory {} · {}", c.arg(), provenance());
             let memory: Vec<_> = tables
                 .tables
@@ -82,6 +84,7 @@ fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
                     write(&chapter_dir(c).join(format!("memory-{}.svg", plot.name)), &lines_svg(plot, &caption))?;
                 }
             }
+            crate::targets::write(c)?;
         }
     }
     Ok(())

@@ -6,13 +6,15 @@
 //! (`book-outputs.toml`, `mutants.toml`) are well formed, and every output
 //! quoted is recorded as written from the code as it is now.
 
+use crate::bench_render;
 use crate::diagram_render;
 use crate::doc_blocks;
 use crate::exercise_info;
 use crate::fingerprint;
 use crate::lists;
 use crate::table::cells_in_row;
-use crate::workspace::{files_under, relative, root};
+use crate::targets;
+use crate::workspace::{chapters, files_under, relative, root};
 use anyhow::{Context, Result, bail};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::path::{Path, PathBuf};
@@ -123,9 +125,24 @@ pub fn run() -> Result<()> {
     problems.extend(lists::problems());
     // Every output of `book-outputs.toml` was written from its inputs as they are now.
     problems.extend(fingerprint::problems());
+    // The bench tables and plots, and the targets tables, are what the saved
+    // measurements render to.
+    for c in chapters() {
+        match bench_render::stale_renderings(c) {
+            Ok(stale) => problems.extend(stale),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+        if let Err(e) = targets::check(c) {
+            problems.push(format!("{e:#}"));
+        }
+    }
     for entry in files_under(&generated) {
-        // The records of `cargo xtask outputs` are for xtask, not for a page.
-        if entry.file_name().is_some_and(|n| n == fingerprint::RECORDS_FILE) {
+        // The records of `cargo xtask outputs` and the saved measurements
+        // are data for xtask, not for a page.
+        if entry
+            .file_name()
+            .is_some_and(|n| [fingerprint::RECORDS_FILE, "bench.json", "memory.json"].iter().any(|f| n == *f))
+        {
             continue;
         }
         let rel = relative(&entry);
