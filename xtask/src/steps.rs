@@ -74,14 +74,6 @@ pub const STEPS: &[Step] = &[
         actions: &[Xtask(&["mutants"])],
     },
     Step {
-        name: "exercise runner (lab) self-test",
-        proves: "each exercise stub compiles and fails its tests and its loom models (so they test something); \
-                 each solution, put in the stub's place, passes its tests, loom models and Miri; the exercise \
-                 runner reports each of these, a compile error in a broken copy and each deliberate mistake as \
-                 a reader needs it",
-        actions: &[Xtask(&["lab", "selftest"])],
-    },
-    Step {
         name: "benches (test mode)",
         proves: "every benchmark runs once without panicking",
         actions: &[Cargo(&["test", "--benches"])],
@@ -100,6 +92,14 @@ pub const STEPS: &[Step] = &[
         proves: "every loom model of every chapter and support crate (each solution's models run in the lab \
                  self-test)",
         actions: &[Xtask(&["loom", "--without-solutions"])],
+    },
+    Step {
+        name: "exercise runner (lab) self-test",
+        proves: "each exercise stub compiles and fails its tests and its loom models (so they test something); \
+                 each solution, put in the stub's place, passes its tests, loom models and Miri; the exercise \
+                 runner reports each of these, a compile error in a broken copy and each deliberate mistake as \
+                 a reader needs it",
+        actions: &[Xtask(&["lab", "selftest"])],
     },
     Step {
         name: "miri",
@@ -143,7 +143,10 @@ pub const STEPS: &[Step] = &[
 /// on two cores they use the core that the other steps leave idle while those
 /// run tests. The book and its browser test follow the tools they need: at
 /// the end of the list they would leave a core idle for minutes, waiting for
-/// nothing. Each must consist of commands only (no `Call`).
+/// nothing. A background step's place in the list is where the list waits
+/// for it: the lab's self-test and Miri, the longest, come after the last
+/// step run in the foreground, which then never waits while it has work of
+/// its own. Each must consist of commands only (no `Call`).
 pub const ALONGSIDE: &[&[&str]] =
     &[&["miri"], &["exercise runner (lab) self-test"], &["book tools", "book", "book in a browser"]];
 
