@@ -6,21 +6,29 @@
 //!   that starts with 64 elements, so it never runs dry. The naive list is
 //!   not here: its pop is a use-after-free when two threads pop at once.
 //! - `push`: each operation pushes one value into a structure made fresh for
-//!   each batch; building and dropping it is not timed. All four contenders.
+//!   each batch; building and dropping it is not timed. All four contenders,
+//!   and the stack again with its push that pins nothing.
+//!
+//! Before each batch, untimed, a contender settles what earlier batches left
+//! (the stack: the garbage retired to the default collector).
 
 use chapter_1::naive::List;
 use chapter_1::stack::TreiberStack;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_queue::SegQueue;
+use loom_facade::epoch;
 use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::Duration;
 use test_kit::bench::{parallel, thread_counts};
 
-/// The three operations a contender offers the workloads.
+/// The operations a contender offers the workloads.
 trait Contender: Sync + Default {
     fn push(&self, value: u64);
     fn pop(&self) -> Option<u64>;
+    /// Before a batch, untimed: whatever earlier batches left behind that
+    /// this batch would otherwise pay for.
+    fn settle() {}
 }
 
 impl Contender for TreiberStack<u64> {
@@ -29,6 +37,37 @@ impl Contender for TreiberStack<u64> {
     }
     fn pop(&self) -> Option<u64> {
         self.pop_pinned()
+    }
+    /// The stack retires its nodes to the default collector, which every
+    /// batch shares: without this, the first batch of `push` freed the nodes
+    /// that the `push_pop` batches before it had retired, and came out many
+    /// times slower than the batches after it. Each pin and flush moves this
+    /// thread's deferred frees to the collector's queue and runs a collection,
+    /// which frees up to 8 bags of 64 nodes whose epoch has passed: 65,536 of
+    /// them drain a backlog of over 33 million nodes, and cost about a
+    /// millisecond when there is none.
+    fn settle() {
+        for _ in 0..65_536 {
+            epoch::pin().flush();
+        }
+    }
+}
+
+/// The same stack pushing with [`TreiberStack::push_unpinned`], which pins
+/// nothing (its pop pins, as the stack's must): the push that the breakdown
+/// (`benches/breakdown.rs`) led to, measured beside the pinned one.
+#[derive(Default)]
+struct Unpinned(TreiberStack<u64>);
+
+impl Contender for Unpinned {
+    fn push(&self, value: u64) {
+        self.0.push_unpinned(value);
+    }
+    fn pop(&self) -> Option<u64> {
+        self.0.pop_pinned()
+    }
+    fn settle() {
+        TreiberStack::<u64>::settle();
     }
 }
 
@@ -82,6 +121,7 @@ impl Drop for Naive {
 }
 
 fn push_pop<C: Contender>(iters: u64, threads: usize) -> Duration {
+    C::settle();
     let c = C::default();
     for i in 0..64 {
         c.push(i);
@@ -93,6 +133,7 @@ fn push_pop<C: Contender>(iters: u64, threads: usize) -> Duration {
 }
 
 fn push_only<C: Contender>(iters: u64, threads: usize) -> Duration {
+    C::settle();
     let c = C::default();
     let elapsed = parallel(iters, threads, |t, i| c.push(black_box(t as u64 ^ i)));
     drop(c);
@@ -115,6 +156,7 @@ fn stack(c: &mut Criterion) {
     for threads in thread_counts() {
         let id = |name| BenchmarkId::new(name, threads);
         group.bench_function(id("treiber_epoch"), |b| b.iter_custom(|n| push_only::<TreiberStack<u64>>(n, threads)));
+        group.bench_function(id("treiber_unpinned"), |b| b.iter_custom(|n| push_only::<Unpinned>(n, threads)));
         group.bench_function(id("mutex_vec"), |b| b.iter_custom(|n| push_only::<MutexVec>(n, threads)));
         group.bench_function(id("segqueue"), |b| b.iter_custom(|n| push_only::<Seg>(n, threads)));
         group.bench_function(id("naive_list"), |b| b.iter_custom(|n| push_only::<Naive>(n, threads)));
