@@ -179,9 +179,10 @@ impl<T> HazardCell<T> {
         let old = self.value.swap(new, Ordering::AcqRel);
         // SAFETY: `old` came from `Box::into_raw` (in `new` or a `replace`),
         // and our swap unlinked it: no reader can load it from `value` any
-        // more, readers that did protect it through this cell's domain, and
-        // the swap that returned it returns it to no one else, so it is
-        // retired once. Dropping a `Box<T>` on any thread until the domain
+        // more, and a reader that protected it before the swap holds it in
+        // one of this cell's domain's slots, which every scan reads before it
+        // frees anything. The swap that returned it returns it to no one
+        // else, so it is retired once. Dropping a `Box<T>` on any thread until the domain
         // is dropped is sound: sharing the cell across threads takes `T:
         // Send`, and the domain, a field of the cell, is dropped with it,
         // before any borrow in `T` can end (the cell owns its `T`s).
