@@ -271,7 +271,7 @@ impl<T> TreiberStack<T> {
             // The batch is built. `batch` lets go of it now: once the bottom
             // is linked to the stack, its walk would run on into the stack's
             // nodes, and once the batch is published they are the stack's.
-            std::mem::replace(&mut batch.next, Shared::null())
+            std::mem::take(&mut batch.next)
         };
         // Relaxed: the head is only copied into the bottom's `next`, never
         // dereferenced, so this thread needs none of its push's writes.
