@@ -9,6 +9,7 @@ mod commands;
 
 mod bench_render;
 mod breakdown;
+mod cpu;
 mod criterion;
 mod diagram_render;
 mod doc_blocks;

@@ -8,7 +8,7 @@
 
 use crate::generated::{chapter_dir, provenance, write};
 use crate::plot::{lines_svg, memory_svg};
-use crate::process::{cargo, describe};
+use crate::process::{cargo, describe, linted};
 use crate::table::tables_markdown;
 use crate::workspace::{Chapter, package_dir, selected_chapters};
 use anyhow::{Context, Result, bail};
@@ -36,7 +36,16 @@ fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
         let package = c.name();
         let dir = package_dir(&package);
         let mut cmd = cargo();
-        cmd.args(["run", "-q", "-p", &package]);
+        if !write_tables {
+            // Reuses `cargo xtask test`'s linted debug build of the examples.
+            linted(&mut cmd);
+        }
+        // No `-p`: cargo selects the default members, as `cargo test` does,
+        // so their dependencies' features unify the same way and the smoke
+        // run reuses the test step's build (with `-p chapter-N`, each run
+        // rebuilt its chapter and some dependencies: 25 CPU-seconds each).
+        // The target names are unique in the workspace.
+        cmd.args(["run", "-q"]);
         let example = format!("memory-{}", c.arg());
         let file = if dir.join("examples/memory.rs").exists() {
             // Each chapter names its memory example `memory-N` in its
@@ -44,6 +53,8 @@ fn run(chapter: Option<Chapter>, write_tables: bool) -> Result<()> {
             cmd.args(["--example", &example]);
             "memory.md"
         } else if dir.join("src/main.rs").exists() {
+            // The binary is named after its package.
+            cmd.args(["--bin", &package]);
             "results.md"
         } else {
             continue;

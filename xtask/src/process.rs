@@ -30,6 +30,22 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// `CLIPPY_ARGS` as `cargo clippy` hands its arguments to clippy-driver:
+/// each followed by this separator.
+const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
+
+/// Makes a cargo command lint the workspace's crates as it compiles them,
+/// warnings denied: Clippy becomes their compiler
+/// (`RUSTC_WORKSPACE_WRAPPER=clippy-driver`), so the dependencies, not ours
+/// to lint, are built once, for the build, and not checked once more for
+/// `cargo clippy`. Cargo keeps these crates' artifacts apart from an
+/// unlinted build's (the wrapper is part of their hash): every command of
+/// `cargo xtask test` that builds the workspace's crates in the dev profile
+/// lints them, so that they reuse one build.
+pub fn linted(cmd: &mut Command) -> &mut Command {
+    cmd.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver").env("CLIPPY_ARGS", CLIPPY_ARGS)
+}
+
 /// `cargo xtask`: this program again, in the workspace root.
 pub fn xtask() -> Result<Command> {
     let exe = std::env::current_exe().context("could not find the running xtask program")?;

@@ -3,12 +3,22 @@
 //! into README.md and the book's "How to run everything" page (which
 //! `cargo xtask check-book` compares).
 
+use crate::cpu;
 use crate::memory_tables;
-use crate::process::{cargo, describe, run_ok, xtask};
+use crate::process::{cargo, describe, linted, xtask};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// CPU microseconds of the commands background steps have run so far.
+static BACKGROUND_CPU_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// [`BACKGROUND_CPU_MICROS`] in seconds.
+fn background_cpu() -> f64 {
+    BACKGROUND_CPU_MICROS.load(Ordering::Relaxed) as f64 / 1e6
+}
 
 /// One step of `cargo xtask test`.
 #[derive(Debug)]
@@ -39,6 +49,11 @@ pub enum Action {
 
 use Action::{Call, Cargo, Linted, Xtask};
 
+/// Every target of every crate but the diagram renderer, built for tests and
+/// not run: what `cargo clippy --all-targets` would lint, exercise stubs
+/// included (`cargo test` at the root leaves them out, as their tests fail).
+const BUILD_ALL: &[&str] = &["test", "--workspace", "--exclude", "book-diagrams", "--all-targets", "--no-run"];
+
 /// Every step, in the order `cargo xtask test` runs them.
 pub const STEPS: &[Step] = &[
     Step { name: "rustfmt", proves: "the code is formatted", actions: &[Cargo(&["fmt", "--all", "--", "--check"])] },
@@ -48,24 +63,11 @@ pub const STEPS: &[Step] = &[
         actions: &[Xtask(&["stubs", "--check"])],
     },
     Step {
-        name: "clippy",
-        proves: "no lint warnings, in any crate or test (the diagram renderer's are linted in the book step, as it is \
-                 built: its svgbob dependencies take longer to build than all the others, and are then built once)",
-        actions: &[Cargo(&[
-            "clippy",
-            "--workspace",
-            "--exclude",
-            "book-diagrams",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ])],
-    },
-    Step {
-        name: "cargo test",
-        proves: "the ordinary tests pass, bug demonstrations included",
-        actions: &[Cargo(&["test"])],
+        name: "clippy and cargo test",
+        proves: "no lint warnings, in any crate or test (linted as they are built, so the dependencies are built once, \
+                 not checked once more for Clippy; the diagram renderer's are linted in the book step); the ordinary \
+                 tests pass, bug demonstrations included",
+        actions: &[Linted(BUILD_ALL), Linted(&["test"])],
     },
     Step {
         name: "exercise loom models catch mutants",
@@ -74,9 +76,17 @@ pub const STEPS: &[Step] = &[
         actions: &[Xtask(&["mutants"])],
     },
     Step {
+        name: "exercise runner (lab) self-test",
+        proves: "each exercise stub compiles and fails its tests and its loom models (so they test something); \
+                 each solution, put in the stub's place, passes its tests, loom models and Miri; the exercise \
+                 runner reports each of these, a compile error in a broken copy and each deliberate mistake as \
+                 a reader needs it",
+        actions: &[Xtask(&["lab", "selftest"])],
+    },
+    Step {
         name: "benches (test mode)",
         proves: "every benchmark runs once without panicking",
-        actions: &[Cargo(&["test", "--benches"])],
+        actions: &[Linted(&["test", "--benches"])],
     },
     Step {
         name: "memory tables run",
@@ -92,14 +102,6 @@ pub const STEPS: &[Step] = &[
         proves: "every loom model of every chapter and support crate (each solution's models run in the lab \
                  self-test)",
         actions: &[Xtask(&["loom", "--without-solutions"])],
-    },
-    Step {
-        name: "exercise runner (lab) self-test",
-        proves: "each exercise stub compiles and fails its tests and its loom models (so they test something); \
-                 each solution, put in the stub's place, passes its tests, loom models and Miri; the exercise \
-                 runner reports each of these, a compile error in a broken copy and each deliberate mistake as \
-                 a reader needs it",
-        actions: &[Xtask(&["lab", "selftest"])],
     },
     Step {
         name: "miri",
@@ -144,15 +146,14 @@ pub const STEPS: &[Step] = &[
 /// run tests. The book and its browser test follow the tools they need: at
 /// the end of the list they would leave a core idle for minutes, waiting for
 /// nothing. A background step's place in the list is where the list waits
-/// for it: the lab's self-test and Miri, the longest, come after the last
-/// step run in the foreground, which then never waits while it has work of
-/// its own. Each must consist of commands only (no `Call`).
+/// for it. The lab's self-test comes before the last foreground steps
+/// (benches, memory, loom), which then run beside Miri only: measured on
+/// 2 cores, running them beside the lab too cost more CPU in all (65 CPU-min
+/// in the one order, 73 and 75 in the other, the same work), as more
+/// processes shared the two cores. Each must consist of commands only (no
+/// `Call`).
 pub const ALONGSIDE: &[&[&str]] =
     &[&["miri"], &["exercise runner (lab) self-test"], &["book tools", "book", "book in a browser"]];
-
-/// `CLIPPY_ARGS` as `cargo clippy` hands its arguments to clippy-driver:
-/// each followed by this separator.
-const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 impl Action {
     /// The command the action runs; `None` for a `Call`.
@@ -165,8 +166,7 @@ impl Action {
             }
             Linted(args) => {
                 let mut cmd = cargo();
-                // Only the workspace's crates: a dependency is not ours to lint.
-                cmd.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver").env("CLIPPY_ARGS", CLIPPY_ARGS).args(*args);
+                linted(&mut cmd).args(*args);
                 cmd
             }
             Xtask(args) => {
@@ -198,37 +198,56 @@ impl Step {
     /// Runs the step's actions in order, their output (stdout and stderr)
     /// going to `log`, stopping at the first failure. For a step run in the
     /// background; a `Call` action cannot be redirected and is refused.
-    pub fn run_to_log(&self, log: &Path) -> Result<()> {
+    /// Returns the CPU seconds its commands used.
+    pub fn run_to_log(&self, log: &Path) -> Result<f64> {
         let file = File::create(log).with_context(|| format!("could not create {}", log.display()))?;
+        let mut used = 0.0;
         for action in self.actions {
             let Some(mut cmd) = action.command()? else {
                 bail!("step `{}` has a check that cannot run in the background", self.name)
             };
             let out = file.try_clone().context("could not share the log file")?;
             let err = file.try_clone().context("could not share the log file")?;
-            let status = cmd
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .status()
+            let (status, cpu) = cpu::status_and_cpu(cmd.stdin(Stdio::null()).stdout(out).stderr(err))
                 .with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+            used += cpu;
+            // Reaped by this thread: the main thread subtracts it from what
+            // its own in-process checks' children used meanwhile.
+            BACKGROUND_CPU_MICROS.fetch_add((cpu * 1e6) as u64, Ordering::Relaxed);
             if !status.success() {
                 bail!("`{}` failed ({status})", describe(&cmd));
             }
         }
-        Ok(())
+        Ok(used)
     }
 
     /// Runs the step's actions in order, stopping at the first failure.
-    pub fn run(&self) -> Result<()> {
+    /// Returns the CPU seconds it used: its commands', or for a check run in
+    /// this process, this thread's and its children's (less any background
+    /// step's that ended meanwhile, which `getrusage` counts with them).
+    pub fn run(&self) -> Result<f64> {
+        let mut used = 0.0;
         for action in self.actions {
             match (action, action.command()?) {
-                (Call { check, .. }, _) => check()?,
-                (_, Some(mut cmd)) => run_ok(&mut cmd)?,
+                (Call { check, .. }, _) => {
+                    let before = (cpu::this_thread(), cpu::reaped_children(), background_cpu());
+                    check()?;
+                    used += (cpu::this_thread() - before.0) + (cpu::reaped_children() - before.1)
+                        - (background_cpu() - before.2);
+                }
+                (_, Some(mut cmd)) => {
+                    println!("$ {}", describe(&cmd));
+                    let (status, cpu) = cpu::status_and_cpu(&mut cmd)
+                        .with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+                    used += cpu;
+                    if !status.success() {
+                        bail!("`{}` failed ({status})", describe(&cmd));
+                    }
+                }
                 (_, None) => unreachable!("only a `Call` has no command"),
             }
         }
-        Ok(())
+        Ok(used)
     }
 
     /// What the step runs, in Markdown: its commands in code spans.
@@ -327,7 +346,7 @@ mod tests {
         let named = |name: &str| STEPS.iter().find(|s| s.name == name).unwrap();
         assert_eq!(named("miri").starts().as_deref(), Some("from the start"));
         assert_eq!(named("book").starts().as_deref(), Some("after `book tools`"));
-        assert_eq!(named("clippy").starts(), None);
+        assert_eq!(named("clippy and cargo test").starts(), None);
         // A chain's steps come in the list in the chain's order, so the
         // output printed in the list's order is the order they ran in.
         for chain in ALONGSIDE {

@@ -8,9 +8,13 @@
 //! `<target>/xtask/<step>.log`; when the list reaches such a step, the run
 //! waits for it and prints its log. Its time in the table is from its start
 //! to its end, so the table's rows add up to more than the run took: the
-//! last line gives the wall time.
+//! last line gives the wall time. Beside each time, the CPU seconds its
+//! commands used (on two cores, the measure of what a step costs: steps
+//! that run side by side stretch each other's wall time); the last line's is
+//! the whole run's, this program's own included.
 
 use crate::cli::TestArgs;
+use crate::cpu;
 use crate::process::Timer;
 use crate::steps::{ALONGSIDE, STEPS, terminal_list};
 use crate::workspace::target_dir;
@@ -51,7 +55,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     let mut done = Vec::new();
     for step in STEPS {
         println!("\n==== {} ====", step.name);
-        let (result, secs) = if let Some(receive) = background.remove(step.name) {
+        let (result, secs): (Result<f64>, f64) = if let Some(receive) = background.remove(step.name) {
             println!("(running in the background; waiting for it, then its output)");
             match receive.recv() {
                 Ok((result, secs, log)) => {
@@ -70,9 +74,9 @@ pub fn run(args: TestArgs) -> Result<()> {
         if let Err(e) = &result {
             println!("\n!!!! {} FAILED: {e:#}", step.name);
         }
-        done.push(Done { name: step.name, passed: result.is_ok(), secs });
+        done.push(Done { name: step.name, passed: result.is_ok(), secs, cpu: result.as_ref().ok().copied() });
     }
-    let table = summary(&done, run_timer.secs());
+    let table = summary(&done, run_timer.secs(), cpu::reaped_children() + cpu::this_process());
     println!("\n{table}");
     let failed = done.iter().filter(|s| !s.passed).count();
     let passed = done.len() - failed;
@@ -97,17 +101,20 @@ struct Done {
     name: &'static str,
     passed: bool,
     secs: f64,
+    /// CPU seconds; unknown for a step that failed.
+    cpu: Option<f64>,
 }
 
-fn summary(steps: &[Done], wall: f64) -> String {
+fn summary(steps: &[Done], wall: f64, cpu: f64) -> String {
     let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(0).max("wall time".len());
-    let mut out = format!("{:<width$}  result  seconds\n", "step");
-    out.push_str(&format!("{}  ------  -------\n", "-".repeat(width)));
+    let mut out = format!("{:<width$}  result  seconds  CPU seconds\n", "step");
+    out.push_str(&format!("{}  ------  -------  -----------\n", "-".repeat(width)));
     for s in steps {
         let result = if s.passed { "pass" } else { "FAIL" };
-        out.push_str(&format!("{:<width$}  {result:<6}  {:>7.1}\n", s.name, s.secs));
+        let used = s.cpu.map_or_else(|| "?".to_owned(), |c| format!("{c:.1}"));
+        out.push_str(&format!("{:<width$}  {result:<6}  {:>7.1}  {used:>11}\n", s.name, s.secs));
     }
-    out.push_str(&format!("{:<width$}          {wall:>7.1}\n", "wall time"));
+    out.push_str(&format!("{:<width$}          {wall:>7.1}  {cpu:>11.1}\n", "wall time"));
     out
 }
 
@@ -117,10 +124,16 @@ mod tests {
 
     #[test]
     fn summary_lists_every_step() {
-        let steps = [Done { name: "a", passed: true, secs: 1.0 }, Done { name: "b", passed: false, secs: 2.0 }];
-        let table = summary(&steps, 2.5);
-        assert!(table.contains("a          pass"), "{table}");
-        assert!(table.contains("FAIL"));
-        assert!(table.lines().last().is_some_and(|l| l.starts_with("wall time") && l.ends_with(" 2.5")), "{table}");
+        let steps = [
+            Done { name: "a", passed: true, secs: 1.0, cpu: Some(1.5) },
+            Done { name: "b", passed: false, secs: 2.0, cpu: None },
+        ];
+        let table = summary(&steps, 2.5, 4.25);
+        assert!(table.contains("a          pass        1.0          1.5"), "{table}");
+        assert!(table.contains("FAIL        2.0            ?"), "{table}");
+        assert!(
+            table.lines().last().is_some_and(|l| l.starts_with("wall time") && l.ends_with(" 2.5          4.2")),
+            "{table}"
+        );
     }
 }
