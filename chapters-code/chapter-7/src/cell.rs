@@ -182,10 +182,11 @@ impl<T> HazardCell<T> {
         // more, and a reader that protected it before the swap holds it in
         // one of this cell's domain's slots, which every scan reads before it
         // frees anything. The swap that returned it returns it to no one
-        // else, so it is retired once. Dropping a `Box<T>` on any thread until the domain
-        // is dropped is sound: sharing the cell across threads takes `T:
-        // Send`, and the domain, a field of the cell, is dropped with it,
-        // before any borrow in `T` can end (the cell owns its `T`s).
+        // else, so it is retired once. Dropping a `Box<T>` on any thread
+        // until the domain is dropped is sound: sharing the cell across
+        // threads takes `T: Send`, and the domain, a field of the cell, is
+        // dropped with it, before any borrow in `T` can end (the cell owns
+        // its `T`s).
         unsafe { self.domain.retire_box(old) };
         // ANCHOR_END: stub-7b-replace
     }
