@@ -170,10 +170,11 @@ fn speed_row(t: &SpeedTarget, rows: Option<&[Estimate]>) -> Result<String> {
     let (ours, theirs) = (find(&t.ours)?, find(&t.theirs)?);
     let share = |e: &Estimate| (e.high_ns - e.low_ns) / 2.0 / e.mean_ns;
     let widest = share(ours).max(share(theirs));
-    let (ratio, ratio_met) = match t.faster_by_at_least {
-        Some(_) => (theirs.mean_ns / ours.mean_ns, theirs.mean_ns / ours.mean_ns >= bound),
-        None => (ours.mean_ns / theirs.mean_ns, ours.mean_ns / theirs.mean_ns <= bound),
-    };
+    // "At least as fast": their time over ours, at least the bound; "at most
+    // the time": ours over theirs, at most the bound.
+    let faster = t.faster_by_at_least.is_some();
+    let ratio = if faster { theirs.mean_ns / ours.mean_ns } else { ours.mean_ns / theirs.mean_ns };
+    let ratio_met = if faster { ratio >= bound } else { ratio <= bound };
     let interval_met = t.max_interval.is_none_or(|m| widest < m);
     let verdict = match (ratio_met, interval_met) {
         (true, true) => "met",
