@@ -85,7 +85,7 @@ pub enum Command {
     /// Pages, links, anchors, images, highlighting, search, quizzes, sidebar.
     /// Needs Debian's chromium (installed with apt-get when missing) and
     /// Node.js; screenshots go to <target>/browser/.
-    Browser,
+    Browser(BrowserArgs),
     /// Check the book's sources without building it
     ///
     /// Includes and anchors resolve, no Rust listing is pasted, generated files
@@ -178,6 +178,15 @@ pub struct MiriArgs {
     /// runner)
     #[arg(long)]
     pub without_solutions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    /// Test the book that `cargo xtask book --build` left in book/build/
+    /// instead of building it again (as `cargo xtask test` does, right after
+    /// its book step)
+    #[arg(long)]
+    pub built: bool,
 }
 
 #[derive(Debug, Args)]
@@ -588,7 +597,8 @@ mod tests {
 
     #[test]
     fn commands_without_arguments_are_accepted() {
-        assert!(matches!(parse("browser").unwrap(), Command::Browser));
+        assert!(matches!(parse("browser").unwrap(), Command::Browser(BrowserArgs { built: false })));
+        assert!(matches!(parse("browser --built").unwrap(), Command::Browser(BrowserArgs { built: true })));
         assert!(matches!(parse("check-book").unwrap(), Command::CheckBook));
         assert!(matches!(parse("diagrams").unwrap(), Command::Diagrams));
         assert!(matches!(parse("mutants").unwrap(), Command::Mutants(MutantsArgs { exercise: None })));

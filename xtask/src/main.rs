@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             Ok(code) => return code,
             Err(e) => Err(e),
         },
-        Command::Browser => commands::browser::run(),
+        Command::Browser(args) => commands::browser::run(args),
         Command::CheckBook => commands::check_book::run(),
         Command::Diagrams => commands::diagrams::run(),
         Command::Mutants(args) => commands::mutants::run(args),

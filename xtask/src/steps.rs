@@ -129,7 +129,8 @@ pub const STEPS: &[Step] = &[
                  and images resolve; code is highlighted; search finds \"ABA\" and \"Acquire\" on the pages \
                  that use them; every quiz renders and scores full marks when answered with its own answer key; \
                  the sidebar lists every chapter",
-        actions: &[Xtask(&["browser"])],
+        // The book step has just built the book: no need to build it again.
+        actions: &[Xtask(&["browser", "--built"])],
     },
 ];
 

@@ -1,6 +1,7 @@
 //! `cargo xtask browser`: builds the book and drives headless Chromium over
 //! it (`xtask/browser/book-test.mjs`). Screenshots go to `<target>/browser/`.
 
+use crate::cli::BrowserArgs;
 use crate::mdbook::build;
 use crate::process::run_ok;
 use crate::workspace::{root, target_dir};
@@ -8,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::Command;
 
-pub fn run() -> Result<()> {
+pub fn run(args: BrowserArgs) -> Result<()> {
     ensure_chromium()?;
     let dir = root().join("xtask/browser");
     if !dir.join("node_modules/playwright-core").exists() {
@@ -16,7 +17,11 @@ pub fn run() -> Result<()> {
         run_ok(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
             .context("the browser test needs Node.js and npm (and the npm registry the first time)")?;
     }
-    build()?;
+    if !args.built {
+        build()?;
+    } else if !root().join("book/build/index.html").exists() {
+        bail!("there is no built book in book/build/: run `cargo xtask book --build` first, or leave out --built");
+    }
     let shots = target_dir().join("browser");
     let mut cmd = Command::new("node");
     cmd.arg("book-test.mjs")
