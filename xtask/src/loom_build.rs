@@ -2,7 +2,7 @@
 
 use crate::process::cargo;
 use crate::seed::seeded;
-use crate::workspace::{entries, root, target_dir};
+use crate::workspace::target_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,26 +50,4 @@ pub fn loom_command(package: &str, target: &str) -> Command {
         target,
     ]);
     cmd
-}
-
-/// Builds our own crates in `cmd`'s release build without optimisation
-/// (`opt-level = 0`): the support crates, the chapters and `package` (a
-/// solution or an exercise), one `--config` per crate, while the
-/// dependencies keep the release profile's, so the copies seeded from the
-/// other loom builds still fit. (`profile.release.package."*"` cannot say
-/// "the dependencies": it reaches the build scripts and proc macros too,
-/// and so changes every dependency's hash.) A loom build after an edit
-/// compiles the edited crate and the test target again, and optimising them
-/// costs more than the optimised code saves in the models, which spend most
-/// of their time in loom itself (optimised still): measured on exercises 3,
-/// 4 and 5, the mutants took 45, 58 and 24 CPU-seconds with our crates
-/// optimised and 12, 14 and 9 without.
-pub fn unoptimised(cmd: &mut Command, package: &str) {
-    let ours = entries(&root().join("chapters-code")).into_iter().filter_map(|dir| {
-        let name = dir.file_name()?.to_str()?.to_owned();
-        dir.join("Cargo.toml").exists().then_some(name)
-    });
-    for name in ours.chain(std::iter::once(package.to_owned())) {
-        cmd.arg("--config").arg(format!("profile.release.package.{name}.opt-level=0"));
-    }
 }

@@ -6,7 +6,7 @@
 use crate::cli::MutantsArgs;
 use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
-use crate::loom_build::{loom_command, seed_loom_folder, unoptimised};
+use crate::loom_build::{loom_command, seed_loom_folder};
 use crate::process::run_captured;
 use crate::workspace::{ExerciseId, copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
@@ -81,8 +81,6 @@ fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<O
             // verdict reads, come without it. Measured on exercise 4's 16
             // mutants: 50 CPU-seconds against 59.
             cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
-            // And our crates unoptimised, a quarter of the CPU (see there).
-            unoptimised(&mut cmd, solution);
             cmd.arg("--").args(&filter);
             let (status, output) = run_captured(&mut cmd)?;
             if output.contains("could not compile") {

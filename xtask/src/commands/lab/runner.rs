@@ -211,9 +211,6 @@ pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Res
         build.arg("--config").arg(c);
     }
     build.args(["test", "--release", "-p", &package, "--no-run"]);
-    // Our crates unoptimised: a reader's edit is compiled again faster, and
-    // the models, mostly loom's own (optimised) code, hardly slow down.
-    crate::loom_build::unoptimised(&mut build, &package);
     for t in &loom_targets {
         build.args(["--test", t]);
     }
