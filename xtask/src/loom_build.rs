@@ -9,6 +9,9 @@ use std::process::Command;
 /// The cfgs a loom build needs: loom's own, and crossbeam-epoch's loom mode.
 pub const LOOM_RUSTFLAGS: &str = "--cfg loom --cfg crossbeam_loom";
 
+/// The lab's self-test copies the checkout to `<target>/<this>`.
+pub const LAB_SCRATCH: &str = "lab/scratch";
+
 /// The lab's scratch copy of the checkout builds in `<target>/<this>`.
 pub const LAB_SCRATCH_TARGET: &str = "lab/scratch-target";
 

@@ -12,6 +12,7 @@ mod breakdown;
 mod cpu;
 mod criterion;
 mod diagram_render;
+mod disk;
 mod doc_blocks;
 mod exclusive;
 mod exercise_info;

@@ -143,7 +143,23 @@ impl Tool {
         let (status, output) = run_logged(&mut cmd, "    ", &self.install_log())?;
         let local = self.installed(&cmd, status, &output)?;
         println!("installed {}", relative(&local));
+        remove_install_build();
         Ok(local)
+    }
+}
+
+/// Once both tools are installed, removes the folder they were built in
+/// (`<tools_root>/build`, 0.75 GiB): nothing uses it again. While one is
+/// missing it stays, so the other's install, or a new attempt after a failed
+/// one, starts warm.
+pub fn remove_install_build() {
+    if [&MDBOOK, &MDBOOK_QUIZ].iter().all(|tool| tool.is_pinned(&tool.local())) {
+        let build = tools_root().join("build");
+        match crate::disk::remove(&build) {
+            Ok(0) => {}
+            Ok(bytes) => println!("{}", crate::disk::removed(&build, bytes)),
+            Err(e) => println!("could not remove {}: {e}", build.display()),
+        }
     }
 }
 

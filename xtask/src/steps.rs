@@ -4,8 +4,10 @@
 //! `cargo xtask check-book` compares).
 
 use crate::cpu;
+use crate::disk;
 use crate::memory_tables;
 use crate::process::{cargo, describe, linted, xtask};
+use crate::workspace::target_dir;
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::path::Path;
@@ -156,6 +158,16 @@ pub const STEPS: &[Step] = &[
 pub const ALONGSIDE: &[&[&str]] =
     &[&["miri"], &["exercise runner (lab) self-test"], &["book tools", "book", "book in a browser"]];
 
+/// The folders under the build folder that a step alone builds in, which
+/// `cargo xtask test` removes once the step has passed: nothing after it uses
+/// them, and on a cold run they are the largest part of what the run writes
+/// to disk (the lab's scratch checkout and its builds: 2.4 GiB when it ends,
+/// beside the workspace's own 3.6 GiB), so the later steps have that room.
+/// A failed step keeps its folders, to look into. (The mutants' build stays:
+/// the loom step copies its crates.io builds from it.)
+pub const SCRATCH: &[(&str, &[&str])] =
+    &[("exercise runner (lab) self-test", &[crate::loom_build::LAB_SCRATCH, crate::loom_build::LAB_SCRATCH_TARGET])];
+
 impl Action {
     /// The command the action runs; `None` for a `Call`.
     fn command(&self) -> Result<Option<Command>> {
@@ -194,6 +206,28 @@ impl Step {
             0 => "from the start".to_owned(),
             _ => format!("after `{}`", chain[at - 1]),
         })
+    }
+
+    /// The folders under the build folder that `cargo xtask test` removes
+    /// once this step has passed (see [`SCRATCH`]).
+    pub fn scratch(&self) -> &'static [&'static str] {
+        SCRATCH.iter().find(|(name, _)| *name == self.name).map_or(&[], |(_, dirs)| *dirs)
+    }
+
+    /// Removes [`Step::scratch`]; a line for each folder removed, saying how
+    /// much it held, or why it could not be.
+    pub fn remove_scratch(&self) -> Vec<String> {
+        let target = target_dir();
+        self.scratch()
+            .iter()
+            .map(|dir| {
+                let dir = target.join(dir);
+                match disk::remove(&dir) {
+                    Ok(bytes) => disk::removed(&dir, bytes),
+                    Err(e) => format!("could not remove {}: {e}", dir.display()),
+                }
+            })
+            .collect()
     }
 
     /// Runs the step's actions in order, their output (stdout and stderr)
@@ -262,6 +296,10 @@ impl Step {
                 Xtask(args) => format!("`cargo xtask {}`", args.join(" ")),
                 Call { runs, .. } => (*runs).to_owned(),
             })
+            .chain((!self.scratch().is_empty()).then(|| {
+                let dirs: Vec<String> = self.scratch().iter().map(|d| format!("`target/{d}`")).collect();
+                format!("removes its scratch folders {} once it passes", dirs.join(" and "))
+            }))
             .collect();
         parts.join(", then ")
     }
@@ -340,6 +378,27 @@ mod tests {
             let step = STEPS.iter().find(|s| s.name == *name).unwrap_or_else(|| panic!("no step `{name}`"));
             assert!(step.actions.iter().all(|a| !matches!(a, Call { .. })), "`{name}` has a `Call` action");
         }
+    }
+
+    #[test]
+    fn scratch_folders_belong_to_steps_and_stay_inside_the_build_folder() {
+        for (name, dirs) in SCRATCH {
+            let step = STEPS.iter().find(|s| s.name == *name).unwrap_or_else(|| panic!("no step `{name}`"));
+            assert_eq!(step.scratch(), *dirs);
+            for dir in *dirs {
+                assert!(!dir.is_empty() && !dir.starts_with('/') && !dir.contains(".."), "{dir:?}");
+            }
+        }
+        // The lab keeps the reader's progress beside its scratch folders.
+        let lab = STEPS.iter().find(|s| s.name == "exercise runner (lab) self-test").unwrap();
+        assert!(lab.scratch().iter().all(|d| *d != "lab"), "the lab's progress lives in target/lab");
+        assert!(
+            lab.runs().ends_with(
+                ", then removes its scratch folders `target/lab/scratch` and `target/lab/scratch-target` once it passes"
+            ),
+            "{}",
+            lab.runs()
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! served book is rebuilt with them.
 
 use crate::cli::BookArgs;
-use crate::mdbook::{MDBOOK, MDBOOK_QUIZ, build, mdbook_command, tools_root};
+use crate::mdbook::{MDBOOK, MDBOOK_QUIZ, build, mdbook_command, remove_install_build, tools_root};
 use crate::process::run_ok;
 use crate::workspace::{files_under, relative, root};
 use anyhow::{Context, Result, bail};
@@ -106,6 +106,7 @@ fn serve_while_installing_quiz(mut serve: Command, port: &str) -> Result<()> {
                     );
                     touch(&root().join("book/theme/quiz-fallback.js"))?;
                     rebuilding = Some(Instant::now());
+                    remove_install_build();
                 }
                 Err(e) => {
                     println!("{e:#}\nThe book stays served without its quizzes; run `cargo xtask book` again to retry.")

@@ -12,9 +12,20 @@
 //! commands used (on two cores, the measure of what a step costs: steps
 //! that run side by side stretch each other's wall time); the last line's is
 //! the whole run's, this program's own included.
+//!
+//! Disk: the run starts by saying how much the build folder's disk has free
+//! (warning when a cold run may not fit), removes the scratch folders of the
+//! steps that pass and that nothing after uses (`steps::SCRATCH`), and ends
+//! with the lowest free space it saw. Its cargo commands build without
+//! incremental compilation (`CARGO_PROFILE_DEV_INCREMENTAL=false`): its
+//! caches, a third of a cold run's debug and Miri builds on disk, only pay
+//! when the same crates are built again after an edit, which a run of every
+//! check does not do. (The mutants' and the lab's loom builds, which do
+//! rebuild after each edit, turn it on for their release profile.)
 
 use crate::cli::TestArgs;
 use crate::cpu;
+use crate::disk;
 use crate::process::Timer;
 use crate::steps::{ALONGSIDE, STEPS, terminal_list};
 use crate::workspace::target_dir;
@@ -27,9 +38,15 @@ pub fn run(args: TestArgs) -> Result<()> {
         print!("{}", terminal_list());
         return Ok(());
     }
+    // SAFETY: no other thread exists yet (the steps' threads and the disk
+    // watch start below), so nothing reads the environment meanwhile.
+    unsafe { std::env::set_var("CARGO_PROFILE_DEV_INCREMENTAL", "false") };
     let run_timer = Timer::start();
     let dir = target_dir().join("xtask");
     std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let at_start = disk::free(&dir).with_context(|| format!("could not read the free space at {}", dir.display()))?;
+    println!("{}", disk_at_start(at_start));
+    disk::watch(&dir);
     // One receiver a background step, on which its chain's thread sends
     // the step's result, time and log when it ends.
     let mut background = HashMap::new();
@@ -47,6 +64,15 @@ pub fn run(args: TestArgs) -> Result<()> {
             for (step, log, send) in queued {
                 let timer = Timer::start();
                 let result = step.run_to_log(&log);
+                if result.is_ok() {
+                    let removed = step.remove_scratch().into_iter().map(|line| line + "\n").collect::<String>();
+                    if let Err(e) = std::fs::OpenOptions::new().append(true).open(&log).and_then(|mut f| {
+                        use std::io::Write;
+                        f.write_all(removed.as_bytes())
+                    }) {
+                        eprintln!("could not add to {}: {e}", log.display());
+                    }
+                }
                 // The receiver lives until the main thread takes the result.
                 let _ = send.send((result, timer.secs(), log));
             }
@@ -69,14 +95,19 @@ pub fn run(args: TestArgs) -> Result<()> {
             }
         } else {
             let timer = Timer::start();
-            (step.run(), timer.secs())
+            let result = step.run();
+            if result.is_ok() {
+                step.remove_scratch().iter().for_each(|line| println!("{line}"));
+            }
+            (result, timer.secs())
         };
         if let Err(e) = &result {
             println!("\n!!!! {} FAILED: {e:#}", step.name);
         }
         done.push(Done { name: step.name, passed: result.is_ok(), secs, cpu: result.as_ref().ok().copied() });
     }
-    let table = summary(&done, run_timer.secs(), cpu::reaped_children() + cpu::this_process());
+    let mut table = summary(&done, run_timer.secs(), cpu::reaped_children() + cpu::this_process());
+    table.push_str(&disk_use(at_start, disk::lowest().unwrap_or(at_start)));
     println!("\n{table}");
     let failed = done.iter().filter(|s| !s.passed).count();
     let passed = done.len() - failed;
@@ -89,6 +120,39 @@ pub fn run(args: TestArgs) -> Result<()> {
         bail!("{failed} step(s) failed");
     }
     Ok(())
+}
+
+/// What a cold run needs on the disk that holds the build folder, at the
+/// least: the most that `cargo xtask test` has had in use at once, from a
+/// clean clone, measured with the lowest free space it reports at its end
+/// (see [`disk_use`]), rounded up, and a margin for the chapters to come.
+const NEEDS_GIB: f64 = 8.0;
+
+/// The line `cargo xtask test` starts with: the free space, and a warning
+/// when it is less than a cold run needs.
+fn disk_at_start(free: u64) -> String {
+    let gib = free as f64 / disk::GIB;
+    let mut line = format!("{gib:.1} GiB free on the disk that holds the build folder");
+    if gib < NEEDS_GIB {
+        line.push_str(&format!(
+            "\nwarning: a run from a clean clone needs about {NEEDS_GIB:.0} GiB there at its peak; with less, a \
+             step may fail with \"No space left on device\" (the steps that pass remove their scratch folders as \
+             they go, and an earlier run's builds are reused)"
+        ));
+    }
+    line
+}
+
+/// The summary's last line: how low the free space went while the steps ran.
+fn disk_use(at_start: u64, lowest: u64) -> String {
+    let gib = |bytes: u64| bytes as f64 / disk::GIB;
+    format!(
+        "disk: {:.1} GiB free at the start, {:.1} GiB at the least, so at most {:.1} GiB in use at once (by this run \
+         and anything else writing to that disk)\n",
+        gib(at_start),
+        gib(lowest),
+        gib(at_start.saturating_sub(lowest))
+    )
 }
 
 /// A step's name as a file name: `book in a browser` -> `book-in-a-browser`.
@@ -121,6 +185,23 @@ fn summary(steps: &[Done], wall: f64, cpu: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_disk_lines_warn_when_short_and_say_how_low_it_went() {
+        let gib = |n: f64| (n * disk::GIB) as u64;
+        assert!(!disk_at_start(gib(NEEDS_GIB + 1.0)).contains("warning"));
+        let short = disk_at_start(gib(2.5));
+        assert!(
+            short.starts_with("2.5 GiB free") && short.contains("warning: a run from a clean clone needs"),
+            "{short}"
+        );
+        let used = disk_use(gib(10.0), gib(4.5));
+        assert!(
+            used.starts_with("disk: 10.0 GiB free at the start, 4.5 GiB at the least, so at most 5.5 GiB"),
+            "{used}"
+        );
+        assert!(disk_use(gib(1.0), gib(2.0)).contains("at most 0.0 GiB"), "freed space is not negative use");
+    }
 
     #[test]
     fn summary_lists_every_step() {

@@ -50,7 +50,8 @@ fn own_checkout() -> Checkout {
 
 /// A scratch copy of the checkout and its own build folder (see [`Checkout`]).
 fn scratch_checkout() -> Checkout {
-    Checkout { dir: target_dir().join("lab/scratch"), target: target_dir().join(crate::loom_build::LAB_SCRATCH_TARGET) }
+    use crate::loom_build::{LAB_SCRATCH, LAB_SCRATCH_TARGET};
+    Checkout { dir: target_dir().join(LAB_SCRATCH), target: target_dir().join(LAB_SCRATCH_TARGET) }
 }
 
 /// The exercise asked for (the parser has checked that it exists), else the
