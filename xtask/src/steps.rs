@@ -73,8 +73,9 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "exercise loom models catch mutants",
-        proves: "each mistake listed in `solutions/solution-N/mutants.toml`, applied to a scratch copy, makes a \
-                 loom model fail",
+        proves: "each solution's loom models pass on it in the mutants' build (our crates unoptimised where they \
+                 can be), and each mistake listed in `solutions/solution-N/mutants.toml`, applied to a scratch copy, \
+                 makes one of them fail",
         actions: &[Xtask(&["mutants"])],
     },
     Step {

@@ -1,15 +1,18 @@
 //! `cargo xtask mutants`: each mistake listed in a solution's `mutants.toml`,
 //! applied to a scratch copy of the solution, must make at least one of the
 //! exercise's loom targets fail: proof that the models catch the mistakes
-//! readers make.
+//! readers make. First the solution itself must pass them, in the same
+//! build: only then does a failure mean the mistake was caught.
 
 use crate::cli::MutantsArgs;
 use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
 use crate::loom_build::{loom_command, seed_loom_folder};
 use crate::process::run_captured;
-use crate::workspace::{ExerciseId, copy_checkout, exercises, target_dir, test_targets};
+use crate::workspace::{ExerciseId, copy_checkout, entries, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::ExitStatus;
 
 pub fn run(args: MutantsArgs) -> Result<()> {
     // The parser has checked that a chosen exercise exists.
@@ -26,8 +29,18 @@ pub fn run(args: MutantsArgs) -> Result<()> {
         if let Some(said) = seed_loom_folder(&target_dir().join("mutants/target")) {
             println!("{said}");
         }
+        // The models must pass on the solution as it is, in the build its
+        // mutants get: a model that fails anyway (a frame that needs more
+        // stack than loom's threads have, say) would "catch" every mutant.
+        let opt = match baseline(&solution, &scratch)? {
+            Ok(opt) => opt,
+            Err(failure) => {
+                failed.push(failure);
+                continue;
+            }
+        };
         for mutant in &mutants {
-            if let Some(failure) = check(&solution, mutant, &scratch)? {
+            if let Some(failure) = check(&solution, mutant, &scratch, opt)? {
                 failed.push(failure);
             }
         }
@@ -39,9 +52,93 @@ pub fn run(args: MutantsArgs) -> Result<()> {
     Ok(())
 }
 
+/// How much the mutants' builds optimise our own crates, in the order
+/// tried: the first level at which a solution's models pass unmutated (see
+/// [`baseline`]) is the one its mutants are built at. The dependencies keep
+/// the release profile's `opt-level = 3` at every level, so the copies
+/// seeded from the other loom builds still fit. A mutant's build compiles
+/// the mutated crate and the test target again, and at level 3 that costs
+/// more than the optimised code saves in the models, which spend most of
+/// their time in loom itself, optimised still: measured on exercises 3, 4
+/// and 5, the mutants took 45, 58 and 24 CPU-seconds at level 3 and 12, 14
+/// and 9 at level 0 (at level 1, 49 for exercise 4: no saving). But at
+/// level 0 a frame holds every temporary, and exercise 1's kilobyte-aligned
+/// values overflow the small stacks loom gives its threads: its models fail
+/// on the correct solution there, and its mutants are built at level 3.
+const OPT_LEVELS: [u8; 2] = [0, 3];
+
+/// A loom build and run of `solution`'s loom target `target` in the scratch
+/// copy, as every mutant's is: its exit status and output.
+fn loom_run(solution: &str, target: &str, scratch: &Path, opt: u8, filter: &[&str]) -> Result<(ExitStatus, String)> {
+    // A build folder of its own: cargo hashes a workspace member by its
+    // path within the workspace, so the scratch copy's crates would get
+    // the checkout's artifact names in a shared folder, and a later loom
+    // build of the checkout could take a mutant's artifacts for fresh.
+    let mut cmd = loom_command(solution, target);
+    cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
+    // Each mutant changes a few lines of one crate: an incremental
+    // release build recompiles only what they touch (about 2.4 times
+    // less CPU than a full one, measured on exercise 0's mutants). Only
+    // this folder's builds are incremental, so no other build changes.
+    cmd.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
+    // Nor debug information for our crates (the dependencies have
+    // none in any build, so the copies seeded from the other loom
+    // folders still fit): a panic's message and place, all the
+    // verdict reads, come without it. Measured on exercise 4's 16
+    // mutants: 50 CPU-seconds against 59.
+    cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+    // Our crates at `opt`, one `--config` per crate: the support
+    // crates, the chapters and the solution. (`profile.release.package."*"`
+    // cannot say "the dependencies": it reaches the build scripts and proc
+    // macros too, and so changes every dependency's hash.)
+    let ours = entries(&scratch.join("chapters-code")).into_iter().filter_map(|dir| {
+        let name = dir.file_name()?.to_str()?.to_owned();
+        dir.join("Cargo.toml").exists().then_some(name)
+    });
+    for name in ours.chain(std::iter::once(solution.to_owned())) {
+        cmd.arg("--config").arg(format!("profile.release.package.{name}.opt-level={opt}"));
+    }
+    cmd.arg("--").args(filter);
+    run_captured(&mut cmd)
+}
+
+/// Runs `solution`'s loom targets, unmutated, in a fresh scratch copy and
+/// the mutants' build at each of [`OPT_LEVELS`] in turn: the first level at
+/// which they all pass, or what went wrong at the last.
+fn baseline(solution: &str, scratch: &Path) -> Result<Result<u8, String>> {
+    copy_checkout(scratch)?;
+    let mut failure = String::new();
+    for opt in OPT_LEVELS {
+        let failed = test_targets(solution, "loom").into_iter().find_map(|target| {
+            match loom_run(solution, &target, scratch, opt, &[]) {
+                Ok((status, _)) if status.success() => None,
+                Ok((_, output)) => Some(Ok(format!("--test {target}: {}", verdict(&output)))),
+                Err(e) => Some(Err(e)),
+            }
+        });
+        match failed.transpose()? {
+            None => {
+                println!(
+                    "{solution} as it is passes its loom models with our crates at opt-level {opt}: its mutants are built so"
+                );
+                return Ok(Ok(opt));
+            }
+            Some(why) => {
+                println!("{solution} as it is fails its loom models with our crates at opt-level {opt} ({why})");
+                failure = why;
+            }
+        }
+    }
+    Ok(Err(format!(
+        "{solution}: the loom models fail on the solution itself in the mutants' build ({failure}), so a mutant they \
+         fail on would prove nothing; its mutants were not run"
+    )))
+}
+
 /// Applies `mutant` to a fresh scratch copy of the checkout and runs the
-/// solution's loom targets there; what went wrong when none catches it.
-fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<Option<String>> {
+/// solution's loom targets there, our crates at `opt`; what went wrong when none
+/// catches it.
+fn check(solution: &str, mutant: &Mutant, scratch: &Path, opt: u8) -> Result<Option<String>> {
     copy_checkout(scratch)?;
     let file = scratch.join("solutions").join(solution).join(&mutant.file);
     let source = std::fs::read_to_string(&file).with_context(|| format!("could not read {}", file.display()))?;
@@ -64,25 +161,7 @@ fn check(solution: &str, mutant: &Mutant, scratch: &std::path::Path) -> Result<O
             rounds.push(Vec::new());
         }
         for filter in rounds {
-            // A build folder of its own: cargo hashes a workspace member by its
-            // path within the workspace, so the scratch copy's crates would get
-            // the checkout's artifact names in a shared folder, and a later loom
-            // build of the checkout could take a mutant's artifacts for fresh.
-            let mut cmd = loom_command(solution, &target);
-            cmd.current_dir(scratch).env("CARGO_TARGET_DIR", target_dir().join("mutants/target"));
-            // Each mutant changes a few lines of one crate: an incremental
-            // release build recompiles only what they touch (about 2.4 times
-            // less CPU than a full one, measured on exercise 0's mutants). Only
-            // this folder's builds are incremental, so no other build changes.
-            cmd.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true");
-            // Nor debug information for our crates (the dependencies have
-            // none in any build, so the copies seeded from the other loom
-            // folders still fit): a panic's message and place, all the
-            // verdict reads, come without it. Measured on exercise 4's 16
-            // mutants: 50 CPU-seconds against 59.
-            cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
-            cmd.arg("--").args(&filter);
-            let (status, output) = run_captured(&mut cmd)?;
+            let (status, output) = loom_run(solution, &target, scratch, opt, &filter)?;
             if output.contains("could not compile") {
                 print!("{output}");
                 return Ok(Some(format!("{solution}: the mutant `{}` does not compile", mutant.replace)));
