@@ -10,6 +10,7 @@ use crate::process::{cargo, describe, linted, xtask};
 use crate::workspace::target_dir;
 use anyhow::{Context, Result, bail};
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -216,8 +217,9 @@ impl Step {
     }
 
     /// Removes [`Step::scratch`]; a line for each folder removed, saying how
-    /// much it held, or why it could not be.
-    pub fn remove_scratch(&self) -> Vec<String> {
+    /// much it held, or why it could not be. [`Step::run`] and
+    /// [`Step::run_to_log`] call it once the step has passed.
+    fn remove_scratch(&self) -> Vec<String> {
         let target = target_dir();
         self.scratch()
             .iter()
@@ -232,7 +234,8 @@ impl Step {
     }
 
     /// Runs the step's actions in order, their output (stdout and stderr)
-    /// going to `log`, stopping at the first failure. For a step run in the
+    /// going to `log`, stopping at the first failure; once they have all
+    /// passed, removes its scratch folders. For a step run in the
     /// background; a `Call` action cannot be redirected and is refused.
     /// Returns the CPU seconds its commands used.
     pub fn run_to_log(&self, log: &Path) -> Result<f64> {
@@ -254,10 +257,15 @@ impl Step {
                 bail!("`{}` failed ({status})", describe(&cmd));
             }
         }
+        let mut file = file;
+        for line in self.remove_scratch() {
+            writeln!(file, "{line}").with_context(|| format!("could not write to {}", log.display()))?;
+        }
         Ok(used)
     }
 
-    /// Runs the step's actions in order, stopping at the first failure.
+    /// Runs the step's actions in order, stopping at the first failure; once
+    /// they have all passed, removes its scratch folders.
     /// Returns the CPU seconds it used: its commands', or for a check run in
     /// this process, this thread's and its children's (less any background
     /// step's that ended meanwhile, which `getrusage` counts with them).
@@ -283,6 +291,7 @@ impl Step {
                 (_, None) => unreachable!("only a `Call` has no command"),
             }
         }
+        self.remove_scratch().iter().for_each(|line| println!("{line}"));
         Ok(used)
     }
 

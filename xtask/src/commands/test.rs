@@ -64,15 +64,6 @@ pub fn run(args: TestArgs) -> Result<()> {
             for (step, log, send) in queued {
                 let timer = Timer::start();
                 let result = step.run_to_log(&log);
-                if result.is_ok() {
-                    let removed = step.remove_scratch().into_iter().map(|line| line + "\n").collect::<String>();
-                    if let Err(e) = std::fs::OpenOptions::new().append(true).open(&log).and_then(|mut f| {
-                        use std::io::Write;
-                        f.write_all(removed.as_bytes())
-                    }) {
-                        eprintln!("could not add to {}: {e}", log.display());
-                    }
-                }
                 // The receiver lives until the main thread takes the result.
                 let _ = send.send((result, timer.secs(), log));
             }
@@ -95,11 +86,7 @@ pub fn run(args: TestArgs) -> Result<()> {
             }
         } else {
             let timer = Timer::start();
-            let result = step.run();
-            if result.is_ok() {
-                step.remove_scratch().iter().for_each(|line| println!("{line}"));
-            }
-            (result, timer.secs())
+            (step.run(), timer.secs())
         };
         if let Err(e) = &result {
             println!("\n!!!! {} FAILED: {e:#}", step.name);
