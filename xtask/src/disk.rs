@@ -80,9 +80,15 @@ pub fn lowest() -> Option<u64> {
     }
 }
 
-/// "removed target/lab/scratch (1.2 GiB)", for a step's output.
+/// "1.2 GiB", or "8 MiB" under a gibibyte.
+pub fn amount(bytes: u64) -> String {
+    let gib = bytes as f64 / GIB;
+    if gib >= 1.0 { format!("{gib:.1} GiB") } else { format!("{:.0} MiB", gib * 1024.0) }
+}
+
+/// "removed target/lab/scratch-target (1.8 GiB), …", for a step's output.
 pub fn removed(dir: &Path, bytes: u64) -> String {
-    format!("removed {} ({:.1} GiB), which nothing after this step uses", relative(dir), bytes as f64 / GIB)
+    format!("removed {} ({}), which nothing after this step uses", relative(dir), amount(bytes))
 }
 
 #[cfg(test)]
@@ -106,6 +112,13 @@ mod tests {
         assert_eq!(remove(&dir).unwrap(), 123);
         assert!(!dir.exists());
         assert_eq!(remove(&dir).unwrap(), 0, "a missing folder frees nothing");
+    }
+
+    #[test]
+    fn amounts_read_in_gibibytes_or_mebibytes() {
+        assert_eq!(amount(3 << 29), "1.5 GiB");
+        assert_eq!(amount(8 << 20), "8 MiB");
+        assert_eq!(amount(0), "0 MiB");
     }
 
     #[test]

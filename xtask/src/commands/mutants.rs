@@ -203,7 +203,11 @@ fn verdict(output: &str) -> String {
         // A panic's message is on the line after `panicked at <place>:`.
         None => match lines.iter().position(|l| l.contains("panicked at")) {
             Some(at) => lines[at..].iter().take(2).map(|l| l.trim()).collect::<Vec<_>>().join(" "),
-            None => "the models failed".to_owned(),
+            // A loom thread runs on a small stack of its own (a coroutine).
+            None => lines
+                .iter()
+                .find(|l| l.contains("overflowed its stack"))
+                .map_or_else(|| "the models failed".to_owned(), |l| l.trim().to_owned()),
         },
     };
     if models.is_empty() { message } else { format!("{} ({message})", models.join(", ")) }
@@ -227,5 +231,7 @@ mod tests {
                       test c_model ... FAILED\n\nthread 'c_model' panicked at tests/loom.rs:3:5:\nlost a value\n";
         assert_eq!(verdict(output), "b_check, c_model (thread 'c_model' panicked at tests/loom.rs:3:5: lost a value)");
         assert_eq!(verdict("error\n"), "the models failed");
+        let overflow = "test m ... FAILED\n\ncoroutine in thread 'm' has overflowed its stack\n";
+        assert_eq!(verdict(overflow), "m (coroutine in thread 'm' has overflowed its stack)");
     }
 }
