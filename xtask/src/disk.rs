@@ -86,9 +86,15 @@ pub fn amount(bytes: u64) -> String {
     if gib >= 1.0 { format!("{gib:.1} GiB") } else { format!("{:.0} MiB", gib * 1024.0) }
 }
 
-/// "removed target/lab/scratch-target (1.8 GiB), …", for a step's output.
-pub fn removed(dir: &Path, bytes: u64) -> String {
-    format!("removed {} ({}), which nothing after this step uses", relative(dir), amount(bytes))
+/// Removes `dir` (see [`remove`]) and says so, for a command's output:
+/// "removed target/lab/scratch-target (1.8 GiB), …", or why it could not;
+/// `None` when there was nothing to remove.
+pub fn remove_and_say(dir: &Path) -> Option<String> {
+    match remove(dir) {
+        Ok(0) if !dir.exists() => None,
+        Ok(bytes) => Some(format!("removed {} ({}), which nothing after this uses", relative(dir), amount(bytes))),
+        Err(e) => Some(format!("could not remove {}: {e}", dir.display())),
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +118,11 @@ mod tests {
         assert_eq!(remove(&dir).unwrap(), 123);
         assert!(!dir.exists());
         assert_eq!(remove(&dir).unwrap(), 0, "a missing folder frees nothing");
+        assert_eq!(remove_and_say(&dir), None, "nothing to say about a missing folder");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("three"), [0u8; 3]).unwrap();
+        let said = remove_and_say(&dir).unwrap();
+        assert!(said.starts_with("removed ") && said.contains("(0 MiB)") && !dir.exists(), "{said}");
     }
 
     #[test]

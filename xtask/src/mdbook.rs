@@ -153,13 +153,10 @@ impl Tool {
 /// missing it stays, so the other's install, or a new attempt after a failed
 /// one, starts warm.
 pub fn remove_install_build() {
-    if [&MDBOOK, &MDBOOK_QUIZ].iter().all(|tool| tool.is_pinned(&tool.local())) {
-        let build = tools_root().join("build");
-        match crate::disk::remove(&build) {
-            Ok(0) => {}
-            Ok(bytes) => println!("{}", crate::disk::removed(&build, bytes)),
-            Err(e) => println!("could not remove {}: {e}", build.display()),
-        }
+    if [&MDBOOK, &MDBOOK_QUIZ].iter().all(|tool| tool.is_pinned(&tool.local()))
+        && let Some(said) = crate::disk::remove_and_say(&tools_root().join("build"))
+    {
+        println!("{said}");
     }
 }
 

@@ -217,20 +217,11 @@ impl Step {
     }
 
     /// Removes [`Step::scratch`]; a line for each folder removed, saying how
-    /// much it held, or why it could not be. [`Step::run`] and
+    /// much it held, or why it could not be (none for a folder not there). [`Step::run`] and
     /// [`Step::run_to_log`] call it once the step has passed.
     fn remove_scratch(&self) -> Vec<String> {
         let target = target_dir();
-        self.scratch()
-            .iter()
-            .map(|dir| {
-                let dir = target.join(dir);
-                match disk::remove(&dir) {
-                    Ok(bytes) => disk::removed(&dir, bytes),
-                    Err(e) => format!("could not remove {}: {e}", dir.display()),
-                }
-            })
-            .collect()
+        self.scratch().iter().filter_map(|dir| disk::remove_and_say(&target.join(dir))).collect()
     }
 
     /// Runs the step's actions in order, their output (stdout and stderr)

@@ -9,7 +9,7 @@ use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
 use crate::loom_build::{loom_command, seed_loom_folder};
 use crate::process::run_captured;
-use crate::workspace::{ExerciseId, copy_checkout, entries, exercises, target_dir, test_targets};
+use crate::workspace::{ExerciseId, checked_packages, copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::ExitStatus;
@@ -61,7 +61,7 @@ pub fn run(args: MutantsArgs) -> Result<()> {
 /// more than the optimised code saves in the models, which spend most of
 /// their time in loom itself, optimised still: measured on exercises 3, 4
 /// and 5, the mutants took 45, 58 and 24 CPU-seconds at level 3 and 12, 14
-/// and 9 at level 0 (at level 1, 49 for exercise 4: no saving). But at
+/// and 9 at level 0 (at level 1, 49 for exercise 4: little saving). But at
 /// level 0 a frame holds every temporary, and exercise 1's kilobyte-aligned
 /// values overflow the small stacks loom gives its threads: its models fail
 /// on the correct solution there, and its mutants are built at level 3.
@@ -91,11 +91,7 @@ fn loom_run(solution: &str, target: &str, scratch: &Path, opt: u8, filter: &[&st
     // crates, the chapters and the solution. (`profile.release.package."*"`
     // cannot say "the dependencies": it reaches the build scripts and proc
     // macros too, and so changes every dependency's hash.)
-    let ours = entries(&scratch.join("chapters-code")).into_iter().filter_map(|dir| {
-        let name = dir.file_name()?.to_str()?.to_owned();
-        dir.join("Cargo.toml").exists().then_some(name)
-    });
-    for name in ours.chain(std::iter::once(solution.to_owned())) {
+    for name in checked_packages(None, false).into_iter().chain(std::iter::once(solution.to_owned())) {
         cmd.arg("--config").arg(format!("profile.release.package.{name}.opt-level={opt}"));
     }
     cmd.arg("--").args(filter);
