@@ -29,7 +29,7 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// Names the patch set: a new one goes into new folders.
-const PATCH_ID: &str = "lab-trace-3";
+const PATCH_ID: &str = "lab-trace-4";
 
 /// The loom module added to loom.
 const TRACE_MODULE: &str = include_str!("loom_patch/trace.rs");
@@ -37,6 +37,17 @@ const TRACE_MODULE: &str = include_str!("loom_patch/trace.rs");
 /// `(file, exact text that must occur once, replacement)` for loom 0.7.
 const LOOM_PATCHES: &[(&str, &str, &str)] = &[
     ("src/lib.rs", "#![deny(missing_debug_implementations, missing_docs, rust_2018_idioms)]", "#![allow(warnings)]"),
+    // A 256 KiB stack for each model thread (loom gives 32 KiB). The lab's
+    // own crates are built unoptimised (see `runner::TRACED_OPT_LEVEL`),
+    // where a frame keeps every temporary, and a failing thread prints its
+    // trace from the panic hook on its own stack: exercise 1's
+    // kilobyte-aligned values and the trace together overflow 32 KiB. The
+    // stack's size changes no interleaving.
+    (
+        "src/rt/scheduler.rs",
+        "None => Gn::new(body),",
+        "None => Gn::new_opt(0x40000 / std::mem::size_of::<usize>(), body),",
+    ),
     ("src/rt/mod.rs", "mod location;\n", "mod location;\npub(crate) mod trace;\n"),
     (
         "src/rt/object.rs",

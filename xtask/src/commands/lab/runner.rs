@@ -180,6 +180,15 @@ pub enum Loom {
     Ran(Vec<(String, TestRun)>),
 }
 
+/// How much the traced loom build optimises our own crates and the
+/// exercise; loom and the other dependencies keep the release profile's
+/// level 3 (they are built once). A reader's edit rebuilds the exercise and
+/// its test targets, and at level 3 that build was about a third of the
+/// lab's time, more than the unoptimised models then lose: they spend most
+/// of it in loom. The larger model-thread stack this needs is one of the
+/// loom patches (`loom_trace::LOOM_PATCHES`).
+const TRACED_OPT_LEVEL: u8 = 0;
+
 /// Builds exercise `n`'s loom targets in `co` and runs each model alone,
 /// reporting each as it ends. The check's third stage; the self-test also
 /// runs it on a stub, whose models must fail.
@@ -209,6 +218,11 @@ pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Res
     }
     for c in &lb.config {
         build.arg("--config").arg(c);
+    }
+    if lb.traced {
+        for name in crate::workspace::checked_packages(None, false).iter().chain(std::iter::once(&package)) {
+            build.arg("--config").arg(format!("profile.release.package.{name}.opt-level={TRACED_OPT_LEVEL}"));
+        }
     }
     build.args(["test", "--release", "-p", &package, "--no-run"]);
     for t in &loom_targets {
