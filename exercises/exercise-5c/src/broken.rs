@@ -408,12 +408,22 @@ impl<K: Ord, V> SkipMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        // Filled in place and returned as it is, so that the compiler
+        // builds it in the caller's variable: two arrays of `MAX_HEIGHT`
+        // entries are not copied out.
+        let mut pos = Position {
+            preds: std::array::from_fn(|level| &self.head[level]),
+            succs: [Shared::null(); MAX_HEIGHT],
+            found: None,
+        };
         'retry: loop {
             // Above `top` every level is empty: its position is the head's
             // slot and no successor, as the walk would have found.
             let top = self.top_level(guard);
-            let mut preds: [&'g Atomic<Node<K, V>>; MAX_HEIGHT] = std::array::from_fn(|level| &self.head[level]);
-            let mut succs = [Shared::null(); MAX_HEIGHT];
+            for level in top + 1..MAX_HEIGHT {
+                pos.preds[level] = &self.head[level];
+                pos.succs[level] = Shared::null();
+            }
             // The tower we are walking along: the head's, then a node's.
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
             for level in (0..=top).rev() {
@@ -424,11 +434,11 @@ impl<K: Ord, V> SkipMap<K, V> {
                     continue 'retry;
                 }
                 tower = pred;
-                preds[level] = &tower[level];
-                succs[level] = succ;
+                pos.preds[level] = &tower[level];
+                pos.succs[level] = succ;
             }
-            let found = self.has_key(succs[0], key);
-            return Position { preds, succs, found };
+            pos.found = self.has_key(pos.succs[0], key);
+            return pos;
         }
     }
 
@@ -696,7 +706,7 @@ where
         // and kept across retries.
         let mut entry = Err((key, value));
         loop {
-            let pos = self.search(entry_key(&entry), 0, guard);
+            let mut pos = self.search(entry_key(&entry), 0, guard);
             let node = match (pos.found, entry) {
                 (Some(_), Err(entry)) if !replace => return Err(entry),
                 (Some(_), Ok(node)) if !replace => return Err(Node::into_parts(node)),
@@ -732,7 +742,7 @@ where
                 Ok(node) => {
                     // Relaxed: `len` is a statistic.
                     self.len.0.fetch_add(1, Ordering::Relaxed);
-                    resume_first(self.build_tower(node, Some(pos), guard));
+                    resume_first(self.build_tower(node, Some(&mut pos), guard));
                     return Ok((node, None));
                 }
                 Err(err) => entry = Ok(err.new),
@@ -796,7 +806,7 @@ where
     fn build_tower<'g>(
         &'g self,
         node: Shared<'g, Node<K, V>>,
-        pos: Option<Position<'g, K, V>>,
+        pos: Option<&mut Position<'g, K, V>>,
         guard: &'g Guard,
     ) -> Result<(), Panic> {
         // SAFETY: `node` is linked and protected by `guard`.
@@ -807,7 +817,16 @@ where
             if n.tower.len() == 1 {
                 return;
             }
-            let mut pos = pos.unwrap_or_else(|| self.search(&n.key, 0, guard));
+            // The caller's position is used in place, not copied: it is
+            // two arrays of `MAX_HEIGHT` entries.
+            let mut fresh;
+            let pos = match pos {
+                Some(pos) => pos,
+                None => {
+                    fresh = self.search(&n.key, 0, guard);
+                    &mut fresh
+                }
+            };
             'levels: for level in 1..n.tower.len() {
                 loop {
                     let succ = pos.succs[level];
@@ -831,7 +850,7 @@ where
                     {
                         break;
                     }
-                    pos = self.search(&n.key, 0, guard);
+                    *pos = self.search(&n.key, 0, guard);
                 }
             }
         }));
