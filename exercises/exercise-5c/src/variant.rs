@@ -124,9 +124,8 @@ impl<K, V> Node<K, V> {
     /// unlinked node's own slot of level `l`; a replacement stores at level 0,
     /// which every node has.
     unsafe fn slot(&self, level: usize) -> &Atomic<Node<K, V>> {
-        debug_assert!(level < self.tower.len(), "level {level} of a tower of {}", self.tower.len());
         // SAFETY: `level < height`, the caller's promise.
-        unsafe { self.tower.get_unchecked(level) }
+        unsafe { slot_at(&self.tower, level) }
     }
 
     /// The value, borrowed for as long as the node itself.
@@ -160,6 +159,22 @@ impl<K, V> Node<K, V> {
             (key, value)
         }
     }
+}
+
+/// `tower[level]` of a tower a walk stands on, the head's or a node's,
+/// without the bounds check. A walk carries the tower it stands on as a
+/// slice, and a checked index at every step cost a load of the node's
+/// height (for the slice's length), a compare and a branch: unchecked, the
+/// length is never used, and the compiler drops the load too.
+///
+/// # Safety
+/// `level < tower.len()`. The head has `MAX_HEIGHT` levels, and a walk
+/// stands at `level` only on the head or on a node it reached at `level` or
+/// above, which has more than `level` levels (see [`Node::slot`]).
+unsafe fn slot_at<K, V>(tower: &[Atomic<Node<K, V>>], level: usize) -> &Atomic<Node<K, V>> {
+    debug_assert!(level < tower.len(), "level {level} of a tower of {}", tower.len());
+    // SAFETY: `level < tower.len()`, the caller's promise.
+    unsafe { tower.get_unchecked(level) }
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -433,7 +448,9 @@ impl<K: Ord, V> SkipMap<K, V> {
                     continue 'retry;
                 }
                 tower = pred;
-                pos.preds[level] = &tower[level];
+                // SAFETY: `tower` is `pred`, where this level's walk
+                // stopped: the head, or a node reached at this level.
+                pos.preds[level] = unsafe { slot_at(tower, level) };
                 pos.succs[level] = succ;
             }
             pos.found = self.has_key(pos.succs[0], key);
@@ -500,7 +517,9 @@ impl<K: Ord, V> SkipMap<K, V> {
         // Acquire: pairs with the Release compare-and-swap that stored this
         // pointer (a link, an unlink or a replacement), so the node it points
         // to is fully initialised for us.
-        let curr = tower[level].load(Ordering::Acquire, guard);
+        // SAFETY: the caller stands on the head or on a node it reached at
+        // `level` or above (every caller walks top-down from the head).
+        let curr = unsafe { slot_at(tower, level) }.load(Ordering::Acquire, guard);
         if curr.tag() == MARK {
             // The node we stand on is being removed: a compare-and-swap on
             // its marked slot, expecting an unmarked pointer, can never
@@ -540,8 +559,11 @@ impl<K: Ord, V> SkipMap<K, V> {
                 // initialised through our Acquire load); a failure means the
                 // slot changed, so start again (Relaxed: the value read is
                 // not used).
-                match tower[level].compare_exchange(curr, next.with_tag(0), Ordering::Release, Ordering::Relaxed, guard)
-                {
+                // SAFETY: `tower` is the one `curr` was read from at this
+                // level: the caller's (see `walk`) or a node's we advanced
+                // past on this level.
+                let slot = unsafe { slot_at(tower, level) };
+                match slot.compare_exchange(curr, next.with_tag(0), Ordering::Release, Ordering::Relaxed, guard) {
                     Ok(_) => curr = next.with_tag(0),
                     Err(_) => return None,
                 }
