@@ -518,7 +518,9 @@ impl<K: Ord, V> SkipMap<K, V> {
         // pointer (a link, an unlink or a replacement), so the node it points
         // to is fully initialised for us.
         // SAFETY: the caller stands on the head or on a node it reached at
-        // `level` or above (every caller walks top-down from the head).
+        // `level` or above: `search` and `find` walk down from the head, each
+        // level from where the one above stopped, and `unlink_marked` walks
+        // every level from the head.
         let curr = unsafe { slot_at(tower, level) }.load(Ordering::Acquire, guard);
         if curr.tag() == MARK {
             // The node we stand on is being removed: a compare-and-swap on
