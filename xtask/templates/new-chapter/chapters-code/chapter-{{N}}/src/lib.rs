@@ -1,6 +1,6 @@
 //! Chapter {{N}}: {{title}}.
 //!
-//! SCAFFOLD: `cargo xtask new-chapter` wrote this chapter around a stand-in
+//! SCAFFOLD: `cargo xtask new-chapter {{N}} {{name}}` wrote this chapter around a stand-in
 //! structure, a cell that is set once and then read by any thread (the shape
 //! of `once_cell::race::OnceBox`), so that every file a chapter needs exists
 //! and passes its checks from the first build. Replace the stand-in with the
