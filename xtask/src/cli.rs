@@ -76,7 +76,8 @@ pub enum Command {
     ///
     /// The commands listed in chapters-code/chapter-N/book-outputs.toml; what
     /// they print goes to book/src/generated/chapter-N/. --only PREFIX reruns
-    /// only the outputs whose file name starts with PREFIX (e.g. `lab-`).
+    /// only the outputs whose file name starts with PREFIX (e.g. `lab-`);
+    /// --stale only those that `cargo xtask check-book` calls out of date.
     Outputs(OutputsArgs),
     /// The exercise runner: progress, check, watch, hints, reset, solution
     Lab(LabArgs),
@@ -211,6 +212,9 @@ pub struct OutputsArgs {
     /// Only the outputs whose file name starts with this (e.g. `lab-`)
     #[arg(long, value_name = "PREFIX")]
     pub only: Option<String>,
+    /// Only the outputs that `cargo xtask check-book` calls out of date
+    #[arg(long)]
+    pub stale: bool,
 }
 
 #[derive(Debug, Args)]
@@ -538,7 +542,11 @@ mod tests {
     #[test]
     fn outputs_can_be_narrowed_to_some_files() {
         match parse("outputs 0 --only lab-").unwrap() {
-            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref()), (ch(0), Some("lab-"))),
+            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref(), a.stale), (ch(0), Some("lab-"), false)),
+            other => panic!("{other:?}"),
+        }
+        match parse("outputs --stale").unwrap() {
+            Command::Outputs(a) => assert_eq!((a.chapter, a.only.as_deref(), a.stale), (None, None, true)),
             other => panic!("{other:?}"),
         }
     }

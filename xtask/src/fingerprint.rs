@@ -192,60 +192,68 @@ pub fn problems() -> Vec<String> {
     problems
 }
 
-/// What is out of date among one chapter's outputs.
-fn chapter_problems(chapter: Chapter, listed: &[Output], records: &Records) -> Vec<String> {
+/// The outputs of `chapter` that are out of date (their records missing,
+/// or not what `book-outputs.toml` and the files now give), by file name,
+/// in the list's order: what `cargo xtask outputs N --stale` writes again.
+pub fn stale(chapter: Chapter) -> Result<Vec<String>> {
+    let listed = lists::book_outputs(chapter)?;
+    let records = read(chapter)?;
+    Ok(listed.iter().filter(|o| output_problem(chapter, o, &records).is_some()).map(|o| o.file.clone()).collect())
+}
+
+/// What is out of date about one output, if anything.
+fn output_problem(chapter: Chapter, output: &Output, records: &Records) -> Option<String> {
     let dir = chapter_dir(chapter);
     let rerun = |file: &str| format!("run `cargo xtask outputs {} --only {file}`", chapter.arg());
-    let mut problems = Vec::new();
-    for output in listed {
-        let shown = relative(&dir.join(&output.file));
-        let Some(record) = records.outputs.iter().find(|r| r.file == output.file) else {
-            // An output never written (a new chapter's, before its first
-            // run) is quoted by no page: the include check says so if one does.
-            if dir.join(&output.file).exists() {
-                problems.push(format!("{shown}: no recorded fingerprint; {}", rerun(&output.file)));
-            }
-            continue;
-        };
-        if record.command != output.command {
-            problems.push(format!(
-                "{shown}: written by `{}`, but book-outputs.toml now runs `{}`; {}",
-                record.command,
-                output.command,
-                rerun(&output.file)
-            ));
-            continue;
-        }
-        let first = std::fs::read_to_string(dir.join(&output.file)).unwrap_or_default();
-        let first = first.lines().next().unwrap_or_default();
-        if first != format!("$ {}", output.shown()) {
-            problems.push(format!(
-                "{shown}: begins `{first}`, but book-outputs.toml now shows `$ {}`; {}",
-                output.shown(),
-                rerun(&output.file)
-            ));
-            continue;
-        }
-        let wanted = inputs(chapter, output);
-        if record.inputs != wanted {
-            problems.push(format!(
-                "{shown}: recorded with inputs {:?}, but book-outputs.toml now gives {wanted:?}; {}",
-                record.inputs,
-                rerun(&output.file)
-            ));
-            continue;
-        }
-        match fingerprint(&root(), &wanted) {
-            Ok(now) if now == record.fingerprint => {}
-            Ok(_) => problems.push(format!(
-                "{shown}: out of date, a file under {} changed since `{}` wrote it; {}",
-                wanted.join(", "),
-                output.command,
-                rerun(&output.file)
-            )),
-            Err(e) => problems.push(format!("{shown}: {e:#}")),
-        }
+    let shown = relative(&dir.join(&output.file));
+    let Some(record) = records.outputs.iter().find(|r| r.file == output.file) else {
+        // An output never written (a new chapter's, before its first
+        // run) is quoted by no page: the include check says so if one does.
+        return dir
+            .join(&output.file)
+            .exists()
+            .then(|| format!("{shown}: no recorded fingerprint; {}", rerun(&output.file)));
+    };
+    if record.command != output.command {
+        return Some(format!(
+            "{shown}: written by `{}`, but book-outputs.toml now runs `{}`; {}",
+            record.command,
+            output.command,
+            rerun(&output.file)
+        ));
     }
+    let first = std::fs::read_to_string(dir.join(&output.file)).unwrap_or_default();
+    let first = first.lines().next().unwrap_or_default();
+    if first != format!("$ {}", output.shown()) {
+        return Some(format!(
+            "{shown}: begins `{first}`, but book-outputs.toml now shows `$ {}`; {}",
+            output.shown(),
+            rerun(&output.file)
+        ));
+    }
+    let wanted = inputs(chapter, output);
+    if record.inputs != wanted {
+        return Some(format!(
+            "{shown}: recorded with inputs {:?}, but book-outputs.toml now gives {wanted:?}; {}",
+            record.inputs,
+            rerun(&output.file)
+        ));
+    }
+    match fingerprint(&root(), &wanted) {
+        Ok(now) if now == record.fingerprint => None,
+        Ok(_) => Some(format!(
+            "{shown}: out of date, a file under {} changed since `{}` wrote it; {}",
+            wanted.join(", "),
+            output.command,
+            rerun(&output.file)
+        )),
+        Err(e) => Some(format!("{shown}: {e:#}")),
+    }
+}
+
+/// What is out of date among one chapter's outputs.
+fn chapter_problems(chapter: Chapter, listed: &[Output], records: &Records) -> Vec<String> {
+    let mut problems: Vec<String> = listed.iter().filter_map(|o| output_problem(chapter, o, records)).collect();
     for record in &records.outputs {
         if !listed.iter().any(|o| o.file == record.file) {
             problems.push(format!(

@@ -54,3 +54,15 @@ pub fn loom_command(package: &str, target: &str) -> Command {
     ]);
     cmd
 }
+
+/// Builds our crates (the support crates, the chapters) and `package` at
+/// `opt_level`, one `--config` per crate, leaving the dependencies (loom
+/// among them) at the release profile's level. (`profile.release.package."*"`
+/// cannot say "the dependencies": it reaches the build scripts and proc
+/// macros too, and so changes every dependency's hash.) The lab's traced
+/// build and the mutants' loom runs use it.
+pub fn ours_at_opt_level(cmd: &mut Command, package: &str, opt_level: u8) {
+    for name in crate::workspace::checked_packages(None, false).iter().map(String::as_str).chain([package]) {
+        cmd.arg("--config").arg(format!("profile.release.package.{name}.opt-level={opt_level}"));
+    }
+}

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 
 mod bench_render;
+mod book_outputs;
 mod breakdown;
 mod cpu;
 mod criterion;

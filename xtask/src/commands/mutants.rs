@@ -7,9 +7,9 @@
 use crate::cli::MutantsArgs;
 use crate::exclusive::exclusive;
 use crate::lists::{self, Mutant};
-use crate::loom_build::{loom_command, seed_loom_folder};
+use crate::loom_build::{loom_command, ours_at_opt_level, seed_loom_folder};
 use crate::process::run_captured;
-use crate::workspace::{ExerciseId, checked_packages, copy_checkout, exercises, target_dir, test_targets};
+use crate::workspace::{ExerciseId, copy_checkout, exercises, target_dir, test_targets};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::ExitStatus;
@@ -87,13 +87,8 @@ fn loom_run(solution: &str, target: &str, scratch: &Path, opt: u8, filter: &[&st
     // verdict reads, come without it. Measured on exercise 4's 16
     // mutants: 50 CPU-seconds against 59.
     cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
-    // Our crates at `opt`, one `--config` per crate: the support
-    // crates, the chapters and the solution. (`profile.release.package."*"`
-    // cannot say "the dependencies": it reaches the build scripts and proc
-    // macros too, and so changes every dependency's hash.)
-    for name in checked_packages(None, false).into_iter().chain(std::iter::once(solution.to_owned())) {
-        cmd.arg("--config").arg(format!("profile.release.package.{name}.opt-level={opt}"));
-    }
+    // Our crates and the solution at `opt`.
+    ours_at_opt_level(&mut cmd, solution, opt);
     cmd.arg("--").args(filter);
     run_captured(&mut cmd)
 }

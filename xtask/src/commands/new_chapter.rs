@@ -217,6 +217,7 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
     let names = Names::new(args.chapter, &args.name, args.title.as_deref())?;
     let root = root();
     check_free(&root, names.number)?;
+    let stale_before = stale_outputs();
     let written = write_files(&root, &names)?;
     // The exercise's stub is made from the chapter's code by its stub.toml.
     let id = ExerciseId::first(names.number);
@@ -251,6 +252,22 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
     )?;
     // rustfmt may have rewrapped the chapter's code: the stub follows it.
     crate::stub_gen::write(id)?;
+    // Outputs of other chapters that list every exercise (chapter 0's
+    // `cargo xtask lab` overview) now show one more: they are written again,
+    // and only they (what was out of date before is left to its owner).
+    for (chapter, files) in stale_outputs() {
+        let before = stale_before.iter().find(|(c, _)| *c == chapter).map(|(_, f)| f.as_slice()).unwrap_or_default();
+        let due: Vec<&String> = files.iter().filter(|f| !before.contains(f)).collect();
+        if due.is_empty() || chapter == Chapter::Numbered(n) {
+            continue;
+        }
+        println!(
+            "\nthe new exercise changes what these outputs of chapter {} show; writing them again:",
+            chapter.arg()
+        );
+        let listed = crate::lists::book_outputs(chapter)?;
+        crate::book_outputs::write_outputs(chapter, &listed, |o| due.contains(&&o.file))?;
+    }
     println!(
         "\nchapter {n} written: {} files around a stand-in structure, a write-once cell named `{}`.\n\
          Next:\n  \
@@ -265,6 +282,12 @@ pub fn run(args: NewChapterArgs) -> Result<()> {
         names.type_name,
     );
     Ok(())
+}
+
+/// Each chapter's outputs that are out of date now, by file name (a
+/// chapter whose list cannot be read is left out: `check-book` reports it).
+fn stale_outputs() -> Vec<(Chapter, Vec<String>)> {
+    chapters().into_iter().filter_map(|c| Some((c, crate::fingerprint::stale(c).ok()?))).collect()
 }
 
 /// Refuses a chapter number that is taken, anywhere a chapter has files, or

@@ -220,9 +220,7 @@ pub fn loom_stage(co: &Checkout, n: ExerciseId, out: &Out, timer: &Timer) -> Res
         build.arg("--config").arg(c);
     }
     if lb.traced {
-        for name in crate::workspace::checked_packages(None, false).iter().chain(std::iter::once(&package)) {
-            build.arg("--config").arg(format!("profile.release.package.{name}.opt-level={TRACED_OPT_LEVEL}"));
-        }
+        crate::loom_build::ours_at_opt_level(&mut build, &package, TRACED_OPT_LEVEL);
     }
     build.args(["test", "--release", "-p", &package, "--no-run"]);
     for t in &loom_targets {
