@@ -109,9 +109,13 @@ pub enum Command {
     /// Rewrite the generated blocks of README.md and the book from the code
     ///
     /// The lists of the steps of `cargo xtask test` (from xtask/src/steps.rs),
-    /// between their marker comments. `cargo xtask check-book` fails while
-    /// they are out of date.
-    Docs,
+    /// the exercise lists (from each exercise's Cargo.toml) and README's
+    /// figures for a cold run (from xtask/cold-run.toml), between their
+    /// marker comments. `cargo xtask check-book` fails while they are out of
+    /// date. --record-run first keeps a cold run's figures in
+    /// xtask/cold-run.toml, from the summary `cargo xtask test` wrote
+    /// (default: <target>/xtask/test-summary.json).
+    Docs(DocsArgs),
     /// Write a new structure chapter, its exercise, solution and pages, around a stand-in
     ///
     /// Writes every file a chapter has (chapters-code/CONVENTIONS.md lists them)
@@ -202,6 +206,13 @@ pub struct StubsArgs {
     /// Write nothing; fail when a committed stub differs from its source
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Record this run's figures first: a test-summary.json written by a cold `cargo xtask test` that passed
+    #[arg(long, value_name = "SUMMARY")]
+    pub record_run: Option<Option<std::path::PathBuf>>,
 }
 
 #[derive(Debug, Args)]
@@ -614,7 +625,14 @@ mod tests {
             parse("mutants 4").unwrap(),
             Command::Mutants(MutantsArgs { exercise: Some(ExerciseId { chapter: 4, letter: None }) })
         ));
-        assert!(matches!(parse("docs").unwrap(), Command::Docs));
+        assert!(matches!(parse("docs").unwrap(), Command::Docs(DocsArgs { record_run: None })));
+        assert!(matches!(parse("docs --record-run").unwrap(), Command::Docs(DocsArgs { record_run: Some(None) })));
+        match parse("docs --record-run /tmp/ci/target/xtask/test-summary.json").unwrap() {
+            Command::Docs(DocsArgs { record_run: Some(Some(path)) }) => {
+                assert_eq!(path, std::path::PathBuf::from("/tmp/ci/target/xtask/test-summary.json"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

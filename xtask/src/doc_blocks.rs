@@ -1,6 +1,6 @@
 //! Generated blocks in hand-written Markdown: the parts of README.md and the
 //! book that repeat something the code or the data defines (the steps of
-//! `cargo xtask test`; each chapter's list of exercises). Each block sits between two marker comments;
+//! `cargo xtask test`; a cold run's figures; each chapter's list of exercises). Each block sits between two marker comments;
 //! `cargo xtask docs` rewrites what is between them and
 //! `cargo xtask check-book` fails while a block differs from what it would
 //! write.
@@ -41,6 +41,12 @@ pub fn blocks() -> Result<Vec<Block>> {
             render: Box::new(|| Ok(steps::markdown_table())),
         },
     ];
+    out.push(Block {
+        file: "README.md".into(),
+        name: "cold-run",
+        source: crate::cold_run::RECORD_FILE,
+        render: Box::new(crate::cold_run::readme_paragraph),
+    });
     out.push(Block {
         file: "book/src/chapter-0/lab.md".into(),
         name: "all-exercises",
@@ -115,8 +121,13 @@ pub fn expected() -> Result<Vec<(String, String, String)>> {
 /// is wrong) does not hold the others back.
 pub fn expected_each() -> Result<Vec<Result<(String, String, String)>>> {
     let blocks = blocks()?;
-    let mut files: Vec<&String> = blocks.iter().map(|b| &b.file).collect();
-    files.dedup();
+    // Each file once, in the order its first block is listed.
+    let mut files: Vec<&String> = Vec::new();
+    for block in &blocks {
+        if !files.contains(&&block.file) {
+            files.push(&block.file);
+        }
+    }
     Ok(files
         .into_iter()
         .map(|file| {
@@ -171,5 +182,17 @@ mod tests {
     #[test]
     fn the_committed_docs_match_the_steps() {
         assert_eq!(problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_file_with_blocks_apart_in_the_list_is_written_once_with_all_of_them() {
+        let files: Vec<String> = expected().unwrap().into_iter().map(|(file, ..)| file).collect();
+        let mut distinct = files.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(files.len(), distinct.len(), "{files:?}");
+        // README's blocks are not next to each other in `blocks()`.
+        let readme: Vec<&str> = blocks().unwrap().iter().filter(|b| b.file == "README.md").map(|b| b.name).collect();
+        assert_eq!(readme, ["test-steps", "cold-run"]);
     }
 }

@@ -29,20 +29,20 @@ pub fn provenance() -> String {
             s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let output = |cmd: &mut Command| {
-        cmd.output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
-    };
-    let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]));
-    format!("{cores} cores, {cpu}; {date}; commit {}", commit())
+    format!("{cores} cores, {cpu}; {}; commit {}", today(), commit())
+}
+
+/// Today's date (UTC), `YYYY-MM-DD` (empty when `date` cannot say).
+pub fn today() -> String {
+    stdout_of(Command::new("date").args(["-u", "+%Y-%m-%d"]))
 }
 
 /// The commit checked out, abbreviated (empty when git cannot say).
 pub fn commit() -> String {
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root())
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
+    stdout_of(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root()))
+}
+
+/// What `cmd` prints, trimmed; empty when it cannot run.
+fn stdout_of(cmd: &mut Command) -> String {
+    cmd.output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
 }

@@ -10,6 +10,7 @@ mod commands;
 mod bench_render;
 mod book_outputs;
 mod breakdown;
+mod cold_run;
 mod cpu;
 mod criterion;
 mod diagram_render;
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
         Command::Diagrams => commands::diagrams::run(),
         Command::Mutants(args) => commands::mutants::run(args),
         Command::Stubs(args) => commands::stubs::run(args),
-        Command::Docs => commands::docs::run(),
+        Command::Docs(args) => commands::docs::run(args),
         Command::NewChapter(args) => commands::new_chapter::run(args),
         Command::Asm => commands::asm::run(),
     };

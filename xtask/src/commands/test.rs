@@ -1,7 +1,8 @@
 //! `cargo xtask test [--list]`: every check, what CI runs. The steps are the
 //! table in `steps.rs`; this runs them all (a failure does not stop the
 //! rest), prints a table of results, writes it to
-//! `<target>/xtask/test-summary.txt`, and ends with `N passed, M failed`.
+//! `<target>/xtask/test-summary.txt` (and as data, `test-summary.json`: see
+//! `cold_run`), and ends with `N passed, M failed`.
 //!
 //! The chains of steps in `steps::ALONGSIDE` start first, each on a thread
 //! of its own that runs its steps in order, each step's output going to
@@ -24,8 +25,10 @@
 //! rebuild after each edit, turn it on for their release profile.)
 
 use crate::cli::TestArgs;
+use crate::cold_run::{NEEDS_GIB, RunSummary, StepSummary};
 use crate::cpu;
 use crate::disk;
+use crate::generated;
 use crate::process::Timer;
 use crate::steps::{ALONGSIDE, STEPS, terminal_list};
 use crate::workspace::target_dir;
@@ -44,6 +47,8 @@ pub fn run(args: TestArgs) -> Result<()> {
     let run_timer = Timer::start();
     let dir = target_dir().join("xtask");
     std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    // Cold: no build in the folder yet (what README's figures are from).
+    let cold = !["debug", "release"].iter().any(|d| target_dir().join(d).exists());
     let at_start = disk::free(&dir).with_context(|| format!("could not read the free space at {}", dir.display()))?;
     println!("{}", disk_at_start(at_start));
     disk::watch(&dir);
@@ -93,29 +98,44 @@ pub fn run(args: TestArgs) -> Result<()> {
         }
         done.push(Done { name: step.name, passed: result.is_ok(), secs, cpu: result.as_ref().ok().copied() });
     }
-    let mut table = summary(&done, run_timer.secs(), cpu::reaped_children() + cpu::this_process());
-    table.push_str(&disk_use(at_start, disk::lowest().unwrap_or(at_start)));
+    let (wall, cpu) = (run_timer.secs(), cpu::reaped_children() + cpu::this_process());
+    let lowest = disk::lowest().unwrap_or(at_start);
+    let mut table = summary(&done, wall, cpu);
+    table.push_str(&disk_use(at_start, lowest));
     println!("\n{table}");
     let failed = done.iter().filter(|s| !s.passed).count();
     let passed = done.len() - failed;
+    let run = RunSummary {
+        commit: generated::commit(),
+        date: generated::today(),
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cold,
+        wall_s: wall,
+        cpu_s: cpu,
+        peak_disk_bytes: at_start.saturating_sub(lowest),
+        steps: done
+            .iter()
+            .map(|s| StepSummary { name: s.name.to_owned(), passed: s.passed, secs: s.secs, cpu_s: s.cpu })
+            .collect(),
+    };
     let file = dir.join("test-summary.txt");
-    let written =
-        std::fs::write(&file, &table).with_context(|| format!("could not write the summary to {}", file.display()));
+    let json = dir.join("test-summary.json");
+    let written = std::fs::write(&file, &table)
+        .with_context(|| format!("could not write the summary to {}", file.display()))
+        .and_then(|()| {
+            let text = serde_json::to_string_pretty(&run).context("could not serialise the summary")?;
+            std::fs::write(&json, text).with_context(|| format!("could not write {}", json.display()))
+        });
     println!("{passed} passed, {failed} failed");
+    if cold && failed == 0 {
+        println!("(a cold run: `cargo xtask docs --record-run` keeps its figures for README)");
+    }
     written?;
     if failed > 0 {
         bail!("{failed} step(s) failed");
     }
     Ok(())
 }
-
-/// What a cold run needs on the disk that holds the build folder, at the
-/// least: the most that `cargo xtask test` has had in use at once from a
-/// clean clone, measured with the lowest free space it reports at its end
-/// (see [`disk_use`]): 4.9 GiB, then 5.5 GiB in a later run (2 December
-/// 2026); with a margin for cargo's
-/// downloads and for the chapters to come.
-const NEEDS_GIB: f64 = 7.0;
 
 /// The line `cargo xtask test` starts with: the free space, and a warning
 /// when it is less than a cold run needs.
