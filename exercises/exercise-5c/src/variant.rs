@@ -742,7 +742,7 @@ where
                         // The replacer owns the old node's removal: it
                         // finishes it, then builds the new node's tower from
                         // a fresh search (the one above is out of date).
-                        let finished = self.finish(old, REMOVED, guard);
+                        let finished = self.finish(old, REMOVED, None, guard);
                         let built = self.build_tower(node, None, guard);
                         resume_first(finished.and(built));
                         // SAFETY: `old` is protected by `guard`.
@@ -878,7 +878,7 @@ where
                 }
             }
         }));
-        let finished = self.finish(node, BUILT, guard);
+        let finished = self.finish(node, BUILT, None, guard);
         built.and(finished)
     }
 
@@ -896,8 +896,11 @@ where
     {
         self.bound.check(guard, NAME);
         loop {
-            let found = self.find(key, guard)?;
-            match self.remove_node(found, guard) {
+            // `search`, not `find`: the slots that point to the node on every
+            // level are what unlinks it below, with no second search.
+            let pos = self.search(key, 0, guard);
+            let found = pos.found?;
+            match self.remove_node_seen(found, Some(&pos), guard) {
                 // SAFETY: `found` is protected by `guard`.
                 Ok(true) => return Some(unsafe { found.deref() }.value()),
                 // Another thread marked it first: a remove, or an insert that
@@ -908,9 +911,18 @@ where
         }
     }
 
+    // (`remove_node`, the removal without a search's position that only
+    // `remove_if` and `insert_shadowing` use, is left out here.)
+
     /// Marks `node`'s tower, top level first; `Ok(true)` if this thread's mark
-    /// of level 0 is the one that removed it.
-    fn remove_node<'g>(&'g self, node: Shared<'g, Node<K, V>>, guard: &'g Guard) -> Result<bool, Panic> {
+    /// of level 0 is the one that removed it. `seen`: where the caller's
+    /// search found the node, which [`finish`](Self::finish) tries first.
+    fn remove_node_seen<'g>(
+        &'g self,
+        node: Shared<'g, Node<K, V>>,
+        seen: Option<&Position<'g, K, V>>,
+        guard: &'g Guard,
+    ) -> Result<bool, Panic> {
         // SAFETY: `node` is protected by `guard`.
         let n = unsafe { node.deref() };
         // Release, top level first: a thread whose Acquire load sees the mark
@@ -933,23 +945,38 @@ where
         }
         // Relaxed: a statistic.
         self.len.0.fetch_sub(1, Ordering::Relaxed);
-        self.finish(node, REMOVED, guard).map(|()| true)
+        self.finish(node, REMOVED, seen, guard).map(|()| true)
     }
 
     /// The inserter (with `BUILT`) and the remover or replacer (with
     /// `REMOVED`) each call this once they are done with a node; the second
-    /// one unlinks the node from every level and retires it.
+    /// one unlinks the node from every level and retires it. A remover
+    /// passes where its search found the node (`seen`), which unlinks it
+    /// with one compare-and-swap a level when nothing moved meanwhile (see
+    /// [`unlink_seen`](Self::unlink_seen)); otherwise a search that cleans
+    /// every level of the key does it.
     ///
     /// Never unwinds: if `K`'s `Ord` panics during the unlinking search, the
     /// node is unlinked without comparing keys, retired all the same, and the
     /// panic is returned for the caller to resume.
-    fn finish<'g>(&'g self, node: Shared<'g, Node<K, V>>, flag: u32, guard: &'g Guard) -> Result<(), Panic> {
+    fn finish<'g>(
+        &'g self,
+        node: Shared<'g, Node<K, V>>,
+        flag: u32,
+        seen: Option<&Position<'g, K, V>>,
+        guard: &'g Guard,
+    ) -> Result<(), Panic> {
         // SAFETY: `node` is protected by `guard`.
         let n = unsafe { node.deref() };
         // AcqRel: Release hands this thread's links or marks to the other
         // party; Acquire, for the second one, makes the first one's visible,
         // so that the unlinking below sees the final tower, marked everywhere.
         if n.flags.fetch_or(flag, Ordering::AcqRel) & (BUILT | REMOVED) == 0 {
+            return Ok(());
+        }
+        if seen.is_some_and(|pos| self.unlink_seen(node, pos, guard)) {
+            // SAFETY: as below: unlinked from every level, retired once.
+            unsafe { guard.defer_destroy(node) };
             return Ok(());
         }
         // `AssertUnwindSafe`: a search leaves the map consistent after each
@@ -968,6 +995,40 @@ where
         // let the collector drop it on any thread, at any later time.
         unsafe { guard.defer_destroy(node) };
         unlinked
+    }
+
+    /// Unlinks `node`, marked at every level and with its tower final, from
+    /// the slots `seen` recorded, top level first: on each level, one
+    /// compare-and-swap of the slot from `node` to `node`'s successor there.
+    /// `true` if every level's succeeded. `false` at the first that fails:
+    /// the slot no longer points to `node` (another search unlinked it
+    /// there, a node was inserted in front of it, the slot's own node was
+    /// marked, or `node` was never linked at that level), and the caller's
+    /// cleaning search unlinks what is left.
+    ///
+    /// No key is compared, so nothing here can panic. Each success takes
+    /// `node` out of its level's list: a level is a list, in which one slot
+    /// at most points to a node that can still be reached (an unlinked node
+    /// is never linked again), and that slot is the one that held `node`, so
+    /// once every level has succeeded no new walk can reach `node`.
+    fn unlink_seen<'g>(&'g self, node: Shared<'g, Node<K, V>>, seen: &Position<'g, K, V>, guard: &'g Guard) -> bool {
+        // SAFETY: `node` is protected by `guard`.
+        let n = unsafe { node.deref() };
+        (0..n.tower.len()).rev().all(|level| {
+            // Acquire, as a walk reads a slot: the successor is published by
+            // the compare-and-swap below to readers of `seen`'s slot, so its
+            // node must be initialised for us. The slot is marked and final:
+            // nothing writes a marked slot.
+            // SAFETY: `level < n.tower.len()`.
+            let next = unsafe { n.slot(level) }.load(Ordering::Acquire, guard);
+            debug_assert_eq!(next.tag(), MARK, "a node is unlinked only once marked");
+            // Release: publishes `next`'s node to the readers of this slot,
+            // as an unlink in `walk_from` does. Failure: the slot changed;
+            // leave it to the search (Relaxed: the value read is not used).
+            seen.preds[level]
+                .compare_exchange(node, next.with_tag(0), Ordering::Release, Ordering::Relaxed, guard)
+                .is_ok()
+        })
     }
 
     // (`remove_if`, exercise 5b's operation, is left out here: exercise 5c
