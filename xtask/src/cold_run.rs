@@ -62,6 +62,21 @@ impl RunSummary {
     }
 }
 
+/// Whether a run starting now in `target` is cold: the folder holds no build
+/// but xtask's own, which `cargo xtask` made just before (in `debug`, with
+/// its dependencies, none of them a chapter), as in a fresh clone or after
+/// `cargo clean`. Any other folder (the loom, Miri, lab and tool builds,
+/// `release`), or a chapter's build in `debug`, means an earlier run's
+/// builds are there to reuse.
+pub fn is_cold(target: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(target) else { return true };
+    let other_build = entries.flatten().any(|e| e.path().is_dir() && e.file_name() != "debug");
+    let chapter_built = std::fs::read_dir(target.join("debug/.fingerprint"))
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("chapter-")))
+        .unwrap_or(false);
+    !other_build && !chapter_built
+}
+
 /// Reads a run's summary as `cargo xtask test` wrote it.
 pub fn read_summary(path: &Path) -> Result<RunSummary> {
     let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
@@ -154,6 +169,24 @@ mod tests {
         let toml: RunSummary = toml::from_str(&toml::to_string_pretty(&run).unwrap()).unwrap();
         assert_eq!((json.clone(), toml), (run.clone(), run));
         assert_eq!(json.failed(), 1);
+    }
+
+    #[test]
+    fn only_a_folder_with_xtask_s_own_build_is_cold() {
+        let dir = std::env::temp_dir().join(format!("xtask-cold-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(is_cold(&dir), "no folder yet");
+        let fingerprints = dir.join("debug/.fingerprint");
+        std::fs::create_dir_all(fingerprints.join("xtask-0123")).unwrap();
+        std::fs::create_dir_all(fingerprints.join("test-kit-4567")).unwrap();
+        std::fs::write(dir.join("CACHEDIR.TAG"), "").unwrap();
+        assert!(is_cold(&dir), "xtask's own build, as `cargo xtask` leaves it");
+        std::fs::create_dir_all(fingerprints.join("chapter-0-89ab")).unwrap();
+        assert!(!is_cold(&dir), "a chapter built");
+        std::fs::remove_dir_all(fingerprints.join("chapter-0-89ab")).unwrap();
+        std::fs::create_dir_all(dir.join("loom")).unwrap();
+        assert!(!is_cold(&dir), "an earlier run's loom builds");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -44,11 +44,12 @@ pub fn run(args: TestArgs) -> Result<()> {
     // SAFETY: no other thread exists yet (the steps' threads and the disk
     // watch start below), so nothing reads the environment meanwhile.
     unsafe { std::env::set_var("CARGO_PROFILE_DEV_INCREMENTAL", "false") };
+    // Cold: no build in the folder but xtask's own (what README's figures
+    // are from); asked before this run makes its first folder there.
+    let cold = crate::cold_run::is_cold(&target_dir());
     let run_timer = Timer::start();
     let dir = target_dir().join("xtask");
     std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    // Cold: no build in the folder yet (what README's figures are from).
-    let cold = !["debug", "release"].iter().any(|d| target_dir().join(d).exists());
     let at_start = disk::free(&dir).with_context(|| format!("could not read the free space at {}", dir.display()))?;
     println!("{}", disk_at_start(at_start));
     disk::watch(&dir);
