@@ -104,7 +104,15 @@ pub fn record(run: &RunSummary) -> Result<()> {
         run.commit
     );
     ensure!(run.failed() == 0, "{} step(s) of the run of commit {} failed: nothing recorded", run.failed(), run.commit);
-    let body = toml::to_string_pretty(run).context("could not serialise the run")?;
+    // Tenths of a second are all the summary table shows.
+    let tenths = |x: f64| (x * 10.0).round() / 10.0;
+    let mut run = run.clone();
+    (run.wall_s, run.cpu_s) = (tenths(run.wall_s), tenths(run.cpu_s));
+    for step in &mut run.steps {
+        step.secs = tenths(step.secs);
+        step.cpu_s = step.cpu_s.map(tenths);
+    }
+    let body = toml::to_string_pretty(&run).context("could not serialise the run")?;
     let text = format!(
         "# A cold run of `cargo xtask test` (a fresh clone), written by `cargo xtask docs --record-run` from\n\
          # the run's <target>/xtask/test-summary.json. README's paragraph on a run's cost is written from it.\n\n\
