@@ -307,11 +307,21 @@ impl lincheck::Model for SlabModel {
 /// shards never fill, so every insert succeeds; the recorded insert is
 /// rewritten with the key it returned, which the model checks was never
 /// handed out before.
+///
+/// A worker keeps at most 32 of its values alive, and its shard has room for
+/// 64, but only while the shard is its own: a thread that exits gives its
+/// number back, and the next thread to take the number inherits the shard
+/// with the values left in it (see `values_of_an_exited_thread_stay_reachable`).
+/// On a busy machine the workers can run one after another, and each would
+/// leave its values to the next, until a shard held more than 64. So no
+/// worker exits before every worker is done: each holds its number, and its
+/// shard, to the end.
 #[test]
 fn stress_history_is_linearizable_key_by_key() {
     let threads = test_kit::stress::default_threads();
     let ops = test_kit::scaled(10_000);
     let slab = Slab::with_max_per_shard(64);
+    let all_done = std::sync::Barrier::new(threads);
     let pool: Mutex<Vec<Key>> = Mutex::new(Vec::new());
     let recorder = Recorder::<SlabModel>::with_capacity(threads, ops);
     test_kit::stress::run(threads, 0x5ca1_e004, |mut worker| {
@@ -347,6 +357,7 @@ fn stress_history_is_linearizable_key_by_key() {
                 get(Key::from_bits(worker.rng.random::<u64>() & 0x0000_0007_0c00_003f));
             }
         }
+        all_done.wait();
     });
     let history = History {
         ops: recorder
