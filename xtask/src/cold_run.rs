@@ -39,6 +39,10 @@ pub struct RunSummary {
     /// The most disk in use at once, in bytes: the free space at the start
     /// less the lowest seen while the steps ran.
     pub peak_disk_bytes: u64,
+    /// The cores in use on the whole machine, on average over each minute
+    /// of the run (the last one a part minute): where it left cores idle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cores_busy: Vec<f64>,
     /// Each step, in the order of the summary table.
     pub steps: Vec<StepSummary>,
 }
@@ -161,6 +165,7 @@ mod tests {
             wall_s: 834.2,
             cpu_s: 1451.4,
             peak_disk_bytes: 5 << 30,
+            cores_busy: vec![1.9, 2.0, 1.2],
             steps: vec![
                 StepSummary { name: "clippy".into(), passed: true, secs: 60.0, cpu_s: Some(100.0) },
                 StepSummary { name: "book".into(), passed: true, secs: 30.0, cpu_s: Some(40.0) },

@@ -7,6 +7,8 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// Seconds in a `timeval`.
 fn secs(t: libc::timeval) -> f64 {
@@ -67,6 +69,52 @@ pub fn this_process() -> f64 {
     usage(libc::RUSAGE_SELF)
 }
 
+/// The machine's busy and total time so far, in clock ticks, from the
+/// first line of `/proc/stat` (`cpu  user nice system idle iowait irq
+/// softirq steal …`): idle and iowait are idle, the rest busy. `None` where
+/// there is no such line.
+fn busy_and_total(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line.split_whitespace().take(8).map(str::parse).collect::<Result<_, _>>().ok()?;
+    let total: u64 = ticks.iter().sum();
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// One sample a [`watch_machine`] minute: the `/proc/stat` counters at its start.
+static SAMPLES: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+/// Starts a thread that reads the whole machine's CPU counters once a
+/// minute, for as long as the program runs, so that [`cores_busy`] can say
+/// how many of the cores were in use minute by minute: where a run leaves
+/// cores idle, and so where reordering or splitting its steps could help.
+/// (Machine-wide: anything else running counts too.)
+pub fn watch_machine() {
+    std::thread::spawn(|| {
+        while let Some(sample) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(busy_and_total) {
+            SAMPLES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(sample);
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    });
+}
+
+/// The cores in use on average in each whole minute [`watch_machine`] has
+/// seen, and in the part minute up to now.
+pub fn cores_busy() -> Vec<f64> {
+    let mut samples = SAMPLES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let Some(now) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(busy_and_total) {
+        samples.push(now);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    samples
+        .windows(2)
+        .map(|w| {
+            let (busy, total) = (w[1].0.saturating_sub(w[0].0), w[1].1.saturating_sub(w[0].1));
+            if total == 0 { 0.0 } else { cores * busy as f64 / total as f64 }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +132,13 @@ mod tests {
     #[test]
     fn a_missing_program_is_an_error() {
         assert!(status_and_cpu(&mut Command::new("/nonexistent/program")).is_err());
+    }
+
+    #[test]
+    fn the_machine_s_busy_time_comes_from_the_first_line_of_proc_stat() {
+        let stat = "cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 50 2 25 400 20 1 1 0 0 0\n";
+        assert_eq!(busy_and_total(stat), Some((160, 1000)));
+        assert_eq!(busy_and_total("intr 1 2 3\n"), None);
+        assert!(busy_and_total(&std::fs::read_to_string("/proc/stat").unwrap()).is_some_and(|(b, t)| b <= t));
     }
 }

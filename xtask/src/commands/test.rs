@@ -53,6 +53,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     let at_start = disk::free(&dir).with_context(|| format!("could not read the free space at {}", dir.display()))?;
     println!("{}", disk_at_start(at_start));
     disk::watch(&dir);
+    cpu::watch_machine();
     // One receiver a background step, on which its chain's thread sends
     // the step's result, time and log when it ends.
     let mut background = HashMap::new();
@@ -102,6 +103,8 @@ pub fn run(args: TestArgs) -> Result<()> {
     let (wall, cpu) = (run_timer.secs(), cpu::reaped_children() + cpu::this_process());
     let lowest = disk::lowest().unwrap_or(at_start);
     let mut table = summary(&done, wall, cpu);
+    let busy = cpu::cores_busy();
+    table.push_str(&cores_line(&busy));
     table.push_str(&disk_use(at_start, lowest));
     println!("\n{table}");
     let failed = done.iter().filter(|s| !s.passed).count();
@@ -114,6 +117,7 @@ pub fn run(args: TestArgs) -> Result<()> {
         wall_s: wall,
         cpu_s: cpu,
         peak_disk_bytes: at_start.saturating_sub(lowest),
+        cores_busy: busy.iter().map(|c| (c * 100.0).round() / 100.0).collect(),
         steps: done
             .iter()
             .map(|s| StepSummary { name: s.name.to_owned(), passed: s.passed, secs: s.secs, cpu_s: s.cpu })
@@ -163,6 +167,13 @@ fn disk_use(at_start: u64, lowest: u64) -> String {
         gib(lowest),
         gib(at_start.saturating_sub(lowest))
     )
+}
+
+/// The summary's line on how busy the machine was, minute by minute (the
+/// last minute is a part one): where a run leaves cores idle.
+fn cores_line(busy: &[f64]) -> String {
+    let minutes: Vec<String> = busy.iter().map(|c| format!("{c:.1}")).collect();
+    format!("cores in use on the whole machine, minute by minute: {}\n", minutes.join(" "))
 }
 
 /// A step's name as a file name: `book in a browser` -> `book-in-a-browser`.
