@@ -1125,22 +1125,25 @@ where
         if n.flags.fetch_or(flag, Ordering::AcqRel) & (BUILT | REMOVED) == 0 {
             return Ok(());
         }
-        if seen.is_some_and(|pos| self.unlink_seen(node, pos, guard)) {
-            // SAFETY: as below: unlinked from every level, retired once.
-            unsafe { guard.defer_destroy(node) };
-            return Ok(());
-        }
-        // `AssertUnwindSafe`: a search leaves the map consistent after each
-        // of its steps, and the fallback below finishes what it started.
-        let unlinked = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.search(&n.key, n.tower.len(), guard);
-        }));
+        // The slots the remover's search recorded, if it passed them and
+        // they still point to the node; else a search that cleans every level
+        // of the key. `AssertUnwindSafe`: a search leaves the map consistent
+        // after each of its steps, and the fallback below finishes what it
+        // started.
+        let unlinked = if seen.is_some_and(|pos| self.unlink_seen(node, pos, guard)) {
+            Ok(())
+        } else {
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                self.search(&n.key, n.tower.len(), guard);
+            }))
+        };
         if unlinked.is_err() {
             self.unlink_marked(n.tower.len(), guard);
         }
         // The tower is final and marked at every level, and the node can no
-        // longer be reached at any level: the search walked every level
-        // through all the nodes of its key and unlinked the marked ones.
+        // longer be reached at any level: every recorded slot that held it
+        // was swung past it, or the search walked every level through all the
+        // nodes of its key and unlinked the marked ones.
         // SAFETY: no new reader can reach the node, and only the second party
         // gets here, so it is retired exactly once; `K, V: Send + 'static`
         // let the collector drop it on any thread, at any later time.
