@@ -24,13 +24,8 @@ use crate::workspace::{relative, root};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::fs::{File, FileTimes, TryLockError};
+use std::fs::{File, FileTimes};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// How long a seed waits for a folder that cargo is building in before it
-/// goes on without it.
-const WAIT_FOR_A_BUSY_FOLDER: Duration = Duration::from_secs(60);
 
 #[derive(Deserialize)]
 struct Lock {
@@ -66,20 +61,19 @@ fn unit_hash(entry: &str) -> Option<&str> {
 }
 
 /// Cargo's lock on a profile folder (`<folder>/.cargo-lock`), held while
-/// copying from or into it; `None` when the folder has none yet, or stayed
-/// busy for [`WAIT_FOR_A_BUSY_FOLDER`].
+/// copying from or into it; `None` when the folder has none yet, or cargo is
+/// building in it right now.
+///
+/// A busy folder is skipped, not waited for. A seed only saves compiling,
+/// and the folders it reads are those of the steps that `cargo xtask test`
+/// runs beside each other, which build most of the time: the lab's
+/// self-test and the mutants each waited for the other's folder (up to a
+/// minute, polling), with both of their cores idle, several times a run.
+/// Compiling the units instead keeps the core busy, and what one run of a
+/// step compiles, its next seed finds.
 fn lock_folder(folder: &Path) -> Option<File> {
     let file = File::options().read(true).write(true).open(folder.join(".cargo-lock")).ok()?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Some(file),
-            Err(TryLockError::WouldBlock) if start.elapsed() < WAIT_FOR_A_BUSY_FOLDER => {
-                std::thread::sleep(Duration::from_millis(500))
-            }
-            Err(_) => return None,
-        }
-    }
+    file.try_lock().is_ok().then_some(file)
 }
 
 /// Copies `from` (a file, or a folder and everything in it) to `to`, each
@@ -192,6 +186,7 @@ pub fn seeded(dest: &Path, sources: &[PathBuf], whose: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn unit_hashes_are_read_from_every_kind_of_entry() {
@@ -249,6 +244,33 @@ mod tests {
         assert!(!dest.join(".fingerprint/chapter-0-00000000000000bb").exists(), "a member is never seeded");
         assert!(!dest.join("deps/libchapter_0-00000000000000bb.rlib").exists());
         assert_eq!(seed(&dest, &[source], &lock).unwrap(), 0, "what is there already is not copied again");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_folder_cargo_is_building_in_is_skipped_at_once() {
+        let dir = std::env::temp_dir().join(format!("xtask-seed-busy-{}", std::process::id()));
+        let (source, dest) = (dir.join("source/release"), dir.join("dest/release"));
+        let lock = dir.join("Cargo.lock");
+        std::fs::create_dir_all(source.join(".fingerprint/regex-00000000000000aa")).unwrap();
+        std::fs::write(
+            &lock,
+            "version = 4\n\n[[package]]\nname = \"regex\"\nversion = \"1.0.0\"\n\
+             source = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        )
+        .unwrap();
+        // Another open file holding the lock, as the cargo that builds there.
+        let building = File::create(source.join(".cargo-lock")).unwrap();
+        building.lock().unwrap();
+        let start = Instant::now();
+        assert_eq!(
+            seed(&dest, std::slice::from_ref(&source), &lock).unwrap(),
+            0,
+            "nothing is copied from a busy folder"
+        );
+        assert!(start.elapsed() < Duration::from_secs(5), "skipped, not waited for: {:?}", start.elapsed());
+        building.unlock().unwrap();
+        assert_eq!(seed(&dest, &[source], &lock).unwrap(), 1, "and copied once it is free");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
