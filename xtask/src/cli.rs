@@ -183,6 +183,10 @@ pub struct MiriArgs {
     /// runner)
     #[arg(long)]
     pub without_solutions: bool,
+    /// How many packages to check at once (default: one a core; Miri
+    /// interprets each test process on one thread)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]

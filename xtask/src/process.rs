@@ -77,6 +77,22 @@ pub fn run_captured(cmd: &mut Command) -> Result<(ExitStatus, String)> {
     Ok((out.status, text))
 }
 
+/// Runs a command and captures stdout and stderr as one stream, in the order
+/// it wrote them (as a terminal would show them).
+pub fn run_interleaved(mut cmd: Command) -> Result<(ExitStatus, String)> {
+    let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
+    cmd.stdin(Stdio::null()).stdout(writer.try_clone().context("could not duplicate a pipe")?).stderr(writer);
+    let mut child = cmd.spawn().with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+    // The command holds our copies of the pipe's write end: without dropping
+    // it, the read below would never see the end of the output.
+    let described = describe(&cmd);
+    drop(cmd);
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).with_context(|| format!("could not read the output of `{described}`"))?;
+    let status = child.wait().with_context(|| format!("`{described}` could not be waited for"))?;
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 /// Runs a command, printing each line it prints (stdout and stderr, as they
 /// come) after `indent`, and returns them all; they are also written to `log`.
 /// For long installs, so that the reader sees them progress.

@@ -145,10 +145,12 @@ pub const STEPS: &[Step] = &[
 /// own, so it neither waits for the other steps' build locks nor changes what
 /// they build: Miri in `target/miri`, the lab's self-test in a scratch copy
 /// of the checkout under `target/lab`, the book's tools in `cargo install`'s
-/// own folders. Miri and the lab spend much of their time on one thread (Miri
-/// interprets each test on one; the lab runs one test process at a time), so
-/// on two cores they use the core that the other steps leave idle while those
-/// run tests. The book and its browser test follow the tools they need: at
+/// own folders. The lab spends much of its time on one thread (it runs one
+/// test process at a time), and so does each Miri process (Miri interprets a
+/// test process on one), so on two cores they use the core that the other
+/// steps leave idle while those run tests; the Miri step runs a package a
+/// core (see `cargo xtask miri --jobs`), so that it does not end alone on
+/// one core. The book and its browser test follow the tools they need: at
 /// the end of the list they would leave a core idle for minutes, waiting for
 /// nothing. A background step's place in the list is where the list waits
 /// for it. The lab's self-test comes after the last foreground steps

@@ -2,73 +2,154 @@
 //! each `#[ignore = "miri rejects: …"]` test must make Miri report its error.
 
 use crate::cli::MiriArgs;
-use crate::process::{Timer, describe, run_captured, run_visible};
+use crate::process::{Timer, describe, run_captured, run_interleaved, run_visible};
 use crate::rustup::{cargo_nightly, ensure_miri};
 use crate::workspace::{checked_packages, package_dir, test_targets};
 use anyhow::{Context, Result, bail};
+use std::process::{Command, ExitStatus};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn run(args: MiriArgs) -> Result<()> {
     ensure_miri()?;
-    let mut failed = Vec::new();
-    // Where the time goes, printed at the end: Miri is the slowest check.
-    let mut times: Vec<(String, f64, f64)> = Vec::new();
-    for package in checked_packages(args.chapter, !args.without_solutions) {
-        let suite = Timer::start();
-        // The ordinary suite, doc tests included: Miri must find nothing.
-        for args in suite_commands(&package)? {
-            if !run_visible(cargo_nightly().args(["miri", "test", "-p", &package]).args(&args))?.success() {
-                failed.push(format!("{package}: suite not clean under Miri"));
-            }
-        }
-        let suite = suite.secs();
-        let rejects = Timer::start();
-        for case in miri_rejects(&package)? {
-            let mut cmd = cargo_nightly();
-            cmd.args([
-                "miri",
-                "test",
-                "-p",
-                &package,
-                "--test",
-                &case.target,
-                "--",
-                "--ignored",
-                "--exact",
-                &case.test,
-            ]);
-            println!("$ {}", describe(&cmd));
-            let (status, output) = run_captured(&mut cmd)?;
-            let report: Vec<&str> = output
-                .lines()
-                .skip_while(|l| !l.starts_with("error"))
-                .take_while(|l| !l.starts_with("note: some details are omitted"))
-                .collect();
-            let rejected = !status.success() && output.contains(&case.expected);
-            if rejected {
-                println!("{}", report.iter().take(12).copied().collect::<Vec<_>>().join("\n"));
-                println!("miri: `{}` rejected as expected ({:?})\n", case.test, case.expected);
-            } else {
-                println!("{output}");
-                failed.push(format!(
-                    "{package}: `{}` was not rejected by Miri with {:?} (exit {status})",
-                    case.test, case.expected
-                ));
-            }
-        }
-        times.push((package, suite, rejects.secs()));
+    let packages = checked_packages(args.chapter, !args.without_solutions);
+    // Miri interprets a test process on one thread, so one suite at a time
+    // leaves every core but one idle; `cargo test` holds the build folder's
+    // lock only while it builds, so suites run side by side in the one
+    // folder and only their builds take turns.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores).clamp(1, packages.len().max(1));
+    if jobs > 1 && args.chapter.is_none() {
+        println!("miri: {} packages, {jobs} at a time; each one's output comes whole, in order", packages.len());
     }
+    let next = AtomicUsize::new(0);
+    // Each package's failures and where its time went, in the order they end.
+    let done: Mutex<Vec<Checked>> = Mutex::new(Vec::new());
+    // The buffered outputs, printed in the list's order, each as soon as
+    // those before it are out: the transcript reads as one at a time would.
+    let printing = Mutex::new((0, vec![None::<String>; packages.len()]));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    // Taken in the list's order, each by the first worker free.
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(package) = packages.get(i) else { return Ok(()) };
+                        let mut sink = if jobs == 1 { Sink::Visible } else { Sink::Buffered(String::new()) };
+                        let checked = check_package(package, &mut sink)?;
+                        done.lock().expect("a worker panicked").push(checked);
+                        if let Sink::Buffered(text) = sink {
+                            let mut guard = printing.lock().expect("a worker panicked");
+                            let (printed, waiting) = &mut *guard;
+                            waiting[i] = Some(text);
+                            while let Some(text) = waiting.get_mut(*printed).and_then(Option::take) {
+                                print!("{text}");
+                                *printed += 1;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().expect("a Miri worker panicked"))
+    })?;
+    let mut done = done.into_inner().expect("the workers have ended");
     // Only for a whole run (the book quotes the runs of one chapter).
     if args.chapter.is_none() {
-        times.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)));
-        println!("miri: seconds per package (its suite, then its rejected demonstrations):");
-        for (package, suite, rejects) in &times {
-            println!("  {package:<14} {suite:>7.1} {rejects:>7.1}");
+        done.sort_by(|a, b| (b.suite + b.rejects).total_cmp(&(a.suite + a.rejects)));
+        println!("miri: seconds per package (its suite, then its rejected demonstrations; {jobs} at a time):");
+        for c in &done {
+            println!("  {:<14} {:>7.1} {:>7.1}", c.package, c.suite, c.rejects);
         }
     }
+    let failed: Vec<String> = done.into_iter().flat_map(|c| c.failed).collect();
     if !failed.is_empty() {
         bail!("{}", failed.join("\n"));
     }
     Ok(())
+}
+
+/// One package checked: what failed, and the seconds its suite and its
+/// rejected demonstrations took.
+struct Checked {
+    package: String,
+    failed: Vec<String>,
+    suite: f64,
+    rejects: f64,
+}
+
+/// Where a package's output goes: to the terminal as it comes when packages
+/// are checked one at a time; with several at once, into a buffer printed
+/// whole when the package is done, so that their outputs do not interleave.
+enum Sink {
+    Visible,
+    Buffered(String),
+}
+
+impl Sink {
+    fn say(&mut self, line: &str) {
+        match self {
+            Sink::Visible => println!("{line}"),
+            Sink::Buffered(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+
+    /// Runs `cmd`, its output shown as it comes or kept in the buffer.
+    fn run(&mut self, mut cmd: Command) -> Result<ExitStatus> {
+        match self {
+            Sink::Visible => run_visible(&mut cmd),
+            Sink::Buffered(text) => {
+                text.push_str(&format!("$ {}\n", describe(&cmd)));
+                let (status, output) = run_interleaved(cmd)?;
+                text.push_str(&output);
+                Ok(status)
+            }
+        }
+    }
+}
+
+/// `package`'s suite under Miri, then each of its demonstrations that Miri
+/// must reject.
+fn check_package(package: &str, sink: &mut Sink) -> Result<Checked> {
+    let mut failed = Vec::new();
+    let suite = Timer::start();
+    // The ordinary suite, doc tests included: Miri must find nothing.
+    for args in suite_commands(package, sink)? {
+        let mut cmd = cargo_nightly();
+        cmd.args(["miri", "test", "-p", package]).args(&args);
+        if !sink.run(cmd)?.success() {
+            failed.push(format!("{package}: suite not clean under Miri"));
+        }
+    }
+    let suite = suite.secs();
+    let rejects = Timer::start();
+    for case in miri_rejects(package)? {
+        let mut cmd = cargo_nightly();
+        cmd.args(["miri", "test", "-p", package, "--test", &case.target, "--", "--ignored", "--exact", &case.test]);
+        sink.say(&format!("$ {}", describe(&cmd)));
+        let (status, output) = run_captured(&mut cmd)?;
+        let report: Vec<&str> = output
+            .lines()
+            .skip_while(|l| !l.starts_with("error"))
+            .take_while(|l| !l.starts_with("note: some details are omitted"))
+            .collect();
+        let rejected = !status.success() && output.contains(&case.expected);
+        if rejected {
+            sink.say(&report.iter().take(12).copied().collect::<Vec<_>>().join("\n"));
+            sink.say(&format!("miri: `{}` rejected as expected ({:?})\n", case.test, case.expected));
+        } else {
+            sink.say(&output);
+            failed.push(format!(
+                "{package}: `{}` was not rejected by Miri with {:?} (exit {status})",
+                case.test, case.expected
+            ));
+        }
+    }
+    Ok(Checked { package: package.to_owned(), failed, suite, rejects: rejects.secs() })
 }
 
 /// Tests that Miri need not interpret: they run only safe code of ours (and
@@ -99,7 +180,7 @@ const SAFE_ONLY: &[SafeOnly] = &[SafeOnly {
 /// runs the package's suite: none (the whole suite, doc tests included),
 /// or, for a package with safe-only tests, the other targets and then the
 /// doc tests, with the safe-only tests skipped.
-fn suite_commands(package: &str) -> Result<Vec<Vec<String>>> {
+fn suite_commands(package: &str, sink: &mut Sink) -> Result<Vec<Vec<String>>> {
     let Some(safe) = SAFE_ONLY.iter().find(|s| s.package == package) else {
         return Ok(vec![Vec::new()]);
     };
@@ -107,14 +188,14 @@ fn suite_commands(package: &str) -> Result<Vec<Vec<String>>> {
         let path = package_dir(package).join(file);
         let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
         if text.contains("unsafe") {
-            println!("miri: {} has `unsafe` now, so its tests run under Miri", path.display());
+            sink.say(&format!("miri: {} has `unsafe` now, so its tests run under Miri", path.display()));
             return Ok(vec![Vec::new()]);
         }
     }
-    println!(
+    sink.say(&format!(
         "miri: {package}: skipping the tests of {} (safe code only, run natively by `cargo test`)",
         safe.files.join(" and ")
-    );
+    ));
     let skips: Vec<String> = safe.skip.iter().flat_map(|f| ["--skip".to_owned(), (*f).to_owned()]).collect();
     let mut targets = vec!["--lib".to_owned()];
     for target in test_targets(package, "").into_iter().filter(|t| !safe.targets.contains(&t.as_str())) {
@@ -183,13 +264,15 @@ mod tests {
 
     #[test]
     fn test_kit_skips_only_its_safe_checker() {
-        let commands = suite_commands("test-kit").unwrap();
+        let mut sink = Sink::Buffered(String::new());
+        let commands = suite_commands("test-kit", &mut sink).unwrap();
         assert_eq!(commands.len(), 2, "{commands:?}");
         let (targets, doc) = (commands[0].join(" "), commands[1].join(" "));
         assert!(targets.starts_with("--lib --test counting") && !targets.contains("--test lincheck"), "{targets}");
         assert!(targets.ends_with("-- --skip lincheck:: --skip src/lincheck.rs"), "{targets}");
         assert!(doc.starts_with("--doc --"), "{doc}");
-        assert_eq!(suite_commands("chapter-1").unwrap(), vec![Vec::<String>::new()]);
+        assert!(matches!(&sink, Sink::Buffered(said) if said.contains("skipping the tests of src/lincheck.rs")));
+        assert_eq!(suite_commands("chapter-1", &mut sink).unwrap(), vec![Vec::<String>::new()]);
     }
 
     #[test]
