@@ -27,33 +27,36 @@ pub fn run(args: MiriArgs) -> Result<()> {
     let done: Mutex<Vec<Checked>> = Mutex::new(Vec::new());
     // The buffered outputs, printed in the list's order, each as soon as
     // those before it are out: the transcript reads as one at a time would.
-    let printing = Mutex::new((0, vec![None::<String>; packages.len()]));
+    let printing = Mutex::new(InOrder::new(packages.len()));
+    // The scope joins the workers (and passes on a panic of one).
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    // Taken in the list's order, each by the first worker free.
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(package) = packages.get(i) else { return Ok(()) };
-                        let mut sink = if jobs == 1 { Sink::Visible } else { Sink::Buffered(String::new()) };
-                        let checked = check_package(package, &mut sink)?;
-                        done.lock().expect("a worker panicked").push(checked);
-                        if let Sink::Buffered(text) = sink {
-                            let mut guard = printing.lock().expect("a worker panicked");
-                            let (printed, waiting) = &mut *guard;
-                            waiting[i] = Some(text);
-                            while let Some(text) = waiting.get_mut(*printed).and_then(Option::take) {
-                                print!("{text}");
-                                *printed += 1;
-                            }
-                        }
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                // Taken in the list's order, each by the first worker free.
+                // Relaxed: the counter only hands out distinct indices; the
+                // list was written before the workers started.
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(package) = packages.get(i) else { break };
+                    let mut sink = if jobs == 1 { Sink::Visible } else { Sink::Buffered(String::new()) };
+                    // A command that could not even start fails its
+                    // package, not the run: the others' outputs still come.
+                    let checked = check_package(package, &mut sink).unwrap_or_else(|e| Checked {
+                        package: package.clone(),
+                        failed: vec![format!("{package}: {e:#}")],
+                        suite: 0.0,
+                        rejects: 0.0,
+                    });
+                    done.lock().expect("a worker panicked").push(checked);
+                    if let Sink::Buffered(text) = sink {
+                        // Printed under the lock, so that the next one waits for it.
+                        let mut in_order = printing.lock().expect("a worker panicked");
+                        print!("{}", in_order.done(i, text));
                     }
-                })
-            })
-            .collect();
-        workers.into_iter().try_for_each(|w| w.join().expect("a Miri worker panicked"))
-    })?;
+                }
+            });
+        }
+    });
     let mut done = done.into_inner().expect("the workers have ended");
     // Only for a whole run (the book quotes the runs of one chapter).
     if args.chapter.is_none() {
@@ -68,6 +71,33 @@ pub fn run(args: MiriArgs) -> Result<()> {
         bail!("{}", failed.join("\n"));
     }
     Ok(())
+}
+
+/// The outputs of packages checked side by side, let out in the list's
+/// order: each is held until every package before it is out.
+struct InOrder {
+    /// How many of the list's packages are out.
+    out: usize,
+    /// The outputs that are done and wait for one before them.
+    waiting: Vec<Option<String>>,
+}
+
+impl InOrder {
+    fn new(packages: usize) -> Self {
+        InOrder { out: 0, waiting: vec![None; packages] }
+    }
+
+    /// Package `i` is done with output `text`: returns what can be printed
+    /// now, in order (nothing while a package before `i` is not done).
+    fn done(&mut self, i: usize, text: String) -> String {
+        self.waiting[i] = Some(text);
+        let mut ready = String::new();
+        while let Some(text) = self.waiting.get_mut(self.out).and_then(Option::take) {
+            ready.push_str(&text);
+            self.out += 1;
+        }
+        ready
+    }
 }
 
 /// One package checked: what failed, and the seconds its suite and its
@@ -252,6 +282,14 @@ fn parse_rejects(target: &str, text: &str) -> Vec<MiriRejects> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_come_out_in_the_lists_order() {
+        let mut in_order = InOrder::new(3);
+        assert_eq!(in_order.done(1, "b".into()), "", "the first package is not done yet");
+        assert_eq!(in_order.done(0, "a".into()), "ab", "the first, then the second that waited");
+        assert_eq!(in_order.done(2, "c".into()), "c");
+    }
 
     #[test]
     fn miri_rejects_are_parsed() {
