@@ -321,6 +321,11 @@ impl<K, V> fmt::Debug for BreakdownNode<K, V> {
 pub struct SkipMap<K, V> {
     /// The head's tower: `head[level]` is the first node at `level`.
     head: [Atomic<Node<K, V>>; MAX_HEIGHT],
+    /// The highest level any node has been linked at, or is about to be;
+    /// never lowered. Where searches start (see `start_level`), so that they
+    /// need not scan the empty levels up to `MAX_HEIGHT` each time. Written
+    /// only when a taller node than ever comes, read by every operation.
+    height: AtomicUsize,
     /// Entries present; exact whenever no operation is in flight. On a cache
     /// line of its own: every insert and remove writes it, and every
     /// operation reads the head and the collector beside it, so sharing a
@@ -381,6 +386,7 @@ impl<K, V> SkipMap<K, V> {
     fn bound_to(bound: BoundCollector) -> Self {
         SkipMap {
             head: std::array::from_fn(|_| Atomic::null()),
+            height: AtomicUsize::new(0),
             len: CacheLine(AtomicUsize::new(0)),
             bound,
             _owns: PhantomData,
@@ -433,14 +439,19 @@ impl<K: Ord, V> SkipMap<K, V> {
         'retry: loop {
             // Above `top` every level is empty: its position is the head's
             // slot and no successor, as the walk would have found.
-            let top = self.top_level(guard);
+            // A search that cleans walks every level below `clean`, whatever
+            // the hint says.
+            // (`min`: no level is above `MAX_HEIGHT - 1`, but the compiler
+            // cannot know it of a loaded value, and the bound lets it drop
+            // the bounds checks of the arrays indexed below.)
+            let top = self.start_level(guard).max(clean.saturating_sub(1)).min(MAX_HEIGHT - 1);
             for level in top + 1..MAX_HEIGHT {
                 pos.preds[level] = &self.head[level];
                 pos.succs[level] = Shared::null();
             }
             // The tower we are walking along: the head's, then a node's.
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
-            for level in (0..=top).rev() {
+            for level in (0..top + 1).rev() {
                 let Some((pred, succ)) = self.walk(tower, level, Self::less_than(key), guard) else { continue 'retry };
                 // Through the nodes equal to `key`, from where the walk
                 // stopped; the next level still starts from `pred`.
@@ -458,18 +469,36 @@ impl<K: Ord, V> SkipMap<K, V> {
         }
     }
 
-    /// The highest level whose list is not empty (0 when they all are): the
-    /// head's slots read from the top down while they are null. A search
-    /// would find nothing to walk on those levels, and `MAX_HEIGHT` is far
-    /// above the tallest tower of all but huge maps: in a map of 100,000
-    /// entries the tallest towers have about 17 levels, so a search that
-    /// started at the top would first walk about 7 empty ones.
-    fn top_level(&self, guard: &Guard) -> usize {
+    /// The level a search starts at: `height`, the highest level a
+    /// node was ever linked at, then down past the levels that have emptied
+    /// since (the head's slot null), exactly as the walks of those empty
+    /// levels would have read them. An earlier version scanned down from
+    /// `MAX_HEIGHT` every time, about seven empty levels in a map of 100,000
+    /// entries; callgrind (`examples/instructions.rs`) put most of the extra
+    /// instructions of our lookups against crossbeam-skiplist's in those
+    /// loops, and crossbeam-skiplist keeps such a height too.
+    ///
+    /// Any level is a correct start for a search's answer, as the upper
+    /// levels are only shortcuts: one that starts too low finds the same node
+    /// at level 0, and the position it records for the levels above it (the
+    /// head's slot, no successor) is checked by the compare-and-swap that uses
+    /// it. Two searches need more, and have it. An insert that fails to link
+    /// a level above the start searches again, and must start high enough to
+    /// see that level: `build_tower` raises `height` before it links, so its
+    /// own later loads read the raised value. A search that unlinks a node
+    /// walks every level below `clean` whatever this says (see `search`).
+    fn start_level(&self, guard: &Guard) -> usize {
+        // Relaxed: any value is a correct start (above); the two searches
+        // that need a high enough one read their own raise, or pass `clean`.
+        // (`min`, as in `search`: the bound is for the compiler.)
+        let mut level = self.height.load(Ordering::Relaxed).min(MAX_HEIGHT - 1);
         // Acquire, as `walk` reads the same slots: this is the first read of
-        // each level's walk, done for the empty ones ahead of time and in the
-        // same order, top-down. The first non-null level is read again by
-        // its walk.
-        (1..MAX_HEIGHT).rev().find(|&level| !self.head[level].load(Ordering::Acquire, guard).is_null()).unwrap_or(0)
+        // each empty level's walk, done ahead of time and in the same order,
+        // top-down. The first non-null level is read again by its walk.
+        while level > 0 && self.head[level].load(Ordering::Acquire, guard).is_null() {
+            level -= 1;
+        }
+        level
     }
 
     /// The walks' test: is a node's key less than `key`? `Ord::cmp`, so that
@@ -593,7 +622,7 @@ impl<K: Ord, V> SkipMap<K, V> {
         'retry: loop {
             let mut tower: &'g [Atomic<Node<K, V>>] = &self.head;
             let mut succ = Shared::null();
-            for level in (0..=self.top_level(guard)).rev() {
+            for level in (0..self.start_level(guard) + 1).rev() {
                 let Some((pred, next)) = self.walk(tower, level, Self::less_than(key), guard) else { continue 'retry };
                 (tower, succ) = (pred, next);
             }
@@ -840,6 +869,16 @@ where
         let built = panic::catch_unwind(AssertUnwindSafe(|| {
             if n.tower.len() == 1 {
                 return;
+            }
+            // Searches start at `height`: raise it before linking above it,
+            // so that a search again after a failed link (below) starts high
+            // enough to see the level that failed. Read first, so that only
+            // a node taller than any before writes the shared word. Relaxed:
+            // the searches that need the raise are this thread's own (see
+            // `start_level`).
+            let top = n.tower.len() - 1;
+            if self.height.load(Ordering::Relaxed) < top {
+                self.height.fetch_max(top, Ordering::Relaxed);
             }
             // The caller's position is used in place, not copied: it is
             // two arrays of `MAX_HEIGHT` entries.
