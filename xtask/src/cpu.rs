@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Seconds in a `timeval`.
 fn secs(t: libc::timeval) -> f64 {
@@ -91,9 +91,18 @@ static SAMPLES: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 /// (Machine-wide: anything else running counts too.)
 pub fn watch_machine() {
     std::thread::spawn(|| {
-        while let Some(sample) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(busy_and_total) {
-            SAMPLES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(sample);
-            std::thread::sleep(Duration::from_secs(60));
+        let start = Instant::now();
+        for minute in 1u32.. {
+            // A failed read loses its minute (the next window spans two), not
+            // the rest of the watch.
+            if let Some(sample) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(busy_and_total) {
+                SAMPLES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(sample);
+            }
+            // To the next whole minute from the start, not 60 s from now: on
+            // a loaded machine the time between wake-ups would otherwise add
+            // up, and the windows would no longer be minutes.
+            let next = start + Duration::from_secs(60) * minute;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
     });
 }
