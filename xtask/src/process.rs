@@ -3,9 +3,9 @@
 
 use crate::workspace::root;
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, PipeReader, Read};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Instant;
 
 /// The variables that the `cargo` running xtask sets for it (and rustup's
@@ -77,16 +77,23 @@ pub fn run_captured(cmd: &mut Command) -> Result<(ExitStatus, String)> {
     Ok((out.status, text))
 }
 
-/// Runs a command and captures stdout and stderr as one stream, in the order
-/// it wrote them (as a terminal would show them).
-pub fn run_interleaved(mut cmd: Command) -> Result<(ExitStatus, String)> {
-    let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
+/// Starts `cmd` with stdout and stderr going into one pipe, so that its
+/// output reads in the order it was written (as a terminal would show it);
+/// stdin is null. Returns the child, the pipe's read end and the command's
+/// description (the command itself is dropped: it holds copies of the pipe's
+/// write end, and while they live the read end never sees the end).
+pub fn spawn_merged(mut cmd: Command) -> Result<(Child, PipeReader, String)> {
+    let (reader, writer) = std::io::pipe().context("could not create a pipe")?;
     cmd.stdin(Stdio::null()).stdout(writer.try_clone().context("could not duplicate a pipe")?).stderr(writer);
-    let mut child = cmd.spawn().with_context(|| format!("could not start `{}`", describe(&cmd)))?;
-    // The command holds our copies of the pipe's write end: without dropping
-    // it, the read below would never see the end of the output.
     let described = describe(&cmd);
-    drop(cmd);
+    let child = cmd.spawn().with_context(|| format!("could not start `{described}`"))?;
+    Ok((child, reader, described))
+}
+
+/// Runs a command and captures stdout and stderr as one stream, in the order
+/// it wrote them (see [`spawn_merged`]).
+pub fn run_interleaved(cmd: Command) -> Result<(ExitStatus, String)> {
+    let (mut child, mut reader, described) = spawn_merged(cmd)?;
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).with_context(|| format!("could not read the output of `{described}`"))?;
     let status = child.wait().with_context(|| format!("`{described}` could not be waited for"))?;

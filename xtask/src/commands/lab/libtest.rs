@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 /// How one test ended.
@@ -96,16 +96,11 @@ fn signal_of(_: &ExitStatus) -> Option<i32> {
 /// after `timeout` the process is killed. Returns how it ended (`None`: timed
 /// out) and all it printed.
 pub fn run_merged(
-    mut cmd: Command,
+    cmd: Command,
     timeout: Duration,
     mut on_line: impl FnMut(&str),
 ) -> Result<(Option<ExitStatus>, String)> {
-    let (reader, writer) = std::io::pipe().context("could not create a pipe")?;
-    cmd.stdin(Stdio::null()).stdout(writer.try_clone().context("could not duplicate a pipe")?).stderr(writer);
-    let mut child = cmd.spawn().with_context(|| format!("could not start {}", crate::process::describe(&cmd)))?;
-    // The command holds our copies of the pipe's write end: without dropping
-    // it, the read below would never see the end of the output.
-    drop(cmd);
+    let (mut child, reader, _) = crate::process::spawn_merged(cmd)?;
     let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
     let pump = std::thread::spawn(move || {
         let mut reader = BufReader::new(reader);
