@@ -1,4 +1,4 @@
-//! The two builds of the session service on the same request streams. Run
+//! The three builds of the session service on the same request streams. Run
 //! with `cargo xtask bench capstone`.
 //!
 //! Each thread runs a [`Client`] (seeded from the thread's index and the
@@ -7,6 +7,7 @@
 //! fresh clients with a new token generation and a clock that starts after
 //! the previous sample's, so tokens never repeat and time never goes back.
 
+use capstone::chosen_store::ChosenStore;
 use capstone::lean_store::LeanStore;
 use capstone::std_store::StdStore;
 use capstone::workload::{Client, Config, SessionStore};
@@ -54,6 +55,7 @@ fn serve<S: SessionStore>(c: &mut Criterion, name: &str) {
 fn builds(c: &mut Criterion) {
     serve::<StdStore>(c, "std build");
     serve::<LeanStore>(c, "lean build");
+    serve::<ChosenStore>(c, "chosen build");
 }
 
 criterion_group!(benches, builds);
