@@ -1,5 +1,6 @@
-//! The three builds of the session service on the same request streams. Run
-//! with `cargo xtask bench capstone`.
+//! The three builds of the session service on the same request streams,
+//! and the lean build without its buffer pool. Run with
+//! `cargo xtask bench capstone`.
 //!
 //! Each thread runs a [`Client`] (seeded from the thread's index and the
 //! sample's number) against one store that lives for the whole benchmark, so
@@ -8,7 +9,7 @@
 //! the previous sample's, so tokens never repeat and time never goes back.
 
 use capstone::chosen_store::ChosenStore;
-use capstone::lean_store::LeanStore;
+use capstone::lean_store::{LeanStore, NoPoolStore};
 use capstone::std_store::StdStore;
 use capstone::workload::{Client, Config, SessionStore};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -56,6 +57,9 @@ fn builds(c: &mut Criterion) {
     serve::<StdStore>(c, "std build");
     serve::<LeanStore>(c, "lean build");
     serve::<ChosenStore>(c, "chosen build");
+    // The lean build without its shared buffer pool: what the pool's head
+    // costs when every lookup writes it (the page's two-thread rows).
+    serve::<NoPoolStore>(c, "lean build, no pool");
 }
 
 criterion_group!(benches, builds);

@@ -82,6 +82,17 @@ pub type HazardPoolStore = LeanStoreWith<HazardPool>;
 /// Chapter 7's stack on a hazard-pointer domain of its own.
 pub type HazardPool = chapter_7::Stack<Vec<u8>, chapter_7::Domain>;
 
+/// The lean build with no buffer pool: each lookup allocates its buffer and
+/// frees it. The speed benchmark runs it beside [`LeanStore`] to measure
+/// what the pool's one shared head costs when two threads take and give
+/// buffers on every lookup (glibc serves these blocks from a cache per
+/// thread, so they share no word between threads).
+pub type NoPoolStore = LeanStoreWith<NoPool>;
+
+/// A "pool" that keeps nothing: `take` finds no buffer, `give` frees it.
+#[derive(Debug, Default)]
+pub struct NoPool;
+
 // ANCHOR: pool
 /// A pool of response buffers, as the lean store uses it.
 pub trait BufferPool {
@@ -119,6 +130,18 @@ impl BufferPool for HazardPool {
     }
 }
 // ANCHOR_END: pool
+
+impl BufferPool for NoPool {
+    fn bound_to(_: &Collector) -> Self {
+        NoPool
+    }
+    fn take(&self, _: &Guard) -> Option<Vec<u8>> {
+        None
+    }
+    fn give(&self, buf: Vec<u8>, _: &Guard) {
+        drop(buf)
+    }
+}
 
 impl TenantConfig {
     /// Tenant `tenant`'s configuration (the chosen build keeps these too).

@@ -5,7 +5,7 @@
 static ALLOC: test_kit::alloc::CountingAlloc = test_kit::alloc::CountingAlloc;
 
 use capstone::chosen_store::ChosenStore;
-use capstone::lean_store::{HazardPoolStore, LeanStore};
+use capstone::lean_store::{HazardPoolStore, LeanStore, NoPoolStore};
 use capstone::measure::{Memory, held_back_run, memory_run};
 use capstone::std_store::StdStore;
 use capstone::workload::{self, Client, Component, Config, Reply, Request, SessionStore, USER_AGENTS};
@@ -15,13 +15,15 @@ use test_kit::alloc::assert_no_leaks;
 
 // ANCHOR: differential
 /// One client's request stream, served by the three builds (and the lean
-/// build with its buffer pool on hazard pointers) one request at a time:
-/// every answer must be the same. A small capacity makes some logins `Full`.
+/// build with its buffer pool on hazard pointers, and without a pool) one
+/// request at a time: every answer must be the same. A small capacity makes some logins `Full`.
 fn same_answers(config: Config, requests: usize, seed: u64) {
     let (std, lean, chosen) = (StdStore::new(config), LeanStore::new(config), ChosenStore::new(config));
     let (std_handle, lean_handle, chosen_handle) = (std.handle(), lean.handle(), chosen.handle());
     let hazard = HazardPoolStore::new(config);
     let hazard_handle = hazard.handle();
+    let no_pool = NoPoolStore::new(config);
+    let no_pool_handle = no_pool.handle();
     let mut client = Client::new(config, SmallRng::seed_from_u64(seed), 0, 1, 0, 0);
     let mut seen_full = false;
     for i in 0..requests {
@@ -31,6 +33,8 @@ fn same_answers(config: Config, requests: usize, seed: u64) {
         assert_eq!(chosen.serve(&chosen_handle, now, &request), expected, "chosen, request {i}: {request:?}");
         let hazard_pool = hazard.serve(&hazard_handle, now, &request);
         assert_eq!(hazard_pool, expected, "lean with its pool on hazard pointers, request {i}: {request:?}");
+        let without_pool = no_pool.serve(&no_pool_handle, now, &request);
+        assert_eq!(without_pool, expected, "lean without a pool, request {i}: {request:?}");
         seen_full |= expected == Reply::Full;
         assert_eq!(lean.live_sessions(), std.live_sessions(), "after request {i}");
         assert_eq!(chosen.live_sessions(), std.live_sessions(), "after request {i}");
@@ -102,6 +106,11 @@ fn chosen_build_accounts_for_every_session() {
 #[test]
 fn lean_build_with_a_hazard_pointer_pool_accounts_for_every_session() {
     every_session_accounted_for::<HazardPoolStore>();
+}
+
+#[test]
+fn lean_build_without_a_pool_accounts_for_every_session() {
+    every_session_accounted_for::<NoPoolStore>();
 }
 // ANCHOR_END: conservation
 
