@@ -28,6 +28,11 @@
 //! - `crossbeam_insert`, `crossbeam_get`, `crossbeam_remove`:
 //!   crossbeam-skiplist's `SkipMap` in the same harness, wholes without parts,
 //!   so that the ratios come from one run.
+//! - `chapter5_get_in_key_order`, `crossbeam_get_in_key_order`,
+//!   `chapter5_get_shuffled`, `crossbeam_get_shuffled`: wholes without
+//!   parts, the `get` workload's lookups of its map of the keys `0..ENTRIES`,
+//!   filled in key order as that workload fills it, then in a scattered
+//!   order, to measure what the layout of the map does to each lookup.
 //!
 //! `cargo xtask bench 5` runs it with the chapter's other benchmarks and
 //! renders the `_breakdown` groups as a table and a stacked bar
@@ -41,7 +46,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{ENTRIES, FILL, Map, batched, distinct_key, filled, mix};
+use common::{ENTRIES, FILL, Map, batched, dense, distinct_key, filled, mix};
 
 type Chapter5 = SkipMap<u64, u64>;
 type Crossbeam = crossbeam_skiplist::SkipMap<u64, u64>;
@@ -116,6 +121,18 @@ fn whole_get<M: Map>(map: &M, iters: u64) -> Duration {
         || (),
         |(), i| {
             black_box(map.get(present_key(i)));
+        },
+    )
+}
+
+/// A get of a map of the keys `0..ENTRIES` (`common::dense`), whole, with
+/// the keys the `get` workload's first thread looks up.
+fn whole_get_dense<M: Map>(map: &M, iters: u64) -> Duration {
+    alone(
+        iters,
+        || (),
+        |(), i| {
+            black_box(map.get(distinct_key(0, i) % ENTRIES));
         },
     )
 }
@@ -273,6 +290,16 @@ fn get(c: &mut Criterion) {
         })
     });
     group.bench_function(id("crossbeam_get"), |b| b.iter_custom(|n| whole_get(&theirs, n)));
+    drop((ours, theirs));
+    // The same lookup of the `get` workload's map, the keys `0..ENTRIES`,
+    // filled in key order as that workload fills it and then in a scattered
+    // order: the keys and the lookups are the same, only where the nodes
+    // lie in memory differs.
+    for (order, shuffled) in [("in_key_order", false), ("shuffled", true)] {
+        let (ours, theirs) = (dense::<Chapter5>(shuffled), dense::<Crossbeam>(shuffled));
+        group.bench_function(id(&format!("chapter5_get_{order}")), |b| b.iter_custom(|n| whole_get_dense(&ours, n)));
+        group.bench_function(id(&format!("crossbeam_get_{order}")), |b| b.iter_custom(|n| whole_get_dense(&theirs, n)));
+    }
     group.finish();
 }
 

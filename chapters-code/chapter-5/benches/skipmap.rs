@@ -23,7 +23,7 @@ use std::sync::{Mutex, RwLock};
 use test_kit::bench::{parallel, thread_counts};
 
 mod common;
-use common::{ENTRIES, Map, batched, distinct_key, filled};
+use common::{ENTRIES, Map, batched, dense, distinct_key, filled};
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -62,10 +62,7 @@ fn insert<M: Map>(group: &mut Group<'_>, name: &str) {
 // ANCHOR_END: insert
 
 fn get<M: Map>(group: &mut Group<'_>, name: &str) {
-    let map = M::default();
-    for k in 0..ENTRIES {
-        map.insert(k, k);
-    }
+    let map = dense::<M>(false);
     for threads in thread_counts() {
         group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
             b.iter_custom(|iters| {

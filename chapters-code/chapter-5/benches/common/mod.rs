@@ -102,6 +102,23 @@ pub fn filled<M: Map>() -> M {
     map
 }
 
+/// A map of the keys `0..ENTRIES`, the `get` workload's, inserted in key
+/// order (`shuffled == false`), as that workload fills it, or in a scattered
+/// order (`shuffled == true`). The keys are the same either way; what differs
+/// is where the allocator puts each node: filled in key order, neighbours in
+/// the list are mostly neighbours in memory as well.
+pub fn dense<M: Map>(shuffled: bool) -> M {
+    let map = M::default();
+    let mut keys: Vec<u64> = (0..ENTRIES).collect();
+    if shuffled {
+        keys.sort_unstable_by_key(|&k| mix(k));
+    }
+    for k in keys {
+        map.insert(k, k);
+    }
+    map
+}
+
 /// `iters` operations in batches of at most `BATCH`: for each batch, the
 /// keys `first..first + n` of the sample, `untimed_before` them, then
 /// `timed` (which returns the time it measured), then `untimed_after`, and
