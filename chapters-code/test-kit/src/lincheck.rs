@@ -668,7 +668,9 @@ fn stuck_at<M: Model>(initial: &M, ops: &[Operation<M>], memo: bool, deepest: us
     }
 }
 
-/// How many model steps cutting a failing history down may take in all.
+/// How much work cutting a failing history down may take in all: model steps
+/// of its searches, and every operation its passes copy or look at, so that
+/// the cut stays within this bound whatever the history's length.
 const SHRINK_BUDGET: u64 = 2_000_000;
 
 /// Cuts a failing history down for the report: removes runs of operations
@@ -694,20 +696,23 @@ fn shrink<M: Model>(initial: &M, ops: &[Operation<M>], memo: bool, stuck: Stuck<
         tokens(&text).any(|t| values.contains(&t))
     };
     let is_target = |a: &Operation<M>| a.thread == target_thread && a.invoked == target_call;
-    let keep = |a: &Operation<M>| is_target(a) || mentions(a);
-    let mut shrinker = Shrinker { initial, memo, kept: ops.to_vec(), best: stuck, spent: 0 };
+    // Which operations must stay, decided once per operation: the test
+    // formats the operation, far dearer than a look at a flag, and the passes
+    // below ask about each operation many times.
+    let pinned = ops.iter().map(|a| is_target(a) || mentions(a)).collect();
+    let mut shrinker = Shrinker { initial, memo, kept: ops.to_vec(), pinned, best: stuck, spent: ops.len() as u64 };
     // First, stretches of the order found that end in the state they began
     // in (a push and the pop of its value; an insert and its removal): the
     // rest of the order still works without them.
-    while shrinker.spent < SHRINK_BUDGET && shrinker.balanced_pass(&keep, &is_target) {}
+    while shrinker.spent < SHRINK_BUDGET && shrinker.balanced_pass(&is_target) {}
     // Then runs of the whole history, in call order.
-    shrinker.kept.sort_by_key(|o| o.invoked);
-    shrinker.pass(&keep, &is_target, |_| true);
+    shrinker.sort_by_call();
+    shrinker.pass(&is_target, |_| true);
     let mut threads: Vec<usize> = shrinker.kept.iter().map(|o| o.thread).collect();
     threads.sort_unstable();
     threads.dedup();
     for t in threads {
-        shrinker.pass(&keep, &is_target, |o| o.thread == t);
+        shrinker.pass(&is_target, |o| o.thread == t);
     }
     // Last, when few are left, any two together (a push and the pop of its
     // value, on two threads, go only in pairs).
@@ -716,7 +721,7 @@ fn shrink<M: Model>(initial: &M, ops: &[Operation<M>], memo: bool, stuck: Stuck<
         while i < shrinker.kept.len() && shrinker.spent < SHRINK_BUDGET {
             let mut removed = false;
             for j in i + 1..shrinker.kept.len() {
-                if !keep(&shrinker.kept[i]) && !keep(&shrinker.kept[j]) && shrinker.try_without(&[i, j], &is_target) {
+                if !shrinker.pinned[i] && !shrinker.pinned[j] && shrinker.try_without(&[i, j], &is_target) {
                     removed = true;
                     break;
                 }
@@ -739,19 +744,25 @@ struct Shrinker<'a, M: Model> {
     initial: &'a M,
     memo: bool,
     kept: Vec<Operation<M>>,
+    /// `pinned[i]`: `kept[i]` must stay (see [`shrink`]).
+    pinned: Vec<bool>,
     best: Stuck<M>,
+    /// The work done so far, in model steps and operations looked at.
     spent: u64,
 }
 
 impl<M: Model> Shrinker<'_, M> {
+    /// Puts the kept operations in call order, each with its flag.
+    fn sort_by_call(&mut self) {
+        let mut both: Vec<(Operation<M>, bool)> = self.kept.drain(..).zip(self.pinned.drain(..)).collect();
+        both.sort_by_key(|(o, _)| o.invoked);
+        (self.kept, self.pinned) = both.into_iter().unzip();
+        self.spent += self.kept.len() as u64;
+    }
+
     /// Tries to remove runs of the kept operations that satisfy `select`,
     /// halving the run length down to one.
-    fn pass(
-        &mut self,
-        keep: &impl Fn(&Operation<M>) -> bool,
-        is_target: &impl Fn(&Operation<M>) -> bool,
-        select: impl Fn(&Operation<M>) -> bool,
-    ) {
+    fn pass(&mut self, is_target: &impl Fn(&Operation<M>) -> bool, select: impl Fn(&Operation<M>) -> bool) {
         let mut chunk = self.kept.iter().filter(|o| select(o)).count() / 2;
         while chunk > 0 && self.spent < SHRINK_BUDGET {
             // Positions (in `kept`) of the selected operations, from the
@@ -759,11 +770,12 @@ impl<M: Model> Shrinker<'_, M> {
             let mut start = 0;
             loop {
                 let positions: Vec<usize> = (0..self.kept.len()).filter(|&i| select(&self.kept[i])).collect();
+                self.spent += self.kept.len() as u64;
                 if start >= positions.len() || self.spent >= SHRINK_BUDGET {
                     break;
                 }
                 let run = &positions[start..(start + chunk).min(positions.len())];
-                if run.iter().any(|&i| keep(&self.kept[i])) || !self.try_without(run, is_target) {
+                if run.iter().any(|&i| self.pinned[i]) || !self.try_without(run, is_target) {
                     start += chunk;
                 }
             }
@@ -773,12 +785,17 @@ impl<M: Model> Shrinker<'_, M> {
 
     /// Tries to remove a stretch of the deepest attempt's order that leaves
     /// the state as it found it, the longest first; `true` when one went.
-    fn balanced_pass(
-        &mut self,
-        keep: &impl Fn(&Operation<M>) -> bool,
-        is_target: &impl Fn(&Operation<M>) -> bool,
-    ) -> bool {
+    fn balanced_pass(&mut self, is_target: &impl Fn(&Operation<M>) -> bool) -> bool {
         let order = self.best.order.clone();
+        self.spent += order.len() as u64;
+        // `pinned_before[k]`: how many of `order[..k]` must stay, so that
+        // whether a stretch holds one is a subtraction, not a scan.
+        let pinned_before: Vec<usize> = std::iter::once(0)
+            .chain(order.iter().scan(0, |n, &i| {
+                *n += usize::from(self.pinned[i]);
+                Some(*n)
+            }))
+            .collect();
         let mut state = self.initial.clone();
         let mut prints = vec![fingerprint(&state)];
         for &i in &order {
@@ -794,11 +811,11 @@ impl<M: Model> Shrinker<'_, M> {
             if self.spent >= SHRINK_BUDGET {
                 break;
             }
-            let mut positions = order[k..end].to_vec();
-            positions.sort_unstable();
-            if positions.iter().any(|&i| keep(&self.kept[i])) {
+            if pinned_before[end] > pinned_before[k] {
                 continue;
             }
+            let mut positions = order[k..end].to_vec();
+            positions.sort_unstable();
             if self.try_without(&positions, is_target) {
                 return true;
             }
@@ -809,20 +826,20 @@ impl<M: Model> Shrinker<'_, M> {
     /// Removes the operations at `positions` if the rest still gets stuck in
     /// the same state at the same operation.
     fn try_without(&mut self, positions: &[usize], is_target: &impl Fn(&Operation<M>) -> bool) -> bool {
-        let trial: Vec<Operation<M>> = self
-            .kept
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| positions.binary_search(i).is_err())
-            .map(|(_, o)| o.clone())
-            .collect();
-        let (outcome, steps) = explore(self.initial, &trial, self.memo, None, SHRINK_BUDGET - self.spent);
+        let stays = |i: &usize| positions.binary_search(i).is_err();
+        let trial: Vec<Operation<M>> =
+            self.kept.iter().enumerate().filter(|(i, _)| stays(i)).map(|(_, o)| o.clone()).collect();
+        self.spent += self.kept.len() as u64;
+        let (outcome, steps) = explore(self.initial, &trial, self.memo, None, SHRINK_BUDGET.saturating_sub(self.spent));
         self.spent += steps;
         let Outcome::Not { deepest } = outcome else { return false };
+        // The same search again, to where it got stuck: no more steps.
         let stuck = stuck_at(self.initial, &trial, self.memo, deepest);
+        self.spent += steps;
         if stuck.state != self.best.state || !is_target(&trial[stuck.blocker]) {
             return false;
         }
+        self.pinned = self.pinned.iter().enumerate().filter(|(i, _)| stays(i)).map(|(_, &p)| p).collect();
         self.kept = trial;
         self.best = stuck;
         true
@@ -1394,14 +1411,25 @@ mod tests {
     /// random thread at each tick, which calls its next operation, applies it
     /// to the model (its linearization point) or returns, in that order.
     fn linearizable_history(threads: usize, per_thread: usize, seed: u64) -> History<Reg> {
+        linearizable_history_of(threads, per_thread, seed, |v| v)
+    }
+
+    /// [`linearizable_history`] with each value `v` (0 to 3) made `value(v)`.
+    /// (`value` may also ignore `v` and make every value unique.)
+    fn linearizable_history_of<V: Clone + Eq + Hash + Debug + Send + Sync>(
+        threads: usize,
+        per_thread: usize,
+        seed: u64,
+        mut value: impl FnMut(u8) -> V,
+    ) -> History<Register<u8, V>> {
         let mut rng = SmallRng::seed_from_u64(seed);
-        let mut model = Reg::empty();
+        let mut model = Register::<u8, V>::empty();
         // Per thread: operations started, and the one in flight with its
         // call tick and (once applied) its result.
         let mut started = vec![0; threads];
         // (operation, call tick, result once applied)
-        type InFlight = Option<(MapOp<u8, u8>, u64, Option<MapRet<u8>>)>;
-        let mut in_flight: Vec<InFlight> = vec![None; threads];
+        type InFlight<V> = Option<(MapOp<u8, V>, u64, Option<MapRet<V>>)>;
+        let mut in_flight: Vec<InFlight<V>> = vec![None; threads];
         let mut ops = Vec::new();
         let mut tick = 0;
         while ops.len() < threads * per_thread {
@@ -1409,7 +1437,7 @@ mod tests {
             match in_flight[t].take() {
                 None if started[t] < per_thread => {
                     started[t] += 1;
-                    let v = rng.random_range(0..4);
+                    let v = value(rng.random_range(0..4));
                     let op = match rng.random_range(0..4) {
                         0 => MapOp::Insert(0, v),
                         1 => MapOp::TryInsert(0, v),
@@ -1476,6 +1504,59 @@ mod tests {
         let (without, plain_steps) = search(&Reg::empty(), &history, false, STEP_BUDGET);
         assert!(with.is_err() && without.is_err());
         assert!(memo_steps * 4 < plain_steps, "memo {memo_steps} steps, without {plain_steps}");
+    }
+
+    /// A value whose `Debug` counts its calls (on this thread).
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    struct Loud(u32);
+
+    thread_local! {
+        static FORMATTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    impl Debug for Loud {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            FORMATTED.with(|n| n.set(n.get() + 1));
+            write!(f, "{}", self.0)
+        }
+    }
+
+    /// Cutting a long failing history down asks of operations whether they
+    /// mention the value that cannot be placed, which formats them. Asked
+    /// once per operation, not once per stretch tried: a stretch that holds
+    /// such an operation cannot go, and before, every pass over the
+    /// stretches scanned each of those again, quadratic in the history's
+    /// length (a failing map history of a few thousand calls took tens of
+    /// minutes in a debug build). Here: one thread writes and removes fresh
+    /// values, writes and removes `X`, writes and removes more, and then
+    /// reads `X` from the empty register.
+    #[test]
+    fn shrinking_formats_each_operation_a_bounded_number_of_times() {
+        const X: u32 = u32::MAX;
+        let pairs = if cfg!(miri) { 20 } else { 1_000 };
+        let mut ops = Vec::new();
+        let mut tick = 0;
+        let mut call = |op: MapOp<u8, Loud>, ret: MapRet<Loud>| {
+            ops.push(Operation::new(0, op, ret, tick, tick + 1));
+            tick += 2;
+        };
+        for v in 0..2 * pairs {
+            if v == pairs {
+                call(MapOp::Insert(0, Loud(X)), MapRet::Value(None));
+                call(MapOp::Remove(0), MapRet::Value(Some(Loud(X))));
+            }
+            call(MapOp::Insert(0, Loud(v)), MapRet::Value(None));
+            call(MapOp::Remove(0), MapRet::Value(Some(Loud(v))));
+        }
+        call(MapOp::Get(0), MapRet::Value(Some(Loud(X))));
+        let history = History { ops };
+        FORMATTED.with(|n| n.set(0));
+        let (result, _) = search(&Register::<u8, Loud>::empty(), &history, true, STEP_BUDGET);
+        let formatted = FORMATTED.with(std::cell::Cell::get);
+        let violation = result.expect_err("a read of a value removed before it began");
+        assert!(violation.unplaced().any(|o| o.op == MapOp::Get(0)));
+        // An operation and its result hold at most two values.
+        assert!(formatted <= 2 * history.len() + 16, "{formatted} values formatted for {} operations", history.len());
     }
 
     #[test]
