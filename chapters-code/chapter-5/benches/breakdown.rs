@@ -114,27 +114,24 @@ fn whole_insert<M: Map>(map: &M, iters: u64) -> Duration {
     )
 }
 
-/// A get of the filled map, whole.
-fn whole_get<M: Map>(map: &M, iters: u64) -> Duration {
+/// A get of `map`, whole, of the `i`-th key `key(i)`: `present_key` for the
+/// filled map, `dense_key` for a map of the keys `0..ENTRIES`.
+/// (`key` is a type parameter, not a function pointer, so that it is
+/// inlined as the key computations of the other wholes are.)
+fn whole_get<M: Map>(map: &M, iters: u64, key: impl Fn(u64) -> u64 + Sync) -> Duration {
     alone(
         iters,
         || (),
         |(), i| {
-            black_box(map.get(present_key(i)));
+            black_box(map.get(key(i)));
         },
     )
 }
 
-/// A get of a map of the keys `0..ENTRIES` (`common::dense`), whole, with
-/// the keys the `get` workload's first thread looks up.
-fn whole_get_dense<M: Map>(map: &M, iters: u64) -> Duration {
-    alone(
-        iters,
-        || (),
-        |(), i| {
-            black_box(map.get(distinct_key(0, i) % ENTRIES));
-        },
-    )
+/// The `i`-th key the `get` workload's first thread looks up, in its map of
+/// the keys `0..ENTRIES` (`common::dense`).
+fn dense_key(i: u64) -> u64 {
+    distinct_key(0, i) % ENTRIES
 }
 
 /// A remove from the filled map, whole, as the `remove` benchmark runs it
@@ -280,7 +277,7 @@ fn get(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_breakdown");
     group.throughput(Throughput::Elements(1));
     let (ours, theirs) = (filled::<Chapter5>(), filled::<Crossbeam>());
-    group.bench_function(id("chapter5_get"), |b| b.iter_custom(|n| whole_get(&ours, n)));
+    group.bench_function(id("chapter5_get"), |b| b.iter_custom(|n| whole_get(&ours, n, present_key)));
     group.bench_function(id("chapter5_get.1_pin_and_unpin"), |b| b.iter_custom(pin_and_unpin));
     group.bench_function(id("chapter5_get.2_search"), |b| {
         b.iter_custom(|n| {
@@ -289,7 +286,7 @@ fn get(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function(id("crossbeam_get"), |b| b.iter_custom(|n| whole_get(&theirs, n)));
+    group.bench_function(id("crossbeam_get"), |b| b.iter_custom(|n| whole_get(&theirs, n, present_key)));
     drop((ours, theirs));
     // The same lookup of the `get` workload's map, the keys `0..ENTRIES`,
     // filled in key order as that workload fills it and then in a scattered
@@ -297,8 +294,12 @@ fn get(c: &mut Criterion) {
     // lie in memory differs.
     for (order, shuffled) in [("in_key_order", false), ("shuffled", true)] {
         let (ours, theirs) = (dense::<Chapter5>(shuffled), dense::<Crossbeam>(shuffled));
-        group.bench_function(id(&format!("chapter5_get_{order}")), |b| b.iter_custom(|n| whole_get_dense(&ours, n)));
-        group.bench_function(id(&format!("crossbeam_get_{order}")), |b| b.iter_custom(|n| whole_get_dense(&theirs, n)));
+        group.bench_function(id(&format!("chapter5_get_{order}")), |b| {
+            b.iter_custom(|n| whole_get(&ours, n, dense_key))
+        });
+        group.bench_function(id(&format!("crossbeam_get_{order}")), |b| {
+            b.iter_custom(|n| whole_get(&theirs, n, dense_key))
+        });
     }
     group.finish();
 }

@@ -1411,25 +1411,14 @@ mod tests {
     /// random thread at each tick, which calls its next operation, applies it
     /// to the model (its linearization point) or returns, in that order.
     fn linearizable_history(threads: usize, per_thread: usize, seed: u64) -> History<Reg> {
-        linearizable_history_of(threads, per_thread, seed, |v| v)
-    }
-
-    /// [`linearizable_history`] with each value `v` (0 to 3) made `value(v)`.
-    /// (`value` may also ignore `v` and make every value unique.)
-    fn linearizable_history_of<V: Clone + Eq + Hash + Debug + Send + Sync>(
-        threads: usize,
-        per_thread: usize,
-        seed: u64,
-        mut value: impl FnMut(u8) -> V,
-    ) -> History<Register<u8, V>> {
         let mut rng = SmallRng::seed_from_u64(seed);
-        let mut model = Register::<u8, V>::empty();
+        let mut model = Reg::empty();
         // Per thread: operations started, and the one in flight with its
         // call tick and (once applied) its result.
         let mut started = vec![0; threads];
         // (operation, call tick, result once applied)
-        type InFlight<V> = Option<(MapOp<u8, V>, u64, Option<MapRet<V>>)>;
-        let mut in_flight: Vec<InFlight<V>> = vec![None; threads];
+        type InFlight = Option<(MapOp<u8, u8>, u64, Option<MapRet<u8>>)>;
+        let mut in_flight: Vec<InFlight> = vec![None; threads];
         let mut ops = Vec::new();
         let mut tick = 0;
         while ops.len() < threads * per_thread {
@@ -1437,7 +1426,7 @@ mod tests {
             match in_flight[t].take() {
                 None if started[t] < per_thread => {
                     started[t] += 1;
-                    let v = value(rng.random_range(0..4));
+                    let v = rng.random_range(0..4);
                     let op = match rng.random_range(0..4) {
                         0 => MapOp::Insert(0, v),
                         1 => MapOp::TryInsert(0, v),
